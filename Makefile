@@ -1,0 +1,52 @@
+# SPDX-License-Identifier: GPL-2.0-only
+# hybond: BPF objects (clang -target bpf, CO-RE), skeletons, the daemon and
+# the tests. Every output goes under build/; `make clean` is rm -rf build.
+
+BUILD     ?= build
+CLANG     ?= clang
+CC        ?= cc
+BPFTOOL   ?= bpftool
+VMLINUX_BTF ?= /sys/kernel/btf/vmlinux
+ARCH      := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+
+CFLAGS    ?= -O2 -g
+CFLAGS    += -Wall -Wextra -Werror -std=gnu11 -D_GNU_SOURCE
+CPPFLAGS  += -Iinclude -Iuser -I$(BUILD)
+LDLIBS    += -lbpf -lelf -lz -lmnl -lpthread
+BPF_CFLAGS = -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
+	     -I$(BUILD) -Iinclude -Ibpf
+
+BPF_SRCS  := $(wildcard bpf/*.bpf.c)
+BPF_OBJS  := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.bpf.o,$(BPF_SRCS))
+SKELS     := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
+USER_SRCS := $(wildcard user/*.c)
+USER_OBJS := $(patsubst user/%.c,$(BUILD)/user/%.o,$(USER_SRCS))
+HEADERS   := $(wildcard include/*.h user/*.h)
+
+.SECONDARY:
+.PHONY: all clean check check-unit check-bpf check-netns demo deps vmtest bench format
+
+all: $(BUILD)/hybond
+
+$(BUILD)/vmlinux.h:
+	@mkdir -p $(@D)
+	$(BPFTOOL) btf dump file $(VMLINUX_BTF) format c > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/lib/*.h) include/hybond_abi.h $(BUILD)/vmlinux.h
+	@mkdir -p $(@D)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@.tmp.o
+	$(BPFTOOL) gen object $@ $@.tmp.o
+	@rm -f $@.tmp.o
+
+$(BUILD)/%.skel.h: $(BUILD)/bpf/%.bpf.o
+	$(BPFTOOL) gen skeleton $< name $(subst .,_,$*)_bpf > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/user/%.o: user/%.c $(HEADERS) $(SKELS)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/hybond: $(USER_OBJS)
+	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
+
+clean:
+	rm -rf $(BUILD)

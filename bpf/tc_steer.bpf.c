@@ -1,0 +1,293 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * tc_steer.bpf.c - tc ingress programs that steer TCP connections into the
+ * local relay without NAT.
+ *
+ * hybond_steer (LAN ingress on the CPE, access ingress on the HAG):
+ *   a SYN to bond is assigned (bpf_sk_assign) to the relay's transparent
+ *   listener and marked so that routing delivers it locally; later packets
+ *   of a proxied connection find their socket and are marked too.
+ * hybond_return (primary ingress on the CPE, core ingress on the HAG):
+ *   packets addressed to H@ that belong to the relay's upstream socket are
+ *   marked for local delivery; everything else is routed on.
+ *
+ * Everything the programs do not recognise is passed untouched: with no
+ * listener (daemon dead) the programs are inert and traffic is routed as if
+ * hybond were not there (fail open).
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+
+#include "hybond_abi.h"
+#include "lib/parse.h"
+
+#define TC_ACT_OK 0
+#define BPF_TCP_ESTABLISHED_ 1
+#define BPF_TCP_LISTEN_ 10
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct hybond_cfg);
+} hybond_cfg SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, HYBOND_STAT_ENTRIES);
+	__type(key, __u32);
+	__type(value, __u64);
+} hybond_stats SEC(".maps");
+
+static __always_inline void count(__u32 dir, __u32 fam, __u32 ctr)
+{
+	__u32 idx = hybond_stat_idx(dir, fam, ctr);
+	__u64 *v = bpf_map_lookup_elem(&hybond_stats, &idx);
+
+	if (v)
+		*v += 1;
+}
+
+/* Make sure the headers we parse are in the linear part of the skb. */
+static __always_inline void pull_headers(struct __sk_buff *skb)
+{
+	__u32 want = 256;
+	__u32 lin = skb->data_end - skb->data;
+
+	if (want > skb->len)
+		want = skb->len;
+	if (lin < want)
+		bpf_skb_pull_data(skb, want);
+}
+
+static __always_inline __u32 tuple_len(const struct pkt *p)
+{
+	return p->family == 4 ? sizeof(((struct bpf_sock_tuple *)0)->ipv4) :
+				sizeof(((struct bpf_sock_tuple *)0)->ipv6);
+}
+
+static __always_inline void tuple_of(const struct pkt *p,
+				     struct bpf_sock_tuple *t)
+{
+	if (p->family == 4) {
+		t->ipv4.saddr = p->saddr[0];
+		t->ipv4.daddr = p->daddr[0];
+		t->ipv4.sport = p->sport;
+		t->ipv4.dport = p->dport;
+	} else {
+		__builtin_memcpy(t->ipv6.saddr, p->saddr, 16);
+		__builtin_memcpy(t->ipv6.daddr, p->daddr, 16);
+		t->ipv6.sport = p->sport;
+		t->ipv6.dport = p->dport;
+	}
+}
+
+/* Only SYNs pay for the option walk. */
+static __always_inline void load_mptcp_subtype(struct __sk_buff *skb,
+					       struct pkt *p)
+{
+	struct optwalk w = {};
+	__u32 n = p->opt_len;
+
+	if (n == 0 || n > 40)
+		return;
+	if (bpf_skb_load_bytes(skb, p->opt_off, w.buf, n))
+		return;
+	w.len = n;
+	p->mptcp_sub = tcp_mptcp_subtype(&w);
+}
+
+/*
+ * Does the packet belong to a local socket (established, request or
+ * time-wait)? A listener never counts: a packet to H@:22 must not reach the
+ * gateway's own sshd listening on *:22.
+ */
+static __always_inline int is_ours(struct __sk_buff *skb, const struct pkt *p)
+{
+	struct bpf_sock_tuple t = {};
+	struct bpf_sock *sk;
+	int ours;
+
+	tuple_of(p, &t);
+	sk = bpf_skc_lookup_tcp(skb, &t, tuple_len(p), BPF_F_CURRENT_NETNS, 0);
+	if (!sk)
+		return 0;
+	ours = sk->state != BPF_TCP_LISTEN_;
+	bpf_sk_release(sk);
+	return ours;
+}
+
+/* Route the packet to the local table, where its socket picks it up. */
+static __always_inline int deliver(struct __sk_buff *skb,
+				   const struct hybond_cfg *cfg, __u32 dir,
+				   __u32 fam)
+{
+	skb->mark = cfg->mark;
+	count(dir, fam, HYBOND_CTR_LOCAL);
+	return TC_ACT_OK;
+}
+
+/*
+ * Would the stack forward this SYN out of the upstream interface? Only such
+ * connections are proxied: a SYN to the gateway's own address, or one routed
+ * anywhere else, is left to the stack.
+ */
+static __always_inline int routed_upstream(struct __sk_buff *skb,
+					   const struct pkt *p,
+					   const struct hybond_cfg *cfg)
+{
+	struct bpf_fib_lookup fib = {};
+	long rc;
+
+	if (!cfg->up_ifindex)
+		return 1;
+	fib.l4_protocol = IPPROTO_TCP;
+	fib.sport = p->sport;
+	fib.dport = p->dport;
+	fib.ifindex = skb->ingress_ifindex;
+	if (p->family == 4) {
+		fib.family = 2; /* AF_INET */
+		fib.ipv4_src = p->saddr[0];
+		fib.ipv4_dst = p->daddr[0];
+	} else {
+		fib.family = 10; /* AF_INET6 */
+		__builtin_memcpy(fib.ipv6_src, p->saddr, 16);
+		__builtin_memcpy(fib.ipv6_dst, p->daddr, 16);
+	}
+	rc = bpf_fib_lookup(skb, &fib, sizeof(fib), 0);
+	if (rc != BPF_FIB_LKUP_RET_SUCCESS && rc != BPF_FIB_LKUP_RET_NO_NEIGH)
+		return 0;
+	return fib.ifindex == cfg->up_ifindex;
+}
+
+/* The action for a new connection; the policy maps come in here. */
+static __always_inline __u32 policy_action(const struct pkt *p,
+					   const struct hybond_cfg *cfg)
+{
+	return cfg->default_action;
+}
+
+static __always_inline int steer_syn(struct __sk_buff *skb, const struct pkt *p,
+				     const struct hybond_cfg *cfg, __u32 fam)
+{
+	struct bpf_sock_tuple t = {};
+	struct bpf_sock *sk;
+	long err;
+
+	if (cfg->role == HYBOND_ROLE_HAG && p->mptcp_sub != MPTCP_SUB_CAPABLE &&
+	    p->mptcp_sub != MPTCP_SUB_JOIN) {
+		/* Not from a CPE: a plain TCP client routed untouched. */
+		count(HYBOND_DIR_STEER, fam, HYBOND_CTR_SYN_PLAIN);
+		return TC_ACT_OK;
+	}
+	if (!routed_upstream(skb, p, cfg)) {
+		count(HYBOND_DIR_STEER, fam, HYBOND_CTR_SYN_NOT_UP);
+		return TC_ACT_OK;
+	}
+	if (policy_action(p, cfg) == HYBOND_ACT_BYPASS) {
+		count(HYBOND_DIR_STEER, fam, HYBOND_CTR_SYN_BYPASS);
+		return TC_ACT_OK;
+	}
+
+	/* The listener is bound to loopback: look it up by that address. */
+	if (p->family == 4) {
+		if (!cfg->lport4)
+			goto no_listener;
+		t.ipv4.saddr = p->saddr[0];
+		t.ipv4.sport = p->sport;
+		t.ipv4.daddr = bpf_htonl(0x7f000001);
+		t.ipv4.dport = bpf_htons(cfg->lport4);
+	} else {
+		if (!cfg->lport6)
+			goto no_listener;
+		__builtin_memcpy(t.ipv6.saddr, p->saddr, 16);
+		t.ipv6.sport = p->sport;
+		t.ipv6.daddr[3] = bpf_htonl(1);
+		t.ipv6.dport = bpf_htons(cfg->lport6);
+	}
+	sk = bpf_skc_lookup_tcp(skb, &t, tuple_len(p), BPF_F_CURRENT_NETNS, 0);
+	if (!sk)
+		goto no_listener;
+	if (sk->state != BPF_TCP_LISTEN_) {
+		bpf_sk_release(sk);
+		goto no_listener;
+	}
+	err = bpf_sk_assign(skb, sk, 0);
+	bpf_sk_release(sk);
+	if (err) {
+		count(HYBOND_DIR_STEER, fam, HYBOND_CTR_ASSIGN_ERR);
+		return TC_ACT_OK;
+	}
+	skb->mark = cfg->mark;
+	count(HYBOND_DIR_STEER, fam, HYBOND_CTR_SYN_STEERED);
+	return TC_ACT_OK;
+
+no_listener:
+	count(HYBOND_DIR_STEER, fam, HYBOND_CTR_NO_LISTENER);
+	return TC_ACT_OK;
+}
+
+/* A subprogram of its own: it must read skb->data afresh after the pull
+ * in its caller (clang would otherwise reuse ctx offsets across the call,
+ * which the verifier refuses). */
+static __noinline int handle(struct __sk_buff *skb, __u32 dir)
+{
+	struct hybond_cfg *cfg;
+	struct pkt p = {};
+	__u32 key = 0, fam;
+	void *data, *data_end;
+	int ret;
+
+	cfg = bpf_map_lookup_elem(&hybond_cfg, &key);
+	if (!cfg || !(cfg->flags & HYBOND_F_ENABLED))
+		return TC_ACT_OK;
+
+	data = (void *)(long)skb->data;
+	data_end = (void *)(long)skb->data_end;
+	ret = parse_pkt(data, data_end, &p);
+	fam = skb->protocol == bpf_htons(ETH_P_IPV6) ? HYBOND_FAM_V6 :
+						      HYBOND_FAM_V4;
+	if (ret == PARSE_NOT_IP)
+		return TC_ACT_OK;
+	count(dir, fam, HYBOND_CTR_PACKETS);
+	if (ret == PARSE_NOT_TCP) {
+		count(dir, fam, HYBOND_CTR_NON_TCP);
+		return TC_ACT_OK;
+	}
+	if (ret != PARSE_OK) {
+		count(dir, fam, HYBOND_CTR_MALFORMED);
+		return TC_ACT_OK;
+	}
+	fam = p.family == 6 ? HYBOND_FAM_V6 : HYBOND_FAM_V4;
+
+	if (dir == HYBOND_DIR_STEER &&
+	    (p.tcp_flags & (TCP_SYN_ | TCP_ACK_ | TCP_RST_)) == TCP_SYN_) {
+		count(dir, fam, HYBOND_CTR_SYN);
+		load_mptcp_subtype(skb, &p);
+		/* A retransmitted SYN of a connection we already hold goes to
+		 * its request socket, not to the listener again. */
+		if (is_ours(skb, &p))
+			return deliver(skb, cfg, dir, fam);
+		return steer_syn(skb, &p, cfg, fam);
+	}
+	if (is_ours(skb, &p))
+		return deliver(skb, cfg, dir, fam);
+	return TC_ACT_OK;
+}
+
+SEC("tc")
+int hybond_steer(struct __sk_buff *skb)
+{
+	pull_headers(skb);
+	return handle(skb, HYBOND_DIR_STEER);
+}
+
+SEC("tc")
+int hybond_return(struct __sk_buff *skb)
+{
+	pull_headers(skb);
+	return handle(skb, HYBOND_DIR_RETURN);
+}
+
+char LICENSE[] SEC("license") = "GPL";

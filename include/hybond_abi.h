@@ -1,0 +1,107 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * hybond_abi.h - the one contract between bpf/ and user/.
+ *
+ * Map names, map key and value layouts and counter indexes used by both the
+ * BPF programs and the daemon. Sized types only, explicit padding, sizes
+ * checked at compile time: a change here is an ABI change for pinned maps
+ * that operators may edit with bpftool.
+ */
+#ifndef HYBOND_ABI_H
+#define HYBOND_ABI_H
+
+#ifdef __bpf__
+/* vmlinux.h already defines the __u* / __be* types for BPF objects. */
+#else
+#include <linux/types.h>
+#endif
+
+/* Map names as bpftool shows them (BPF object names: at most 15 chars). */
+#define HYBOND_MAP_CFG "hybond_cfg"
+#define HYBOND_MAP_STATS "hybond_stats"
+#define HYBOND_MAP_POL4 "hybond_pol4"
+#define HYBOND_MAP_POL6 "hybond_pol6"
+#define HYBOND_MAP_PORTS "hybond_ports"
+#define HYBOND_MAP_EVENTS "hybond_events"
+
+/* Program names as bpftool shows them. */
+#define HYBOND_PROG_STEER "hybond_steer"
+#define HYBOND_PROG_RETURN "hybond_return"
+
+enum hybond_role {
+	HYBOND_ROLE_CPE = 1, /* steer every TCP SYN from the LAN */
+	HYBOND_ROLE_HAG = 2, /* steer only SYNs carrying MP_CAPABLE/MP_JOIN */
+};
+
+/* hybond_cfg.flags */
+#define HYBOND_F_ENABLED (1U << 0) /* steering on; off = pass everything */
+
+/*
+ * The single entry of the hybond_cfg array map. The listeners are bound to
+ * the loopback address of their family (127.0.0.1 and ::1) so nothing but a
+ * steered packet can reach them; only their ports are configured here.
+ * Ports are in host byte order.
+ */
+struct hybond_cfg {
+	__u32 role;    /* enum hybond_role */
+	__u32 flags;   /* HYBOND_F_* */
+	__u32 mark;    /* skb->mark that routes a packet to the local table */
+	__u16 lport4;  /* IPv4 listener port, 0 = no IPv4 listener */
+	__u16 lport6;  /* IPv6 listener port, 0 = no IPv6 listener */
+	__u32 default_action; /* enum hybond_action when no policy rule matches */
+	__u32 up_ifindex; /* steer only SYNs routed out of this interface */
+	/* Who loaded this instance: lets a new daemon tell a stale pin
+	 * directory (owner dead) from a live one in another namespace. */
+	__u32 owner_pid;
+	__u32 _pad;
+	__u64 owner_netns; /* inode of the owner's network namespace */
+};
+_Static_assert(sizeof(struct hybond_cfg) == 40, "hybond_cfg layout");
+
+/* What a policy rule does with a new TCP connection. */
+enum hybond_action {
+	HYBOND_ACT_BOND = 0,   /* proxy it over MPTCP */
+	HYBOND_ACT_BYPASS = 1, /* route it untouched over the primary */
+};
+
+/*
+ * Statistics: a per-CPU array of __u64 counters. The index of a counter is
+ * hybond_stat_idx(dir, family, counter): the steering side (LAN on the CPE,
+ * access on the HAG) and the return side (primary on the CPE, core on the
+ * HAG), each for IPv4 and IPv6.
+ */
+enum hybond_dir {
+	HYBOND_DIR_STEER = 0,
+	HYBOND_DIR_RETURN = 1,
+	HYBOND_DIR_MAX = 2,
+};
+
+enum hybond_fam {
+	HYBOND_FAM_V4 = 0,
+	HYBOND_FAM_V6 = 1,
+	HYBOND_FAM_MAX = 2,
+};
+
+enum hybond_ctr {
+	HYBOND_CTR_PACKETS = 0,   /* packets seen by the program */
+	HYBOND_CTR_NON_TCP,       /* IP packets that are not TCP, passed */
+	HYBOND_CTR_MALFORMED,     /* truncated/odd headers, passed untouched */
+	HYBOND_CTR_SYN,           /* TCP SYNs (without ACK) seen */
+	HYBOND_CTR_SYN_PLAIN,     /* HAG: SYN without MP_CAPABLE/MP_JOIN, passed */
+	HYBOND_CTR_SYN_NOT_UP,    /* SYN not routed to the upstream: passed */
+	HYBOND_CTR_SYN_BYPASS,    /* SYN bypassed by policy */
+	HYBOND_CTR_SYN_STEERED,   /* SYN assigned to the relay's listener */
+	HYBOND_CTR_NO_LISTENER,   /* SYN to bond but no listener: passed */
+	HYBOND_CTR_ASSIGN_ERR,    /* bpf_sk_assign failed: passed */
+	HYBOND_CTR_LOCAL,         /* packet of a proxied connection, delivered */
+	HYBOND_CTR_MAX,
+};
+
+#define HYBOND_STAT_ENTRIES (HYBOND_DIR_MAX * HYBOND_FAM_MAX * HYBOND_CTR_MAX)
+
+static inline __u32 hybond_stat_idx(__u32 dir, __u32 fam, __u32 ctr)
+{
+	return (dir * HYBOND_FAM_MAX + fam) * HYBOND_CTR_MAX + ctr;
+}
+
+#endif /* HYBOND_ABI_H */

@@ -1,0 +1,230 @@
+# SPDX-License-Identifier: GPL-2.0-only
+# topo.sh - the namespaced testbed shared by tests, demo and benchmarks.
+# Source it, then call topo_up; topo_down (also from a trap) removes exactly
+# the namespaces and processes it created.
+#
+#   H ---- lan0 [CPE] pri0 ==== primary (tbf) ==== acc0 [HAG] core0 ---- S
+#                     sec0 ==== secondary (tbf) === sec0
+#
+# Addresses (documentation prefixes):
+#   LAN        192.0.2.0/24      2001:db8:1::/64    H .10/::10, CPE .1/::1
+#   primary    198.51.100.0/25   2001:db8:a1::/64   CPE .2/::2, HAG .1/::1
+#   secondary  198.51.100.128/25 2001:db8:a2::/64   CPE .130/::2, HAG .129/::1
+#   core       203.0.113.0/24    2001:db8:5::/64    HAG .1/::1, S .10/::10
+# The HAG routes the LAN prefixes to the CPE over the primary (the draft's
+# "HAG on the path"); the secondary network reaches only the HAG.
+
+TOPO_ID=${TOPO_ID:-hb$$}
+NS_H=$TOPO_ID-h
+NS_CPE=$TOPO_ID-cpe
+NS_HAG=$TOPO_ID-hag
+NS_S=$TOPO_ID-s
+TOPO_NS="$NS_H $NS_CPE $NS_HAG $NS_S"
+
+H4=192.0.2.10 H6=2001:db8:1::10
+CPE_LAN4=192.0.2.1 CPE_LAN6=2001:db8:1::1
+CPE_P4=198.51.100.2 CPE_P6=2001:db8:a1::2
+HAG_P4=198.51.100.1 HAG_P6=2001:db8:a1::1
+CPE_S4=198.51.100.130 CPE_S6=2001:db8:a2::2
+HAG_S4=198.51.100.129 HAG_S6=2001:db8:a2::1
+HAG_C4=203.0.113.1 HAG_C6=2001:db8:5::1
+S4=203.0.113.10 S6=2001:db8:5::10
+
+TOPO_PIDS=()
+TOPO_DIR=
+
+nsx() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
+
+_topo_link() { # ns1 if1 ns2 if2
+	ip link add "$2" netns "$1" type veth peer name "$4" netns "$3"
+	nsx "$1" ip link set "$2" up
+	nsx "$3" ip link set "$4" up
+}
+
+_topo_addr() { # ns if addr4/len addr6/len
+	nsx "$1" ip addr add "$3" dev "$2"
+	nsx "$1" ip -6 addr add "$4" dev "$2" nodad
+}
+
+# Shape one direction: egress of ns/if at rate, with a queue of ~50 ms.
+topo_shape() { # ns if rate(mbit)
+	local burst=$(( $3 * 1000000 / 8 / 100 ))
+	[ "$burst" -lt 3200 ] && burst=3200
+	nsx "$1" tc qdisc replace dev "$2" root tbf rate "$3mbit" \
+		burst "$burst" latency 50ms
+}
+
+# topo_up [--rate1 MBIT] [--rate2 MBIT]: rates shape both directions of the
+# primary and secondary links (omitted: unshaped veth).
+topo_up() {
+	local rate1= rate2= ns
+	while [ $# -gt 0 ]; do
+		case $1 in
+		--rate1) rate1=$2; shift 2 ;;
+		--rate2) rate2=$2; shift 2 ;;
+		*) echo "topo_up: unknown option $1" >&2; return 2 ;;
+		esac
+	done
+	TOPO_DIR=$(mktemp -d "/tmp/$TOPO_ID.XXXXXX")
+	for ns in $TOPO_NS; do
+		ip netns add "$ns"
+		nsx "$ns" ip link set lo up
+		nsx "$ns" sysctl -qw net.ipv6.conf.all.accept_dad=0 \
+			net.ipv6.conf.default.accept_dad=0
+	done
+	for ns in $NS_CPE $NS_HAG; do
+		nsx "$ns" sysctl -qw net.ipv4.ip_forward=1 \
+			net.ipv6.conf.all.forwarding=1
+	done
+
+	_topo_link "$NS_H" eth0 "$NS_CPE" lan0
+	_topo_link "$NS_CPE" pri0 "$NS_HAG" acc0
+	_topo_link "$NS_CPE" sec0 "$NS_HAG" sec0
+	_topo_link "$NS_HAG" core0 "$NS_S" eth0
+
+	_topo_addr "$NS_H" eth0 $H4/24 $H6/64
+	_topo_addr "$NS_CPE" lan0 $CPE_LAN4/24 $CPE_LAN6/64
+	_topo_addr "$NS_CPE" pri0 $CPE_P4/25 $CPE_P6/64
+	_topo_addr "$NS_CPE" sec0 $CPE_S4/25 $CPE_S6/64
+	_topo_addr "$NS_HAG" acc0 $HAG_P4/25 $HAG_P6/64
+	_topo_addr "$NS_HAG" sec0 $HAG_S4/25 $HAG_S6/64
+	_topo_addr "$NS_HAG" core0 $HAG_C4/24 $HAG_C6/64
+	_topo_addr "$NS_S" eth0 $S4/24 $S6/64
+
+	nsx "$NS_H" ip route add default via $CPE_LAN4
+	nsx "$NS_H" ip -6 route add default via $CPE_LAN6
+	nsx "$NS_CPE" ip route add default via $HAG_P4 dev pri0
+	nsx "$NS_CPE" ip -6 route add default via $HAG_P6 dev pri0
+	nsx "$NS_HAG" ip route add 192.0.2.0/24 via $CPE_P4 dev acc0
+	nsx "$NS_HAG" ip -6 route add 2001:db8:1::/64 via $CPE_P6 dev acc0
+	nsx "$NS_HAG" ip route add default via $S4 dev core0
+	nsx "$NS_HAG" ip -6 route add default via $S6 dev core0
+	nsx "$NS_S" ip route add default via $HAG_C4
+	nsx "$NS_S" ip -6 route add default via $HAG_C6
+
+	if [ -n "$rate1" ]; then
+		topo_shape "$NS_CPE" pri0 "$rate1"
+		topo_shape "$NS_HAG" acc0 "$rate1"
+	fi
+	if [ -n "$rate2" ]; then
+		topo_shape "$NS_CPE" sec0 "$rate2"
+		topo_shape "$NS_HAG" sec0 "$rate2"
+	fi
+}
+
+# Start a background process in a namespace, remember its pid for cleanup.
+# topo_spawn NS LOGFILE CMD...  (sets TOPO_LAST_PID)
+topo_spawn() {
+	local ns=$1 log=$2
+	shift 2
+	ip netns exec "$ns" "$@" >"$log" 2>&1 &
+	TOPO_LAST_PID=$!
+	TOPO_PIDS+=("$TOPO_LAST_PID")
+}
+
+# Wait until a file contains a pattern (or time out). wait_for FILE RE SECS
+wait_for() {
+	local i
+	for ((i = 0; i < $3 * 20; i++)); do
+		grep -qE "$2" "$1" 2>/dev/null && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+# Wait until a TCP port listens in a namespace. wait_port NS PORT SECS
+wait_port() {
+	local i
+	for ((i = 0; i < $3 * 20; i++)); do
+		nsx "$1" ss -Hltn "sport = :$2" 2>/dev/null | grep -q . && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+# Start hybond in both gateways; logs in $TOPO_DIR/{cpe,hag}.log.
+# Extra arguments: CPE_ARGS=(...) HAG_ARGS=(...)
+topo_start_hybond() {
+	local bin=${HYBOND:-build/hybond}
+	topo_spawn "$NS_HAG" "$TOPO_DIR/hag.log" "$bin" hag --access acc0 \
+		--core core0 --secondary sec0 "${HAG_ARGS[@]}"
+	HAG_PID=$TOPO_LAST_PID
+	topo_spawn "$NS_CPE" "$TOPO_DIR/cpe.log" "$bin" cpe --lan lan0 \
+		--primary pri0 --secondary sec0 "${CPE_ARGS[@]}"
+	CPE_PID=$TOPO_LAST_PID
+	wait_for "$TOPO_DIR/hag.log" ready 10 || { cat "$TOPO_DIR/hag.log"; return 1; }
+	wait_for "$TOPO_DIR/cpe.log" ready 10 || { cat "$TOPO_DIR/cpe.log"; return 1; }
+}
+
+# Stop one daemon with SIGTERM and wait for it to exit. stop_pid PID
+stop_pid() {
+	local i
+	kill -TERM "$1" 2>/dev/null || return 0
+	for ((i = 0; i < 200; i++)); do
+		kill -0 "$1" 2>/dev/null || { wait "$1" 2>/dev/null; return 0; }
+		sleep 0.05
+	done
+	kill -KILL "$1" 2>/dev/null
+	wait "$1" 2>/dev/null
+	return 1
+}
+
+# nginx in S serving $TOPO_DIR/www on port 80 (both families); access log
+# in $TOPO_DIR/nginx/access.log with the client address first.
+topo_start_nginx() {
+	local d=$TOPO_DIR/nginx
+	mkdir -p "$d" "$TOPO_DIR/www"
+	cat >"$d/nginx.conf" <<EOF
+user root;
+worker_processes 1;
+daemon off;
+pid $d/nginx.pid;
+error_log $d/error.log;
+events { worker_connections 1024; }
+http {
+	access_log $d/access.log;
+	client_body_temp_path $d/body;
+	proxy_temp_path $d/proxy;
+	fastcgi_temp_path $d/fastcgi;
+	uwsgi_temp_path $d/uwsgi;
+	scgi_temp_path $d/scgi;
+	server {
+		listen 80 reuseport;
+		listen [::]:80 reuseport;
+		root $TOPO_DIR/www;
+	}
+}
+EOF
+	topo_spawn "$NS_S" "$d/stderr.log" nginx -c "$d/nginx.conf" -p "$d"
+	NGINX_PID=$TOPO_LAST_PID
+	wait_port "$NS_S" 80 10
+}
+
+# Random file of N MiB in www. topo_mkfile NAME MIB
+topo_mkfile() {
+	mkdir -p "$TOPO_DIR/www"
+	head -c "$(( $2 * 1048576 ))" /dev/urandom >"$TOPO_DIR/www/$1"
+}
+
+# Bytes counted on an interface. if_bytes NS IF rx|tx
+if_bytes() {
+	nsx "$1" cat "/sys/class/net/$2/statistics/$3_bytes"
+}
+
+topo_down() {
+	local pid ns
+	for pid in "${TOPO_PIDS[@]}"; do
+		kill -TERM "$pid" 2>/dev/null
+	done
+	for pid in "${TOPO_PIDS[@]}"; do
+		stop_pid "$pid" >/dev/null 2>&1
+	done
+	TOPO_PIDS=()
+	for ns in $TOPO_NS; do
+		ip netns del "$ns" 2>/dev/null
+	done
+	if [ -n "$TOPO_DIR" ] && [ -z "${TOPO_KEEP:-}" ]; then
+		rm -rf "$TOPO_DIR"
+	fi
+	TOPO_DIR=
+}

@@ -1,0 +1,334 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * nl.c - netlink helpers over libmnl. Every request asks for an ack and the
+ * kernel's extended ack, so an error can be reported with the kernel's own
+ * explanation instead of a bare errno.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <linux/fib_rules.h>
+#include <linux/genetlink.h>
+#include <linux/if_addr.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+
+#include "nl.h"
+
+int nl_open(struct nl *nl, int bus)
+{
+	int one = 1;
+
+	memset(nl, 0, sizeof(*nl));
+	nl->sk = mnl_socket_open2(bus, SOCK_CLOEXEC);
+	if (!nl->sk)
+		return -errno;
+	if (mnl_socket_bind(nl->sk, 0, MNL_SOCKET_AUTOPID) < 0) {
+		int err = -errno;
+
+		mnl_socket_close(nl->sk);
+		nl->sk = NULL;
+		return err;
+	}
+	/* Best effort: older kernels simply give no extack text. */
+	mnl_socket_setsockopt(nl->sk, NETLINK_EXT_ACK, &one, sizeof(one));
+	mnl_socket_setsockopt(nl->sk, NETLINK_CAP_ACK, &one, sizeof(one));
+	nl->portid = mnl_socket_get_portid(nl->sk);
+	nl->seq = (unsigned int)time(NULL);
+	return 0;
+}
+
+void nl_close(struct nl *nl)
+{
+	if (nl->sk)
+		mnl_socket_close(nl->sk);
+	nl->sk = NULL;
+}
+
+static void take_extack(struct nl *nl, const struct nlmsghdr *nlh)
+{
+	const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
+	const struct nlattr *attr;
+	size_t off = sizeof(*e);
+
+	nl->err[0] = '\0';
+	if (!(nlh->nlmsg_flags & NLM_F_ACK_TLVS))
+		return;
+	/* Without NLM_F_CAPPED the original request follows the header. */
+	if (!(nlh->nlmsg_flags & NLM_F_CAPPED))
+		off += e->msg.nlmsg_len - sizeof(e->msg);
+	mnl_attr_for_each(attr, nlh, off)
+	{
+		if (mnl_attr_get_type(attr) == NLMSGERR_ATTR_MSG &&
+		    mnl_attr_validate(attr, MNL_TYPE_NUL_STRING) >= 0) {
+			snprintf(nl->err, sizeof(nl->err), "%s",
+				 mnl_attr_get_str(attr));
+			return;
+		}
+	}
+}
+
+int nl_request(struct nl *nl, struct nlmsghdr *req, mnl_cb_t cb, void *data)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	unsigned int seq = ++nl->seq;
+
+	req->nlmsg_flags |= NLM_F_REQUEST | NLM_F_ACK;
+	req->nlmsg_seq = seq;
+	nl->err[0] = '\0';
+	if (mnl_socket_sendto(nl->sk, req, req->nlmsg_len) < 0)
+		return -errno;
+
+	for (;;) {
+		ssize_t n = mnl_socket_recvfrom(nl->sk, buf, sizeof(buf));
+		struct nlmsghdr *nlh = (struct nlmsghdr *)buf;
+		int len = (int)n;
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		for (; mnl_nlmsg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len)) {
+			if (nlh->nlmsg_seq != seq || nlh->nlmsg_pid != nl->portid)
+				continue;
+			if (nlh->nlmsg_type == NLMSG_ERROR) {
+				const struct nlmsgerr *e =
+					mnl_nlmsg_get_payload(nlh);
+
+				if (nlh->nlmsg_len <
+				    mnl_nlmsg_size(sizeof(*e)))
+					return -EBADMSG;
+				if (e->error)
+					take_extack(nl, nlh);
+				return e->error;
+			}
+			if (nlh->nlmsg_type == NLMSG_DONE) {
+				/* End of a dump; any ack that follows is
+				 * skipped by the next request's seq check. */
+				const int *e = mnl_nlmsg_get_payload(nlh);
+
+				if (nlh->nlmsg_len >= mnl_nlmsg_size(sizeof(*e)) &&
+				    *e < 0)
+					return *e;
+				return 0;
+			}
+			if (cb && cb(nlh, data) < MNL_CB_OK)
+				return -EBADMSG;
+		}
+	}
+}
+
+static struct nlmsghdr *start(char *buf, uint16_t type, uint16_t flags)
+{
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+
+	nlh->nlmsg_type = type;
+	nlh->nlmsg_flags = flags;
+	return nlh;
+}
+
+int nl_fwmark_rule(struct nl *nl, bool add, int family, uint32_t mark,
+		   uint32_t table, uint32_t pref)
+{
+	char buf[256];
+	struct nlmsghdr *nlh =
+		start(buf, add ? RTM_NEWRULE : RTM_DELRULE,
+		      add ? NLM_F_CREATE | NLM_F_EXCL : 0);
+	struct fib_rule_hdr *frh = mnl_nlmsg_put_extra_header(nlh, sizeof(*frh));
+
+	frh->family = family;
+	frh->action = FR_ACT_TO_TBL;
+	frh->table = table < 256 ? table : RT_TABLE_UNSPEC;
+	mnl_attr_put_u32(nlh, FRA_TABLE, table);
+	mnl_attr_put_u32(nlh, FRA_FWMARK, mark);
+	mnl_attr_put_u32(nlh, FRA_FWMASK, 0xffffffff);
+	mnl_attr_put_u32(nlh, FRA_PRIORITY, pref);
+	return nl_request(nl, nlh, NULL, NULL);
+}
+
+int nl_local_default(struct nl *nl, bool add, int family, uint32_t table,
+		     int lo_ifindex)
+{
+	char buf[256];
+	struct nlmsghdr *nlh =
+		start(buf, add ? RTM_NEWROUTE : RTM_DELROUTE,
+		      add ? NLM_F_CREATE | NLM_F_EXCL : 0);
+	struct rtmsg *rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+
+	rtm->rtm_family = family;
+	rtm->rtm_dst_len = 0;
+	rtm->rtm_table = table < 256 ? table : RT_TABLE_UNSPEC;
+	rtm->rtm_protocol = RTPROT_BOOT;
+	rtm->rtm_scope = RT_SCOPE_HOST;
+	rtm->rtm_type = RTN_LOCAL;
+	mnl_attr_put_u32(nlh, RTA_TABLE, table);
+	mnl_attr_put_u32(nlh, RTA_OIF, lo_ifindex);
+	return nl_request(nl, nlh, NULL, NULL);
+}
+
+struct addr_dump {
+	int ifindex;
+	struct hb_addr *out;
+	int max, n;
+};
+
+static int addr_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct addr_dump *d = data;
+	const struct ifaddrmsg *ifa = mnl_nlmsg_get_payload(nlh);
+	const struct nlattr *attr;
+	const void *addr = NULL;
+	uint32_t flags = ifa->ifa_flags;
+
+	if (nlh->nlmsg_type != RTM_NEWADDR || (int)ifa->ifa_index != d->ifindex)
+		return MNL_CB_OK;
+	if (ifa->ifa_scope != RT_SCOPE_UNIVERSE)
+		return MNL_CB_OK;
+	mnl_attr_for_each(attr, nlh, sizeof(*ifa))
+	{
+		int type = mnl_attr_get_type(attr);
+
+		if (type == IFA_FLAGS &&
+		    mnl_attr_validate(attr, MNL_TYPE_U32) >= 0)
+			flags = mnl_attr_get_u32(attr);
+		/* IFA_LOCAL is the address on point-to-point links; IFA_ADDRESS
+		 * otherwise (and always for IPv6). */
+		if (type == IFA_LOCAL || (type == IFA_ADDRESS && !addr))
+			addr = mnl_attr_get_payload(attr);
+	}
+	if (!addr || (flags & (IFA_F_TENTATIVE | IFA_F_DADFAILED)) ||
+	    d->n >= d->max)
+		return MNL_CB_OK;
+	d->out[d->n].family = ifa->ifa_family;
+	d->out[d->n].prefixlen = ifa->ifa_prefixlen;
+	memcpy(&d->out[d->n].v6, addr, ifa->ifa_family == AF_INET ? 4 : 16);
+	d->n++;
+	return MNL_CB_OK;
+}
+
+int nl_if_addrs(struct nl *nl, int ifindex, struct hb_addr *out, int max)
+{
+	struct addr_dump d = { .ifindex = ifindex, .out = out, .max = max };
+	int fam[2] = { AF_INET, AF_INET6 };
+
+	for (int i = 0; i < 2; i++) {
+		char buf[256];
+		struct nlmsghdr *nlh = start(buf, RTM_GETADDR, NLM_F_DUMP);
+		struct ifaddrmsg *ifa =
+			mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
+		int err;
+
+		ifa->ifa_family = fam[i];
+		err = nl_request(nl, nlh, addr_cb, &d);
+		if (err)
+			return err;
+	}
+	return d.n;
+}
+
+struct genl_fam {
+	const char *grp;
+	uint16_t id;
+	uint32_t grp_id;
+	bool found_grp;
+};
+
+static int genl_grp_cb(const struct nlattr *grp, struct genl_fam *f)
+{
+	const struct nlattr *a;
+	const char *name = NULL;
+	uint32_t id = 0;
+	bool have_id = false;
+
+	mnl_attr_for_each_nested(a, grp)
+	{
+		if (mnl_attr_get_type(a) == CTRL_ATTR_MCAST_GRP_NAME &&
+		    mnl_attr_validate(a, MNL_TYPE_NUL_STRING) >= 0)
+			name = mnl_attr_get_str(a);
+		if (mnl_attr_get_type(a) == CTRL_ATTR_MCAST_GRP_ID &&
+		    mnl_attr_validate(a, MNL_TYPE_U32) >= 0) {
+			id = mnl_attr_get_u32(a);
+			have_id = true;
+		}
+	}
+	if (name && have_id && f->grp && !strcmp(name, f->grp)) {
+		f->grp_id = id;
+		f->found_grp = true;
+	}
+	return MNL_CB_OK;
+}
+
+static int genl_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct genl_fam *f = data;
+	const struct nlattr *attr;
+
+	mnl_attr_for_each(attr, nlh, sizeof(struct genlmsghdr))
+	{
+		int type = mnl_attr_get_type(attr);
+
+		if (type == CTRL_ATTR_FAMILY_ID &&
+		    mnl_attr_validate(attr, MNL_TYPE_U16) >= 0)
+			f->id = mnl_attr_get_u16(attr);
+		if (type == CTRL_ATTR_MCAST_GROUPS) {
+			const struct nlattr *g;
+
+			mnl_attr_for_each_nested(g, attr) genl_grp_cb(g, f);
+		}
+	}
+	return MNL_CB_OK;
+}
+
+int nl_genl_family(struct nl *nl, const char *name, uint16_t *id,
+		   const char *grp, uint32_t *grp_id)
+{
+	char buf[256];
+	struct nlmsghdr *nlh = start(buf, GENL_ID_CTRL, 0);
+	struct genlmsghdr *g = mnl_nlmsg_put_extra_header(nlh, sizeof(*g));
+	struct genl_fam f = { .grp = grp };
+	int err;
+
+	g->cmd = CTRL_CMD_GETFAMILY;
+	g->version = 1;
+	mnl_attr_put_strz(nlh, CTRL_ATTR_FAMILY_NAME, name);
+	err = nl_request(nl, nlh, genl_cb, &f);
+	if (err)
+		return err;
+	if (!f.id)
+		return -ENOENT;
+	*id = f.id;
+	if (grp) {
+		if (!f.found_grp)
+			return -ENOENT;
+		*grp_id = f.grp_id;
+	}
+	return 0;
+}
+
+const char *hb_addr_str(const struct hb_addr *a, char *buf, size_t len)
+{
+	if (!inet_ntop(a->family, &a->v6, buf, len))
+		snprintf(buf, len, "?");
+	return buf;
+}
+
+int hb_addr_parse(const char *s, struct hb_addr *a)
+{
+	memset(a, 0, sizeof(*a));
+	if (inet_pton(AF_INET, s, &a->v4) == 1) {
+		a->family = AF_INET;
+		a->prefixlen = 32;
+		return 0;
+	}
+	if (inet_pton(AF_INET6, s, &a->v6) == 1) {
+		a->family = AF_INET6;
+		a->prefixlen = 128;
+		return 0;
+	}
+	return -EINVAL;
+}

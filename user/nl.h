@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* nl.h - small netlink helpers over libmnl: requests with acks and extack
+ * messages, rtnetlink rules/routes/addresses, generic netlink families. */
+#ifndef HYBOND_NL_H
+#define HYBOND_NL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <netinet/in.h>
+#include <libmnl/libmnl.h>
+
+struct nl {
+	struct mnl_socket *sk;
+	unsigned int seq;
+	unsigned int portid;
+	char err[256]; /* the kernel's extack message of the last failure */
+};
+
+struct hb_addr {
+	int family; /* AF_INET or AF_INET6 */
+	uint8_t prefixlen;
+	union {
+		struct in_addr v4;
+		struct in6_addr v6;
+	};
+};
+
+int nl_open(struct nl *nl, int bus);
+void nl_close(struct nl *nl);
+/* Send req (flags get NLM_F_REQUEST|NLM_F_ACK), run cb on every reply
+ * message, wait for the final ack. Returns 0 or -errno; nl->err holds the
+ * kernel's explanation when it gave one. */
+int nl_request(struct nl *nl, struct nlmsghdr *req, mnl_cb_t cb, void *data);
+
+/* ip rule {add|del} fwmark MARK lookup TABLE pref PREF (family AF_INET*) */
+int nl_fwmark_rule(struct nl *nl, bool add, int family, uint32_t mark,
+		   uint32_t table, uint32_t pref);
+/* ip route {add|del} local default dev lo table TABLE */
+int nl_local_default(struct nl *nl, bool add, int family, uint32_t table,
+		     int lo_ifindex);
+/* The global (scope universe) addresses of an interface, IPv4 first. */
+int nl_if_addrs(struct nl *nl, int ifindex, struct hb_addr *out, int max);
+
+/* Generic netlink: family id and, if grp is set, a multicast group id. */
+int nl_genl_family(struct nl *nl, const char *name, uint16_t *id,
+		   const char *grp, uint32_t *grp_id);
+
+const char *hb_addr_str(const struct hb_addr *a, char *buf, size_t len);
+int hb_addr_parse(const char *s, struct hb_addr *a);
+
+#endif

@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* pm.h - the MPTCP path manager over generic netlink (family "mptcp_pm"):
+ * limits and endpoints of the kernel PM, with an exact undo. */
+#ifndef HYBOND_PM_H
+#define HYBOND_PM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "nl.h"
+
+#define PM_MAX_ENDPOINTS 16
+
+struct pm_endpoint {
+	struct hb_addr addr;
+	uint16_t port;   /* 0: none */
+	uint32_t flags;  /* MPTCP_PM_ADDR_FLAG_* */
+	int ifindex;
+	uint8_t id;      /* the kernel's endpoint id */
+};
+
+struct pm {
+	struct nl nl;
+	uint16_t family_id;
+	bool limits_changed;
+	uint32_t old_subflows, old_add_addr;
+	struct pm_endpoint added[PM_MAX_ENDPOINTS];
+	int nadded;
+};
+
+int pm_open(struct pm *pm);
+int pm_get_limits(struct pm *pm, uint32_t *subflows, uint32_t *add_addr);
+/* Raise the limits to at least these values (never lowers them); the
+ * previous values come back on pm_close(). */
+int pm_raise_limits(struct pm *pm, uint32_t subflows, uint32_t add_addr);
+/* ip mptcp endpoint add ADDR [port P] [dev IF] FLAGS, replacing a stale
+ * identical endpoint left by a killed daemon. */
+int pm_add_endpoint(struct pm *pm, const struct pm_endpoint *ep);
+/* Change the flags (backup) of an endpoint we added: MP_PRIO goes out on
+ * every subflow that uses it. */
+int pm_set_backup(struct pm *pm, int idx, bool backup);
+/* Remove what we added, restore the limits, close. */
+void pm_close(struct pm *pm);
+
+#endif

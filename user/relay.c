@@ -1,0 +1,838 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * relay.c - the transparent relay.
+ *
+ * Each worker thread owns an epoll instance, one listener per address family
+ * (SO_REUSEPORT groups shared by all workers, bound to loopback: only
+ * packets that the steering program assigned can reach them) and the
+ * connections it accepted: no lock on the data path. A connection is two
+ * sockets ("down": accepted from the host side; "up": connected towards the
+ * server, bound to H@ with IP_TRANSPARENT) and two directions, each with a
+ * buffer taken from the worker's pool only while bytes are in flight.
+ *
+ * Semantics carried across the proxy:
+ *  - end of stream on one leg becomes shutdown(SHUT_WR) on the other, once
+ *    the buffered bytes are out, while the other direction keeps flowing;
+ *  - a reset (or any hard error) on one leg becomes a reset on the other
+ *    (SO_LINGER 0 + close);
+ *  - back-pressure: a direction with a full buffer stops reading its source
+ *    until the destination drains it.
+ * epoll is edge-triggered; readiness is remembered per socket, and a
+ * connection that used its byte budget goes back on the run queue so one
+ * busy connection cannot starve the others.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "hybond_abi.h"
+#include "log.h"
+#include "relay.h"
+
+#ifndef IPPROTO_MPTCP
+#define IPPROTO_MPTCP 262
+#endif
+
+#define BUDGET (1u << 20)  /* bytes per direction per turn */
+#define MAX_EVENTS 256
+
+enum ep_kind { EP_LISTEN = 1, EP_SIDE, EP_WAKE };
+enum { DOWN = 0, UP = 1 };
+enum conn_state { C_CONNECTING = 0, C_OPEN, C_DEAD };
+
+struct worker;
+struct conn;
+
+struct ep_tag {
+	uint8_t kind;
+};
+
+struct side {
+	struct ep_tag tag; /* EP_SIDE */
+	uint8_t idx;       /* DOWN or UP */
+	bool readable, writable, rd_eof, wr_shut;
+	int fd;
+	struct conn *c;
+};
+
+struct dbuf {
+	char *buf;
+	uint32_t start, end;
+};
+
+struct conn {
+	struct side s[2];
+	struct dbuf d[2]; /* d[DOWN]: down -> up; d[UP]: up -> down */
+	uint8_t state;
+	bool queued;
+	struct conn *next_run;
+	struct conn *next_dead;
+	struct conn *prev, *next; /* the worker's live connections */
+	struct worker *w;
+};
+
+struct listener {
+	struct ep_tag tag; /* EP_LISTEN */
+	int fd;
+	int family;
+};
+
+struct pool_buf {
+	struct pool_buf *next;
+};
+
+struct worker {
+	struct relay *r;
+	int id;
+	pthread_t th;
+	bool started;
+	int epfd;
+	struct ep_tag wake_tag; /* EP_WAKE */
+	int wakefd;
+	struct listener l[2];
+	struct conn *run_head, *run_tail;
+	struct conn *conns; /* every live connection of this worker */
+	struct conn *dead;
+	struct pool_buf *pool;
+	unsigned int pool_len;
+	/* Counters: written by this worker only, read by anyone. */
+	_Atomic uint64_t accepted, active, upstream_fail, resets,
+		refused_direct, bytes_up, bytes_down;
+};
+
+struct relay {
+	struct relay_opts o;
+	int nworkers;
+	struct worker *w;
+	atomic_bool stopping;
+};
+
+static void count_add(_Atomic uint64_t *c, uint64_t v)
+{
+	atomic_fetch_add_explicit(c, v, memory_order_relaxed);
+}
+
+static void count_sub(_Atomic uint64_t *c, uint64_t v)
+{
+	atomic_fetch_sub_explicit(c, v, memory_order_relaxed);
+}
+
+/* ---- buffers ---------------------------------------------------------- */
+
+static char *buf_get(struct worker *w)
+{
+	struct pool_buf *b = w->pool;
+
+	if (b) {
+		w->pool = b->next;
+		w->pool_len--;
+		return (char *)b;
+	}
+	return malloc(w->r->o.bufsize);
+}
+
+static void buf_put(struct worker *w, char *p)
+{
+	struct pool_buf *b = (struct pool_buf *)p;
+
+	/* Keep a few warm buffers; give the rest back to the allocator so
+	 * idle connections cost no buffer memory. */
+	if (w->pool_len >= 64) {
+		free(p);
+		return;
+	}
+	b->next = w->pool;
+	w->pool = b;
+	w->pool_len++;
+}
+
+/* ---- sockets ---------------------------------------------------------- */
+
+static socklen_t sa_len(const struct sockaddr_storage *ss)
+{
+	return ss->ss_family == AF_INET ? sizeof(struct sockaddr_in) :
+					  sizeof(struct sockaddr_in6);
+}
+
+/* An IPv4-mapped IPv6 address (::ffff:a.b.c.d) as the AF_INET address. */
+static void unmap_v4(struct sockaddr_storage *ss)
+{
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+	struct sockaddr_in s4 = { .sin_family = AF_INET };
+
+	if (ss->ss_family != AF_INET6 || !IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr))
+		return;
+	s4.sin_port = s6->sin6_port;
+	memcpy(&s4.sin_addr, &s6->sin6_addr.s6_addr[12], 4);
+	memset(ss, 0, sizeof(*ss));
+	memcpy(ss, &s4, sizeof(s4));
+}
+
+/* The AF_INET address as IPv4-mapped IPv6, for AF_INET6 sockets. */
+static void map_v4(struct sockaddr_storage *ss)
+{
+	struct sockaddr_in s4;
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+
+	if (ss->ss_family != AF_INET)
+		return;
+	memcpy(&s4, ss, sizeof(s4));
+	memset(ss, 0, sizeof(*ss));
+	s6->sin6_family = AF_INET6;
+	s6->sin6_port = s4.sin_port;
+	s6->sin6_addr.s6_addr[10] = 0xff;
+	s6->sin6_addr.s6_addr[11] = 0xff;
+	memcpy(&s6->sin6_addr.s6_addr[12], &s4.sin_addr, 4);
+}
+
+static bool is_loopback(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET)
+		return (ntohl(((const struct sockaddr_in *)ss)->sin_addr.s_addr) >>
+			24) == 127;
+	return IN6_IS_ADDR_LOOPBACK(&((const struct sockaddr_in6 *)ss)->sin6_addr);
+}
+
+static int set_transparent(int fd, int family)
+{
+	int one = 1;
+
+	if (family == AF_INET)
+		return setsockopt(fd, SOL_IP, IP_TRANSPARENT, &one, sizeof(one));
+	return setsockopt(fd, SOL_IPV6, IPV6_TRANSPARENT, &one, sizeof(one));
+}
+
+static void abort_fd(int fd)
+{
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+
+	/* SO_LINGER 0: close() sends a reset instead of a FIN. */
+	setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	close(fd);
+}
+
+static const char *sa_str(const struct sockaddr_storage *ss, char *buf,
+			  size_t len)
+{
+	char a[INET6_ADDRSTRLEN] = "?";
+	int port;
+
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *s = (const void *)ss;
+
+		inet_ntop(AF_INET, &s->sin_addr, a, sizeof(a));
+		port = ntohs(s->sin_port);
+		snprintf(buf, len, "%s:%d", a, port);
+	} else {
+		const struct sockaddr_in6 *s = (const void *)ss;
+
+		inet_ntop(AF_INET6, &s->sin6_addr, a, sizeof(a));
+		port = ntohs(s->sin6_port);
+		snprintf(buf, len, "[%s]:%d", a, port);
+	}
+	return buf;
+}
+
+/* ---- connection lifecycle ----------------------------------------------- */
+
+static void enqueue(struct conn *c)
+{
+	struct worker *w = c->w;
+
+	if (c->queued || c->state == C_DEAD)
+		return;
+	c->queued = true;
+	c->next_run = NULL;
+	if (w->run_tail)
+		w->run_tail->next_run = c;
+	else
+		w->run_head = c;
+	w->run_tail = c;
+}
+
+/* Close both legs; reset_down/reset_up choose a reset instead of a FIN. */
+static void conn_close(struct conn *c, bool reset_down, bool reset_up)
+{
+	struct worker *w = c->w;
+
+	if (c->state == C_DEAD)
+		return;
+	for (int i = 0; i < 2; i++) {
+		bool rst = i == DOWN ? reset_down : reset_up;
+
+		if (c->s[i].fd < 0)
+			continue;
+		epoll_ctl(w->epfd, EPOLL_CTL_DEL, c->s[i].fd, NULL);
+		if (rst)
+			abort_fd(c->s[i].fd);
+		else
+			close(c->s[i].fd);
+		c->s[i].fd = -1;
+		if (c->d[i].buf)
+			buf_put(w, c->d[i].buf);
+		c->d[i].buf = NULL;
+	}
+	if (reset_down || reset_up)
+		count_add(&w->resets, 1);
+	c->state = C_DEAD;
+	count_sub(&w->active, 1);
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		w->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	/* Freed after this epoll batch: events may still point at it. */
+	c->next_dead = w->dead;
+	w->dead = c;
+}
+
+/* A hard error on leg `bad`: reset the other leg, drop this one. */
+static void conn_fail(struct conn *c, int bad)
+{
+	if (bad == DOWN)
+		conn_close(c, false, true);
+	else
+		conn_close(c, true, false);
+}
+
+static bool soft_err(int e)
+{
+	return e == EAGAIN || e == EWOULDBLOCK || e == EINTR;
+}
+
+/*
+ * Move bytes in direction d (source side d, destination side !d). Returns
+ * false if the connection died, and sets *more if the budget ran out while
+ * there was still work.
+ */
+static bool pump_dir(struct conn *c, int d, bool *more)
+{
+	struct worker *w = c->w;
+	struct side *src = &c->s[d], *dst = &c->s[!d];
+	struct dbuf *b = &c->d[d];
+	size_t bufsize = w->r->o.bufsize;
+	uint32_t budget = BUDGET;
+
+	while (budget) {
+		ssize_t n;
+
+		if (b->end > b->start) {
+			if (!dst->writable)
+				break;
+			n = send(dst->fd, b->buf + b->start, b->end - b->start,
+				 MSG_NOSIGNAL | MSG_DONTWAIT);
+			if (n < 0) {
+				if (soft_err(errno)) {
+					if (errno != EINTR)
+						dst->writable = false;
+					continue;
+				}
+				conn_fail(c, !d);
+				return false;
+			}
+			b->start += n;
+			budget = (uint32_t)n >= budget ? 0 : budget - n;
+			count_add(d == DOWN ? &w->bytes_up : &w->bytes_down, n);
+			if (b->start == b->end)
+				b->start = b->end = 0;
+			continue;
+		}
+		if (src->rd_eof || !src->readable)
+			break;
+		if (!b->buf) {
+			b->buf = buf_get(w);
+			if (!b->buf) {
+				/* Out of memory: try again on the next turn. */
+				*more = true;
+				return true;
+			}
+		}
+		n = recv(src->fd, b->buf, bufsize, MSG_DONTWAIT);
+		if (n > 0) {
+			b->start = 0;
+			b->end = n;
+			continue;
+		}
+		if (n == 0) {
+			src->rd_eof = true;
+			break;
+		}
+		if (soft_err(errno)) {
+			if (errno != EINTR)
+				src->readable = false;
+			continue;
+		}
+		conn_fail(c, d);
+		return false;
+	}
+	if (!budget && (b->end > b->start || (src->readable && !src->rd_eof)))
+		*more = true;
+
+	if (b->end == b->start && b->buf) {
+		buf_put(w, b->buf);
+		b->buf = NULL;
+		b->start = b->end = 0;
+	}
+	/* End of stream travels once everything before it has. */
+	if (src->rd_eof && !b->buf && !dst->wr_shut) {
+		if (shutdown(dst->fd, SHUT_WR) && errno != ENOTCONN) {
+			conn_fail(c, !d);
+			return false;
+		}
+		dst->wr_shut = true;
+	}
+	return true;
+}
+
+static void finish_connect(struct conn *c)
+{
+	int err = 0;
+	socklen_t len = sizeof(err);
+
+	if (getsockopt(c->s[UP].fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+		err = errno;
+	if (err) {
+		pr_debug("upstream connect failed: %s", strerror(err));
+		count_add(&c->w->upstream_fail, 1);
+		/* The host sees a reset, not an accepted-then-closed stream. */
+		conn_close(c, true, false);
+		return;
+	}
+	c->state = C_OPEN;
+}
+
+static void pump(struct conn *c)
+{
+	bool more = false;
+
+	if (c->state == C_CONNECTING) {
+		if (!c->s[UP].writable)
+			return;
+		finish_connect(c);
+		if (c->state != C_OPEN)
+			return;
+	}
+	for (int d = 0; d < 2; d++)
+		if (!pump_dir(c, d, &more))
+			return;
+	if (c->s[DOWN].rd_eof && c->s[UP].rd_eof && c->s[DOWN].wr_shut &&
+	    c->s[UP].wr_shut) {
+		conn_close(c, false, false);
+		return;
+	}
+	if (more)
+		enqueue(c);
+}
+
+/* ---- accept ------------------------------------------------------------- */
+
+static int upstream_socket(struct worker *w, struct sockaddr_storage *src,
+			   struct sockaddr_storage *dst)
+{
+	const struct relay_opts *o = &w->r->o;
+	bool mptcp = o->role == HYBOND_ROLE_CPE && o->mptcp_upstream;
+	bool transparent = true;
+	int one = 1, fd, family;
+
+	unmap_v4(src);
+	unmap_v4(dst);
+	if (o->nat && dst->ss_family == AF_INET) {
+		/* A NATting CPE: the primary address, any port. */
+		struct sockaddr_in *s4 = (struct sockaddr_in *)src;
+
+		memset(src, 0, sizeof(*src));
+		s4->sin_family = AF_INET;
+		s4->sin_addr = o->nat_src4.v4;
+		transparent = false;
+	}
+	/* MPTCP upstream sockets are always IPv6 so that an IPv4 connection
+	 * can take an IPv6 subflow too (and the reverse). */
+	family = mptcp ? AF_INET6 : dst->ss_family;
+	if (family == AF_INET6) {
+		map_v4(src);
+		map_v4(dst);
+	}
+	fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+		    mptcp ? IPPROTO_MPTCP : IPPROTO_TCP);
+	if (fd < 0)
+		return -errno;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (transparent && set_transparent(fd, family) < 0)
+		goto fail;
+	if (bind(fd, (struct sockaddr *)src, sa_len(src)) < 0)
+		goto fail;
+	if (connect(fd, (struct sockaddr *)dst, sa_len(dst)) < 0 &&
+	    errno != EINPROGRESS)
+		goto fail;
+	return fd;
+fail:
+	one = -errno;
+	close(fd);
+	return one;
+}
+
+static int watch(struct worker *w, struct side *s)
+{
+	struct epoll_event ev = {
+		.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET,
+		.data.ptr = s,
+	};
+
+	return epoll_ctl(w->epfd, EPOLL_CTL_ADD, s->fd, &ev);
+}
+
+static void accept_one(struct worker *w, int fd)
+{
+	struct sockaddr_storage peer, orig;
+	socklen_t plen = sizeof(peer), olen = sizeof(orig);
+	struct conn *c;
+	int up, one = 1;
+	char a[64], b[64];
+
+	if (getpeername(fd, (struct sockaddr *)&peer, &plen) ||
+	    getsockname(fd, (struct sockaddr *)&orig, &olen)) {
+		abort_fd(fd);
+		return;
+	}
+	unmap_v4(&peer);
+	unmap_v4(&orig);
+	/* Only steered connections have a non-loopback original destination;
+	 * a local process that connects to the listener directly would make
+	 * the relay connect to itself. */
+	if (is_loopback(&orig)) {
+		count_add(&w->refused_direct, 1);
+		abort_fd(fd);
+		return;
+	}
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	up = upstream_socket(w, &peer, &orig);
+	if (up < 0) {
+		pr_debug("upstream for %s -> %s: %s",
+			 sa_str(&peer, a, sizeof(a)),
+			 sa_str(&orig, b, sizeof(b)), strerror(-up));
+		count_add(&w->upstream_fail, 1);
+		abort_fd(fd);
+		return;
+	}
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		abort_fd(fd);
+		abort_fd(up);
+		return;
+	}
+	c->w = w;
+	c->state = C_CONNECTING;
+	for (int i = 0; i < 2; i++) {
+		c->s[i].tag.kind = EP_SIDE;
+		c->s[i].idx = i;
+		c->s[i].c = c;
+	}
+	c->s[DOWN].fd = fd;
+	c->s[UP].fd = up;
+	c->next = w->conns;
+	if (w->conns)
+		w->conns->prev = c;
+	w->conns = c;
+	count_add(&w->accepted, 1);
+	count_add(&w->active, 1);
+	if (watch(w, &c->s[DOWN]) || watch(w, &c->s[UP])) {
+		pr_warn("epoll: %s", strerror(errno));
+		conn_close(c, true, true);
+		return;
+	}
+	pr_debug("proxying %s -> %s", sa_str(&peer, a, sizeof(a)),
+		 sa_str(&orig, b, sizeof(b)));
+}
+
+static void accept_all(struct worker *w, struct listener *l)
+{
+	for (;;) {
+		int fd = accept4(l->fd, NULL, NULL,
+				 SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+		if (fd < 0) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			if (errno != EAGAIN && errno != EWOULDBLOCK)
+				pr_warn("accept: %s", strerror(errno));
+			return;
+		}
+		accept_one(w, fd);
+	}
+}
+
+/* ---- worker ------------------------------------------------------------- */
+
+static void reap(struct worker *w)
+{
+	while (w->dead) {
+		struct conn *c = w->dead;
+
+		w->dead = c->next_dead;
+		free(c);
+	}
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	struct epoll_event ev[MAX_EVENTS];
+
+	while (!atomic_load(&w->r->stopping)) {
+		int n = epoll_wait(w->epfd, ev, MAX_EVENTS,
+				   w->run_head ? 0 : -1);
+
+		if (n < 0 && errno != EINTR) {
+			pr_err("worker %d: epoll_wait: %s", w->id,
+			       strerror(errno));
+			break;
+		}
+		for (int i = 0; i < n; i++) {
+			struct ep_tag *t = ev[i].data.ptr;
+			struct side *s;
+
+			if (t->kind == EP_WAKE)
+				continue;
+			if (t->kind == EP_LISTEN) {
+				accept_all(w, (struct listener *)t);
+				continue;
+			}
+			s = (struct side *)t;
+			if (s->c->state == C_DEAD)
+				continue;
+			if (ev[i].events &
+			    (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+				s->readable = true;
+			if (ev[i].events & (EPOLLOUT | EPOLLHUP | EPOLLERR))
+				s->writable = true;
+			enqueue(s->c);
+		}
+		/* Run what is queued now; pump() may queue a connection again
+		 * for the next round. */
+		for (struct conn *c = w->run_head, *end = w->run_tail; c;) {
+			struct conn *next = c->next_run;
+			bool last = c == end;
+
+			w->run_head = next;
+			if (!next)
+				w->run_tail = NULL;
+			c->queued = false;
+			pump(c);
+			if (last)
+				break;
+			c = w->run_head;
+		}
+		reap(w);
+	}
+	return NULL;
+}
+
+static int make_listener(struct relay *r, int family, uint16_t *port)
+{
+	bool mptcp = r->o.role == HYBOND_ROLE_HAG;
+	/* The HAG's IPv4 listener is an IPv6 socket bound to ::ffff:127.0.0.1:
+	 * the MPTCP connections it accepts are IPv6 sockets and can take a
+	 * subflow of either family. */
+	int sfam = mptcp ? AF_INET6 : family;
+	struct sockaddr_storage ss = { 0 };
+	socklen_t len;
+	int fd, one = 1, v6only = family == AF_INET6;
+
+	fd = socket(sfam, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+		    mptcp ? IPPROTO_MPTCP : IPPROTO_TCP);
+	if (fd < 0)
+		return -errno;
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) ||
+	    set_transparent(fd, sfam))
+		goto fail;
+	if (sfam == AF_INET6 &&
+	    setsockopt(fd, SOL_IPV6, IPV6_V6ONLY, &v6only, sizeof(v6only)))
+		goto fail;
+	if (family == AF_INET) {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+
+		s4->sin_family = AF_INET;
+		s4->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		s4->sin_port = htons(*port);
+		if (sfam == AF_INET6)
+			map_v4(&ss);
+	} else {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+
+		s6->sin6_family = AF_INET6;
+		s6->sin6_addr = in6addr_loopback;
+		s6->sin6_port = htons(*port);
+	}
+	if (bind(fd, (struct sockaddr *)&ss, sa_len(&ss)) ||
+	    listen(fd, 4096))
+		goto fail;
+	len = sizeof(ss);
+	if (getsockname(fd, (struct sockaddr *)&ss, &len))
+		goto fail;
+	*port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+	if (ss.ss_family == AF_INET)
+		*port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	return fd;
+fail:
+	one = -errno;
+	close(fd);
+	return one;
+}
+
+int relay_create(struct relay **rp, const struct relay_opts *o,
+		 uint16_t *lport4, uint16_t *lport6)
+{
+	struct relay *r = calloc(1, sizeof(*r));
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	int err = 0;
+
+	if (!r)
+		return -ENOMEM;
+	r->o = *o;
+	if (r->o.bufsize < 4096)
+		r->o.bufsize = 4096;
+	r->nworkers = o->workers > 0 ? o->workers : (ncpu > 0 ? ncpu : 1);
+	r->w = calloc(r->nworkers, sizeof(*r->w));
+	if (!r->w) {
+		free(r);
+		return -ENOMEM;
+	}
+	*lport4 = *lport6 = 0;
+	for (int i = 0; i < r->nworkers; i++) {
+		struct worker *w = &r->w[i];
+		struct epoll_event ev = { .events = EPOLLIN };
+
+		w->r = r;
+		w->id = i;
+		w->l[0].fd = w->l[1].fd = w->wakefd = -1;
+		w->epfd = epoll_create1(EPOLL_CLOEXEC);
+		w->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+		if (w->epfd < 0 || w->wakefd < 0) {
+			err = -errno;
+			goto fail;
+		}
+		w->wake_tag.kind = EP_WAKE;
+		ev.data.ptr = &w->wake_tag;
+		if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->wakefd, &ev)) {
+			err = -errno;
+			goto fail;
+		}
+		for (int f = 0; f < 2; f++) {
+			struct listener *l = &w->l[f];
+			uint16_t *port = f == 0 ? lport4 : lport6;
+			int fd = make_listener(r, f == 0 ? AF_INET : AF_INET6,
+					       port);
+
+			if (fd < 0) {
+				err = fd;
+				pr_err("listener (%s, port %u): %s",
+				       f == 0 ? "IPv4 127.0.0.1" : "IPv6 ::1",
+				       *port, strerror(-err));
+				goto fail;
+			}
+			l->tag.kind = EP_LISTEN;
+			l->fd = fd;
+			l->family = f == 0 ? AF_INET : AF_INET6;
+			ev.events = EPOLLIN;
+			ev.data.ptr = l;
+			if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &ev)) {
+				err = -errno;
+				goto fail;
+			}
+		}
+	}
+	*rp = r;
+	return 0;
+fail:
+	relay_destroy(r);
+	return err;
+}
+
+int relay_start(struct relay *r)
+{
+	for (int i = 0; i < r->nworkers; i++) {
+		int err = pthread_create(&r->w[i].th, NULL, worker_main,
+					 &r->w[i]);
+
+		if (err) {
+			pr_err("starting worker %d: %s", i, strerror(err));
+			return -err;
+		}
+		r->w[i].started = true;
+	}
+	return 0;
+}
+
+/* On shutdown every proxied connection is reset on both legs: neither end
+ * may believe a stream ended cleanly when it did not. */
+static void worker_cleanup(struct worker *w)
+{
+	while (w->conns)
+		conn_close(w->conns, true, true);
+	reap(w);
+}
+
+void relay_destroy(struct relay *r)
+{
+	if (!r)
+		return;
+	atomic_store(&r->stopping, true);
+	for (int i = 0; i < r->nworkers; i++) {
+		uint64_t one = 1;
+
+		if (r->w[i].wakefd >= 0 &&
+		    write(r->w[i].wakefd, &one, sizeof(one)) < 0)
+			pr_warn("waking worker %d: %s", i, strerror(errno));
+	}
+	for (int i = 0; i < r->nworkers; i++) {
+		struct worker *w = &r->w[i];
+
+		if (w->started)
+			pthread_join(w->th, NULL);
+		for (int f = 0; f < 2; f++)
+			if (w->l[f].fd >= 0)
+				close(w->l[f].fd);
+		worker_cleanup(w);
+		if (w->epfd >= 0)
+			close(w->epfd);
+		if (w->wakefd >= 0)
+			close(w->wakefd);
+		while (w->pool) {
+			struct pool_buf *b = w->pool;
+
+			w->pool = b->next;
+			free(b);
+		}
+	}
+	free(r->w);
+	free(r);
+}
+
+void relay_counters(const struct relay *r, struct relay_counters *out)
+{
+	memset(out, 0, sizeof(*out));
+	for (int i = 0; i < r->nworkers; i++) {
+		struct worker *w = &r->w[i];
+
+		out->accepted += atomic_load(&w->accepted);
+		out->active += atomic_load(&w->active);
+		out->upstream_fail += atomic_load(&w->upstream_fail);
+		out->resets += atomic_load(&w->resets);
+		out->refused_direct += atomic_load(&w->refused_direct);
+		out->bytes_up += atomic_load(&w->bytes_up);
+		out->bytes_down += atomic_load(&w->bytes_down);
+	}
+}

@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* relay.h - the transparent relay: listeners, accept, transparent upstream
+ * connect, and the event loops that move bytes between the two legs. */
+#ifndef HYBOND_RELAY_H
+#define HYBOND_RELAY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nl.h"
+
+struct relay;
+
+struct relay_opts {
+	int role;            /* enum hybond_role */
+	int workers;         /* event loops (threads); 0 = one per CPU */
+	size_t bufsize;      /* per direction, only while data is in flight */
+	bool nat;            /* CPE: upstream from nat_src4, not from H@ */
+	struct hb_addr nat_src4;
+	bool mptcp_upstream; /* CPE: MPTCP upstream (false: plain TCP) */
+};
+
+/* Totals over all workers; monotonic while the relay runs. */
+struct relay_counters {
+	uint64_t accepted;       /* connections taken from the listeners */
+	uint64_t active;         /* proxied connections open now */
+	uint64_t upstream_fail;  /* upstream connect failed */
+	uint64_t resets;         /* resets carried from one leg to the other */
+	uint64_t refused_direct; /* direct connections to a listener, refused */
+	uint64_t bytes_up;       /* host -> server */
+	uint64_t bytes_down;     /* server -> host */
+};
+
+/* Create the listeners (bound to loopback, transparent, reuseport, one set
+ * per worker) and report their ports. */
+int relay_create(struct relay **r, const struct relay_opts *o,
+		 uint16_t *lport4, uint16_t *lport6);
+int relay_start(struct relay *r);
+/* Stop the workers and close every connection and listener. */
+void relay_destroy(struct relay *r);
+void relay_counters(const struct relay *r, struct relay_counters *out);
+
+#endif

@@ -1,0 +1,444 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * steer.c - the steering loader: opens and loads tc_steer.bpf.o through its
+ * skeleton, writes the configuration map, installs the local-delivery
+ * policy routing (fwmark rule + "local default dev lo" route, IPv4 and
+ * IPv6), attaches the programs to tc ingress and pins programs and maps under
+ * one directory per instance. steer_stop() undoes exactly what
+ * steer_start() did, in reverse order, and nothing else.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/rtnetlink.h>
+
+#include "hybond_abi.h"
+#include "log.h"
+#include "steer.h"
+#include "tc_steer.skel.h"
+
+#ifndef BPF_FS_MAGIC
+#define BPF_FS_MAGIC 0xcafe4a11
+#endif
+
+/* Our tc filters: one fixed handle and priority, so a restarted daemon
+ * replaces a filter left behind by a killed one instead of stacking. */
+#define HB_TC_HANDLE 0x4859
+#define HB_TC_PRIO 0x4859
+
+static const int fams[2] = { AF_INET, AF_INET6 };
+
+static unsigned long long netns_ino(pid_t pid)
+{
+	char path[64];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)pid);
+	if (stat(path, &st))
+		return 0;
+	return (unsigned long long)st.st_ino;
+}
+
+static int mkdir_p(const char *path, mode_t mode)
+{
+	char tmp[PATH_MAX];
+
+	if (snprintf(tmp, sizeof(tmp), "%s", path) >= (int)sizeof(tmp))
+		return -ENAMETOOLONG;
+	for (char *p = tmp + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(tmp, mode) && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(tmp, mode) && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+static bool is_bpffs(const char *path)
+{
+	struct statfs st;
+
+	return !statfs(path, &st) && st.f_type == BPF_FS_MAGIC;
+}
+
+/*
+ * `ip netns exec` remounts /sys, so /sys/fs/bpf is not a bpffs there. We
+ * then mount one in our own mount namespace (ip netns exec gave us a private
+ * one); operators reach it with `nsenter -t PID -m`.
+ */
+static int ensure_bpffs(struct steer *s, const char *root)
+{
+	if (strncmp(root, "/sys/fs/bpf", 11) != 0) {
+		char parent[PATH_MAX];
+		char *slash;
+
+		snprintf(parent, sizeof(parent), "%s", root);
+		slash = strrchr(parent, '/');
+		if (slash && slash != parent)
+			*slash = '\0';
+		if (!is_bpffs(parent) && !is_bpffs(root)) {
+			pr_err("pin root %s: not on a bpffs; mount one "
+			       "(mount -t bpf bpf DIR) or use --no-pin",
+			       root);
+			return -ENOTSUP;
+		}
+		return 0;
+	}
+	if (is_bpffs("/sys/fs/bpf"))
+		return 0;
+	if (mount("bpf", "/sys/fs/bpf", "bpf", 0, "mode=0700")) {
+		pr_err("mounting a bpffs on /sys/fs/bpf failed: %s; mount one "
+		       "or use --no-pin",
+		       strerror(errno));
+		return -errno;
+	}
+	s->mounted_bpffs = true;
+	pr_info("mounted a bpffs on /sys/fs/bpf in this mount namespace "
+		"(inspect pins with: nsenter -t %d -m bpftool ...)",
+		(int)getpid());
+	return 0;
+}
+
+static void remove_pins(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		char path[PATH_MAX];
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		unlink(path);
+	}
+	closedir(d);
+	rmdir(dir);
+}
+
+/* A pin directory that exists already: ours from a killed daemon (remove
+ * it), or a live instance of the same name elsewhere (refuse). */
+static int claim_pin_dir(const char *dir, const char *name)
+{
+	char path[PATH_MAX];
+	struct hybond_cfg cfg;
+	__u32 key = 0;
+	int fd;
+
+	if (access(dir, F_OK))
+		return 0;
+	snprintf(path, sizeof(path), "%s/%s", dir, HYBOND_MAP_CFG);
+	fd = bpf_obj_get(path);
+	if (fd >= 0 && !bpf_map_lookup_elem(fd, &key, &cfg) && cfg.owner_pid &&
+	    cfg.owner_pid != (__u32)getpid() && !kill(cfg.owner_pid, 0) &&
+	    netns_ino(cfg.owner_pid) == cfg.owner_netns &&
+	    cfg.owner_netns != netns_ino(getpid())) {
+		close(fd);
+		pr_err("pin directory %s belongs to running instance '%s' "
+		       "(pid %u) in another network namespace; start this one "
+		       "with another --name",
+		       dir, name, cfg.owner_pid);
+		return -EBUSY;
+	}
+	if (fd >= 0)
+		close(fd);
+	pr_info("removing stale pins in %s (left by a daemon that died)", dir);
+	remove_pins(dir);
+	return 0;
+}
+
+static int pin_all(struct steer *s)
+{
+	struct bpf_object *obj = s->skel->obj;
+	struct bpf_program *prog;
+	struct bpf_map *map;
+	char path[PATH_MAX];
+	int err;
+
+	bpf_object__for_each_map(map, obj)
+	{
+		/* .rodata/.bss style internal maps have dots: not pinnable. */
+		if (strchr(bpf_map__name(map), '.'))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", s->pin_dir,
+			 bpf_map__name(map));
+		err = bpf_map__pin(map, path);
+		if (err)
+			return err;
+	}
+	bpf_object__for_each_program(prog, obj)
+	{
+		snprintf(path, sizeof(path), "%s/%s", s->pin_dir,
+			 bpf_program__name(prog));
+		err = bpf_program__pin(prog, path);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static int attach(struct steer *s, int slot, int ifindex,
+		  const struct bpf_program *prog)
+{
+	struct tc_hook_state *h = &s->hooks[slot];
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
+		    .attach_point = BPF_TC_INGRESS);
+	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = HB_TC_HANDLE,
+		    .priority = HB_TC_PRIO, .flags = BPF_TC_F_REPLACE,
+		    .prog_fd = bpf_program__fd(prog));
+	char ifname[IF_NAMESIZE] = "?";
+	int err;
+
+	if_indextoname(ifindex, ifname);
+	h->ifindex = ifindex;
+	err = bpf_tc_hook_create(&hook);
+	if (err && err != -EEXIST) {
+		pr_err("%s: creating the clsact qdisc failed: %s", ifname,
+		       strerror(-err));
+		return err;
+	}
+	h->created_qdisc = !err;
+	err = bpf_tc_attach(&hook, &opts);
+	if (err) {
+		pr_err("%s: attaching %s to tc ingress failed: %s", ifname,
+		       bpf_program__name(prog), strerror(-err));
+		return err;
+	}
+	h->attached = true;
+	pr_debug("%s: %s attached to tc ingress (prog id %u)", ifname,
+		 bpf_program__name(prog), opts.prog_id);
+	return 0;
+}
+
+static void detach(struct tc_hook_state *h)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = h->ifindex,
+		    .attach_point = BPF_TC_INGRESS);
+	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = HB_TC_HANDLE,
+		    .priority = HB_TC_PRIO);
+
+	if (h->attached) {
+		int err = bpf_tc_detach(&hook, &opts);
+
+		if (err && err != -ENOENT && err != -ENODEV)
+			pr_warn("ifindex %d: detaching tc filter: %s",
+				h->ifindex, strerror(-err));
+		h->attached = false;
+	}
+	if (h->created_qdisc) {
+		/* Only the qdisc we created, and only whole (both points). */
+		hook.attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS;
+		bpf_tc_hook_destroy(&hook);
+		h->created_qdisc = false;
+	}
+}
+
+static int install_routing(struct steer *s)
+{
+	int lo = if_nametoindex("lo");
+	int err;
+
+	for (int i = 0; i < 2; i++) {
+		/* Leftovers of a killed daemon with the same settings. */
+		nl_fwmark_rule(&s->rt, false, fams[i], s->mark, s->table,
+			       s->pref);
+		nl_local_default(&s->rt, false, fams[i], s->table, lo);
+
+		err = nl_local_default(&s->rt, true, fams[i], s->table, lo);
+		if (err) {
+			pr_err("adding 'local default dev lo table %u' (%s) "
+			       "failed: %s%s%s",
+			       s->table, fams[i] == AF_INET ? "IPv4" : "IPv6",
+			       strerror(-err), s->rt.err[0] ? ": " : "",
+			       s->rt.err);
+			return err;
+		}
+		s->route[i] = true;
+		err = nl_fwmark_rule(&s->rt, true, fams[i], s->mark, s->table,
+				     s->pref);
+		if (err) {
+			pr_err("adding rule 'fwmark 0x%x lookup %u pref %u' "
+			       "(%s) failed: %s%s%s; pick another --table or "
+			       "--fwmark",
+			       s->mark, s->table, s->pref,
+			       fams[i] == AF_INET ? "IPv4" : "IPv6",
+			       strerror(-err), s->rt.err[0] ? ": " : "",
+			       s->rt.err);
+			return err;
+		}
+		s->rule[i] = true;
+	}
+	return 0;
+}
+
+static void remove_routing(struct steer *s)
+{
+	int lo = if_nametoindex("lo");
+
+	for (int i = 0; i < 2; i++) {
+		if (s->rule[i] && nl_fwmark_rule(&s->rt, false, fams[i], s->mark,
+						 s->table, s->pref))
+			pr_warn("removing fwmark rule: %s", s->rt.err);
+		if (s->route[i] &&
+		    nl_local_default(&s->rt, false, fams[i], s->table, lo))
+			pr_warn("removing local route: %s", s->rt.err);
+		s->rule[i] = s->route[i] = false;
+	}
+}
+
+static int write_cfg(struct steer *s, const struct steer_opts *o, bool on)
+{
+	struct hybond_cfg cfg = {
+		.role = o->role,
+		.flags = on ? HYBOND_F_ENABLED : 0,
+		.mark = o->mark,
+		.lport4 = o->lport4,
+		.lport6 = o->lport6,
+		.default_action = HYBOND_ACT_BOND,
+		.up_ifindex = o->return_ifindex,
+		.owner_pid = getpid(),
+		.owner_netns = netns_ino(getpid()),
+	};
+	__u32 key = 0;
+
+	return bpf_map__update_elem(s->skel->maps.hybond_cfg, &key, sizeof(key),
+				    &cfg, sizeof(cfg), BPF_ANY);
+}
+
+int steer_start(struct steer *s, const struct steer_opts *o)
+{
+	int err;
+
+	memset(s, 0, sizeof(*s));
+	s->mark = o->mark;
+	s->table = o->table;
+	s->pref = o->rule_pref;
+
+	err = nl_open(&s->rt, NETLINK_ROUTE);
+	if (err) {
+		pr_err("opening rtnetlink: %s", strerror(-err));
+		return err;
+	}
+
+	if (o->pin_root) {
+		err = ensure_bpffs(s, o->pin_root);
+		if (err)
+			goto fail;
+		if (snprintf(s->pin_dir, sizeof(s->pin_dir), "%s/%s",
+			     o->pin_root, o->name) >= (int)sizeof(s->pin_dir)) {
+			err = -ENAMETOOLONG;
+			goto fail;
+		}
+		err = claim_pin_dir(s->pin_dir, o->name);
+		if (err)
+			goto fail;
+	}
+
+	s->skel = tc_steer_bpf__open();
+	if (!s->skel) {
+		err = -errno;
+		pr_err("opening the steering BPF object failed: %s",
+		       strerror(-err));
+		goto fail;
+	}
+	err = tc_steer_bpf__load(s->skel);
+	if (err) {
+		pr_err("loading the steering programs failed: %s (rerun with "
+		       "-v for the verifier's log; the kernel needs BPF, BTF "
+		       "and bpf_sk_assign)",
+		       strerror(-err));
+		goto fail;
+	}
+	err = write_cfg(s, o, false);
+	if (err)
+		goto fail;
+
+	err = install_routing(s);
+	if (err)
+		goto fail;
+	err = attach(s, 0, o->steer_ifindex, s->skel->progs.hybond_steer);
+	if (err)
+		goto fail;
+	err = attach(s, 1, o->return_ifindex, s->skel->progs.hybond_return);
+	if (err)
+		goto fail;
+
+	if (o->pin_root) {
+		err = mkdir_p(s->pin_dir, 0700);
+		if (!err)
+			err = pin_all(s);
+		if (err) {
+			pr_err("pinning under %s failed: %s", s->pin_dir,
+			       strerror(-err));
+			goto fail;
+		}
+		s->pinned = true;
+	}
+	err = write_cfg(s, o, true);
+	if (err)
+		goto fail;
+	return 0;
+
+fail:
+	steer_stop(s);
+	return err;
+}
+
+void steer_stop(struct steer *s)
+{
+	__u32 key = 0;
+	struct hybond_cfg cfg;
+
+	/* Inert first, so nothing is steered while the rest comes down. */
+	if (s->skel && !bpf_map__lookup_elem(s->skel->maps.hybond_cfg, &key,
+					     sizeof(key), &cfg, sizeof(cfg), 0)) {
+		cfg.flags &= ~HYBOND_F_ENABLED;
+		bpf_map__update_elem(s->skel->maps.hybond_cfg, &key, sizeof(key),
+				     &cfg, sizeof(cfg), BPF_ANY);
+	}
+	for (int i = 1; i >= 0; i--)
+		detach(&s->hooks[i]);
+	remove_routing(s);
+	if (s->pinned) {
+		char *slash;
+
+		remove_pins(s->pin_dir);
+		/* The shared root too, when we were the last instance. */
+		slash = strrchr(s->pin_dir, '/');
+		if (slash) {
+			*slash = '\0';
+			rmdir(s->pin_dir);
+		}
+	}
+	s->pinned = false;
+	if (s->skel)
+		tc_steer_bpf__destroy(s->skel);
+	s->skel = NULL;
+	if (s->mounted_bpffs && umount2("/sys/fs/bpf", MNT_DETACH))
+		pr_warn("unmounting /sys/fs/bpf: %s", strerror(errno));
+	s->mounted_bpffs = false;
+	nl_close(&s->rt);
+}
+
+int steer_stats_fd(const struct steer *s)
+{
+	return bpf_map__fd(s->skel->maps.hybond_stats);
+}

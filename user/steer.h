@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* steer.h - load the steering programs, attach them to tc ingress, install
+ * the local-delivery rule and routes, pin, and undo all of it exactly. */
+#ifndef HYBOND_STEER_H
+#define HYBOND_STEER_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "nl.h"
+
+struct tc_steer_bpf;
+
+struct steer_opts {
+	int role;            /* enum hybond_role */
+	int steer_ifindex;   /* LAN (CPE) or access (HAG) */
+	int return_ifindex;  /* primary (CPE) or core (HAG) */
+	uint32_t mark;       /* fwmark of packets delivered locally */
+	uint32_t table;      /* routing table with the local default routes */
+	uint32_t rule_pref;  /* preference of the fwmark rules */
+	uint16_t lport4, lport6;
+	const char *pin_root; /* e.g. /sys/fs/bpf/hybond; NULL: no pins */
+	const char *name;     /* instance name: pins go to pin_root/name */
+};
+
+struct tc_hook_state {
+	int ifindex;
+	bool attached;
+	bool created_qdisc;
+};
+
+struct steer {
+	struct tc_steer_bpf *skel;
+	struct nl rt;
+	struct tc_hook_state hooks[2];
+	bool rule[2], route[2]; /* [0] IPv4, [1] IPv6 */
+	uint32_t mark, table, pref;
+	char pin_dir[512];
+	bool pinned;
+	bool mounted_bpffs;
+};
+
+int steer_start(struct steer *s, const struct steer_opts *o);
+void steer_stop(struct steer *s);
+int steer_stats_fd(const struct steer *s);
+
+#endif
