@@ -50,3 +50,13 @@ $(BUILD)/hybond: $(USER_OBJS)
 
 clean:
 	rm -rf $(BUILD)
+
+# ---- tests -------------------------------------------------------------
+$(BUILD)/tests/tcptool: tests/lib/tcptool.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $< -o $@
+
+NETNS_TESTS := $(sort $(wildcard tests/netns/*.sh))
+
+check-netns: $(BUILD)/hybond $(BUILD)/tests/tcptool
+	@tests/run.sh $(NETNS_TESTS)

@@ -192,6 +192,11 @@ http {
 		listen 80 reuseport;
 		listen [::]:80 reuseport;
 		root $TOPO_DIR/www;
+		location /upload/ {
+			dav_methods PUT;
+			create_full_put_path on;
+			client_max_body_size 0;
+		}
 	}
 }
 EOF
@@ -204,6 +209,23 @@ EOF
 topo_mkfile() {
 	mkdir -p "$TOPO_DIR/www"
 	head -c "$(( $2 * 1048576 ))" /dev/urandom >"$TOPO_DIR/www/$1"
+}
+
+# Capture on an interface in the background (pcap in $TOPO_DIR/NAME.pcap).
+# topo_capture NS IF NAME [FILTER...]
+topo_capture() {
+	local ns=$1 ifc=$2 name=$3
+	shift 3
+	topo_spawn "$ns" "$TOPO_DIR/$name.tcpdump.log" tcpdump -i "$ifc" -s 200 --immediate-mode \
+		-U -nn -w "$TOPO_DIR/$name.pcap" "$@"
+	wait_for "$TOPO_DIR/$name.tcpdump.log" "listening on" 10
+}
+
+# Stop a capture started with topo_capture (by its pid) and print it as text.
+# capture_text NAME PID
+capture_text() {
+	stop_pid "$2"
+	tcpdump -r "$TOPO_DIR/$1.pcap" -nn 2>/dev/null
 }
 
 # Bytes counted on an interface. if_bytes NS IF rx|tx

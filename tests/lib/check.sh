@@ -1,0 +1,61 @@
+# SPDX-License-Identifier: GPL-2.0-only
+# check.sh - tiny TAP-like assertions for the shell integration tests.
+# A test script sources this and topo.sh, then calls t_finish at the end.
+
+T_PASS=0
+T_FAIL=0
+T_SKIP=0
+T_NAME=${T_NAME:-$(basename "$0" .sh)}
+
+ok() { T_PASS=$((T_PASS + 1)); echo "ok - $*"; }
+fail() { T_FAIL=$((T_FAIL + 1)); echo "FAIL - $*"; }
+skip() { T_SKIP=$((T_SKIP + 1)); echo "skip - $*"; }
+note() { echo "# $*"; }
+
+# check DESCRIPTION CMD...: ok if CMD succeeds.
+check() {
+	local desc=$1
+	shift
+	if "$@"; then ok "$desc"; else fail "$desc"; fi
+}
+
+# check_eq DESCRIPTION GOT WANT
+check_eq() {
+	if [ "$2" = "$3" ]; then ok "$1"; else fail "$1 (got '$2', want '$3')"; fi
+}
+
+# check_ge DESCRIPTION GOT MIN (integers)
+check_ge() {
+	if [ "$2" -ge "$3" ] 2>/dev/null; then ok "$1 ($2 >= $3)"; else fail "$1 (got '$2', want >= $3)"; fi
+}
+
+# check_le DESCRIPTION GOT MAX (integers)
+check_le() {
+	if [ "$2" -le "$3" ] 2>/dev/null; then ok "$1 ($2 <= $3)"; else fail "$1 (got '$2', want <= $3)"; fi
+}
+
+# Must be root with the tools the integration tests use.
+t_require_root() {
+	if [ "$(id -u)" != 0 ]; then
+		echo "$T_NAME: needs root (network namespaces, BPF)" >&2
+		exit 2
+	fi
+}
+
+# On failure, show the daemons' logs; always clean up the testbed.
+t_cleanup() {
+	local f
+	if [ "$T_FAIL" -gt 0 ] && [ -n "${TOPO_DIR:-}" ]; then
+		for f in "$TOPO_DIR"/*.log; do
+			[ -f "$f" ] || continue
+			echo "# ---- $f"
+			tail -n 40 "$f" | sed 's/^/#   /'
+		done
+	fi
+	topo_down
+}
+
+t_finish() {
+	echo "# $T_NAME: $T_PASS passed, $T_FAIL failed, $T_SKIP skipped"
+	[ "$T_FAIL" -eq 0 ]
+}
