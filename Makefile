@@ -28,6 +28,25 @@ HEADERS   := $(wildcard include/*.h user/*.h)
 
 all: $(BUILD)/hybond
 
+# The README's two commands: `make deps demo` and `make deps check`.
+demo: all $(BUILD)/tests/tcptool
+	tests/demo.sh
+
+check: check-unit check-bpf check-netns
+
+# Install the Debian packages listed in .ci/packages that are missing.
+deps:
+	@missing=$$(for p in $$(grep -v '^#' .ci/packages); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; \
+	done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing:" $$missing; \
+		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing; \
+	fi
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
 $(BUILD)/vmlinux.h:
 	@mkdir -p $(@D)
 	$(BPFTOOL) btf dump file $(VMLINUX_BTF) format c > $@.tmp && mv $@.tmp $@
@@ -60,3 +79,19 @@ NETNS_TESTS := $(sort $(wildcard tests/netns/*.sh))
 
 check-netns: $(BUILD)/hybond $(BUILD)/tests/tcptool
 	@tests/run.sh $(NETNS_TESTS)
+
+UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(wildcard tests/unit/test_*.c))
+$(BUILD)/tests/unit/%: tests/unit/%.c $(wildcard tests/unit/*.h tests/lib/*.h bpf/lib/*.h include/*.h user/*.h) $(filter-out $(BUILD)/user/main.o,$(USER_OBJS))
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) -Ibpf -Itests/unit $(CFLAGS) $< $(filter-out $(BUILD)/user/main.o,$(USER_OBJS)) -o $@ -lcriterion $(LDLIBS)
+
+check-unit: $(UNIT_TESTS)
+	@for t in $(UNIT_TESTS); do echo "=== $$t"; $$t --short-filename || exit 1; done
+
+BPF_TESTS := $(patsubst tests/bpf/%.c,$(BUILD)/tests/bpf/%,$(wildcard tests/bpf/test_*.c))
+$(BUILD)/tests/bpf/%: tests/bpf/%.c $(SKELS) $(wildcard tests/lib/*.h include/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $< -o $@ -lcriterion $(LDLIBS)
+
+check-bpf: $(BPF_TESTS)
+	@for t in $(BPF_TESTS); do echo "=== $$t"; $$t --short-filename || exit 1; done

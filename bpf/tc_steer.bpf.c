@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0-only
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
  * tc_steer.bpf.c - tc ingress programs that steer TCP connections into the
  * local relay without NAT.
