@@ -20,6 +20,7 @@
 #include <bpf/bpf_endian.h>
 
 #include "hybond_abi.h"
+#include "hybond_policy.h"
 #include "lib/parse.h"
 
 #define TC_ACT_OK 0
@@ -39,6 +40,14 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } hybond_stats SEC(".maps");
+
+/* Two banks of rules; hybond_cfg.policy says which one is in force. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2 * HYBOND_MAX_RULES);
+	__type(key, __u32);
+	__type(value, struct hybond_rule);
+} hybond_rules SEC(".maps");
 
 static __always_inline void count(__u32 dir, __u32 fam, __u32 ctr)
 {
@@ -83,19 +92,50 @@ static __always_inline void tuple_of(const struct pkt *p,
 	}
 }
 
-/* Only SYNs pay for the option walk. */
-static __always_inline void load_mptcp_subtype(struct __sk_buff *skb,
+/* Only SYNs pay for the option walk. Returns the timestamps option's
+ * offset among the options, 0xff if there is none. */
+static __always_inline __u8 load_mptcp_subtype(struct __sk_buff *skb,
 					       struct pkt *p)
 {
 	struct optwalk w = {};
 	__u32 n = p->opt_len;
 
 	if (n == 0 || n > 40)
-		return;
+		return 0xff;
 	if (bpf_skb_load_bytes(skb, p->opt_off, w.buf, n))
-		return;
+		return 0xff;
 	w.len = n;
 	p->mptcp_sub = tcp_mptcp_subtype(&w);
+	return w.ts_off;
+}
+
+/*
+ * Replace the timestamps option of a SYN by NOPs and fix the checksum
+ * (bpf_l4_csum_replace leaves a CHECKSUM_PARTIAL skb alone, as it must).
+ * Without timestamps in the SYN the subflow negotiates none.
+ */
+static __always_inline int strip_timestamps(struct __sk_buff *skb,
+					    const struct pkt *p, __u32 ts_off)
+{
+	__u8 old[40] = {}, new[40];
+	__u32 n = p->opt_len;
+	__s64 diff;
+	int k;
+
+	if (n < 12 || n > 40 || (n & 3) || ts_off > 30)
+		return -1;
+	if (bpf_skb_load_bytes(skb, p->opt_off, old, n))
+		return -1;
+	/* Fixed offsets only: the verifier takes no variable stack writes. */
+	for (k = 0; k < 40; k++)
+		new[k] = (__u32)k >= ts_off && (__u32)k < ts_off + TCPOPT_TS_LEN_ ?
+				 TCPOPT_NOP_ :
+				 old[k];
+	diff = bpf_csum_diff((__be32 *)old, n, (__be32 *)new, n, 0);
+	if (bpf_skb_store_bytes(skb, p->opt_off, new, n,
+				BPF_F_RECOMPUTE_CSUM))
+		return -1;
+	return bpf_l4_csum_replace(skb, p->l4_off + 16, 0, diff, 0);
 }
 
 /*
@@ -161,15 +201,56 @@ static __always_inline int routed_upstream(struct __sk_buff *skb,
 	return fib.ifindex == cfg->up_ifindex;
 }
 
-/* The action for a new connection; the policy maps come in here. */
+struct policy_walk {
+	const struct pkt *p;
+	__u32 base;   /* first slot of the bank in force */
+	__u32 count;
+	__u32 action;
+	__u16 dport;  /* host order */
+};
+
+static long policy_step(__u32 i, void *ctx)
+{
+	struct policy_walk *w = ctx;
+	struct hybond_rule *r;
+	__u32 slot;
+
+	if (i >= w->count)
+		return 1;
+	slot = w->base + i;
+	r = bpf_map_lookup_elem(&hybond_rules, &slot);
+	if (!r)
+		return 1;
+	if (!hybond_rule_match(r, w->p->family, w->p->saddr, w->p->daddr,
+			       w->dport))
+		return 0;
+	w->action = r->action;
+	return 1;
+}
+
+/* The first rule that matches decides (the compiler sorted them most
+ * specific first); no match: the default action. */
 static __always_inline __u32 policy_action(const struct pkt *p,
 					   const struct hybond_cfg *cfg)
 {
-	return cfg->default_action;
+	struct policy_walk w = {
+		.p = p,
+		.base = HYBOND_POLICY_BANK(cfg->policy) * HYBOND_MAX_RULES,
+		.count = HYBOND_POLICY_COUNT(cfg->policy),
+		.action = HYBOND_POLICY_DEFAULT(cfg->policy),
+		.dport = bpf_ntohs(p->dport),
+	};
+
+	if (w.count > HYBOND_MAX_RULES)
+		w.count = HYBOND_MAX_RULES;
+	if (w.count)
+		bpf_loop(HYBOND_MAX_RULES, policy_step, &w, 0);
+	return w.action;
 }
 
 static __always_inline int steer_syn(struct __sk_buff *skb, const struct pkt *p,
-				     const struct hybond_cfg *cfg, __u32 fam)
+				     const struct hybond_cfg *cfg, __u32 fam,
+				     __u8 ts_off)
 {
 	struct bpf_sock_tuple t = {};
 	struct bpf_sock *sk;
@@ -221,6 +302,10 @@ static __always_inline int steer_syn(struct __sk_buff *skb, const struct pkt *p,
 	}
 	skb->mark = cfg->mark;
 	count(HYBOND_DIR_STEER, fam, HYBOND_CTR_SYN_STEERED);
+	if ((cfg->flags & HYBOND_F_STRIP_TS) &&
+	    p->mptcp_sub == MPTCP_SUB_CAPABLE && ts_off != 0xff &&
+	    !strip_timestamps(skb, p, ts_off))
+		count(HYBOND_DIR_STEER, fam, HYBOND_CTR_TS_STRIPPED);
 	return TC_ACT_OK;
 
 no_listener:
@@ -263,13 +348,15 @@ static __noinline int handle(struct __sk_buff *skb, __u32 dir)
 
 	if (dir == HYBOND_DIR_STEER &&
 	    (p.tcp_flags & (TCP_SYN_ | TCP_ACK_ | TCP_RST_)) == TCP_SYN_) {
+		__u8 ts_off;
+
 		count(dir, fam, HYBOND_CTR_SYN);
-		load_mptcp_subtype(skb, &p);
+		ts_off = load_mptcp_subtype(skb, &p);
 		/* A retransmitted SYN of a connection we already hold goes to
 		 * its request socket, not to the listener again. */
 		if (is_ours(skb, &p))
 			return deliver(skb, cfg, dir, fam);
-		return steer_syn(skb, &p, cfg, fam);
+		return steer_syn(skb, &p, cfg, fam, ts_off);
 	}
 	if (is_ours(skb, &p))
 		return deliver(skb, cfg, dir, fam);

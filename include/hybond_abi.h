@@ -35,6 +35,10 @@ enum hybond_role {
 
 /* hybond_cfg.flags */
 #define HYBOND_F_ENABLED (1U << 0) /* steering on; off = pass everything */
+/* HAG: blank the timestamps option of steered MP_CAPABLE SYNs, so that the
+ * first subflow runs without timestamps and an IPv6 ADD_ADDR with a port
+ * (30 bytes) fits in its option space. */
+#define HYBOND_F_STRIP_TS (1U << 1)
 
 /*
  * The single entry of the hybond_cfg array map. The listeners are bound to
@@ -48,7 +52,9 @@ struct hybond_cfg {
 	__u32 mark;    /* skb->mark that routes a packet to the local table */
 	__u16 lport4;  /* IPv4 listener port, 0 = no IPv4 listener */
 	__u16 lport6;  /* IPv6 listener port, 0 = no IPv6 listener */
-	__u32 default_action; /* enum hybond_action when no policy rule matches */
+	/* The policy in force: HYBOND_POLICY(bank, default action, count),
+	 * one word so that a new policy switches in with one store. */
+	__u32 policy;
 	__u32 up_ifindex; /* steer only SYNs routed out of this interface */
 	/* Who loaded this instance: lets a new daemon tell a stale pin
 	 * directory (owner dead) from a live one in another namespace. */
@@ -94,6 +100,7 @@ enum hybond_ctr {
 	HYBOND_CTR_NO_LISTENER,   /* SYN to bond but no listener: passed */
 	HYBOND_CTR_ASSIGN_ERR,    /* bpf_sk_assign failed: passed */
 	HYBOND_CTR_LOCAL,         /* packet of a proxied connection, delivered */
+	HYBOND_CTR_TS_STRIPPED,   /* HAG: timestamps blanked in an MP_CAPABLE SYN */
 	HYBOND_CTR_MAX,
 };
 

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * main.c - `hybond cpe|hag|version|help`: parse, dispatch, and run a role in
- * the foreground until SIGTERM/SIGINT. Only main() decides the exit status.
+ * main.c - the command line: `hybond cpe|hag|stats|policy|version|help`.
+ * Parses, dispatches to the daemon (daemon.c) or talks to a running one over
+ * its control socket (ctl.c). Only main() decides the exit status.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -12,17 +13,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
-#include <sys/signalfd.h>
+#include <fcntl.h>
 #include <unistd.h>
 
-#include <linux/mptcp.h>
-
+#include "ctl.h"
+#include "daemon.h"
 #include "hybond_abi.h"
 #include "log.h"
-#include "pm.h"
-#include "relay.h"
-#include "steer.h"
+#include "policy.h"
+#include "sbuf.h"
 
 #ifndef HYBOND_VERSION
 #define HYBOND_VERSION "0.1.0"
@@ -33,20 +32,6 @@
 #define DEFAULT_PREF 100
 #define DEFAULT_JOIN_PORT 9300
 #define DEFAULT_PIN_ROOT "/sys/fs/bpf/hybond"
-
-struct daemon_opts {
-	int role;
-	const char *name;
-	/* CPE: lan, primary, secondary. HAG: access, core, secondary. */
-	const char *if_steer, *if_up, *if_secondary;
-	int ifx_steer, ifx_up, ifx_secondary;
-	bool nat;
-	uint16_t join_port;
-	uint32_t mark, table, pref;
-	const char *pin_root;
-	int workers;
-	size_t bufsize;
-};
 
 static void usage_daemon(FILE *f, int role)
 {
@@ -74,13 +59,18 @@ static void usage_daemon(FILE *f, int role)
 			"  --core IFACE       interface towards the servers (Internet)\n"
 			"  --secondary IFACE  interface on the secondary network; its\n"
 			"                     addresses are announced with ADD_ADDR\n"
-			"  --join-port PORT   port announced with the secondary address (%d)\n",
+			"  --join-port PORT   port announced with the secondary address (%d)\n"
+			"  --keep-timestamps  keep TCP timestamps on first subflows even\n"
+			"                     when an IPv6 ADD_ADDR with a port then cannot\n"
+			"                     be sent (see README)\n",
 			DEFAULT_JOIN_PORT);
 	fprintf(f,
 		"\n"
 		"common options:\n"
 		"  --name NAME        instance name (default: the role); pins go to\n"
 		"                     PIN-ROOT/NAME\n"
+		"  --policy FILE      what to bond and what to route untouched (see\n"
+		"                     policy/README.md); default: bond all TCP\n"
 		"  --workers N        relay threads (default: one per CPU)\n"
 		"  --buffer-size N    relay buffer per direction in bytes (262144)\n"
 		"  --fwmark MARK      mark for local delivery (0x%x)\n"
@@ -106,12 +96,24 @@ static void usage(FILE *f)
 		"transparent): a CPE and a gateway proxy TCP over MPTCP without NAT.\n"
 		"\n"
 		"commands:\n"
-		"  cpe       run the home gateway (HCPE) role\n"
-		"  hag       run the hybrid access gateway (HAG) role\n"
-		"  version   print the version\n"
-		"  help      this help\n"
+		"  cpe                 run the home gateway (HCPE) role\n"
+		"  hag                 run the hybrid access gateway (HAG) role\n"
+		"  stats [-j|--prometheus]  what the running instance counts\n"
+		"  policy show [-j]    the policy in force in the running instance\n"
+		"  policy apply FILE   replace it, atomically, without a restart\n"
+		"  policy check FILE   validate a policy file, nothing running needed\n"
+		"  version             print the version\n"
+		"  help                this help\n"
+		"\n"
+		"stats and policy reach the instance running in this network\n"
+		"namespace; --name NAME picks one when several run.\n"
 		"\n"
 		"`hybond COMMAND --help` shows the options of a command.\n");
+}
+
+static bool valid_name(const char *n)
+{
+	return *n && !strchr(n, '/') && !strchr(n, '.') && strlen(n) <= 32;
 }
 
 static int parse_u32(const char *opt, const char *s, uint32_t max,
@@ -156,7 +158,7 @@ static int parse_daemon(int argc, char **argv, int role,
 	enum {
 		O_LAN = 256, O_PRIMARY, O_SECONDARY, O_ACCESS, O_CORE, O_NAT,
 		O_NAME, O_WORKERS, O_BUF, O_MARK, O_TABLE, O_PREF, O_PIN,
-		O_NOPIN, O_JOINPORT,
+		O_NOPIN, O_JOINPORT, O_POLICY, O_KEEPTS,
 	};
 	static const struct option cpe_opts[] = {
 		{ "lan", required_argument, 0, O_LAN },
@@ -164,6 +166,7 @@ static int parse_daemon(int argc, char **argv, int role,
 		{ "secondary", required_argument, 0, O_SECONDARY },
 		{ "nat", no_argument, 0, O_NAT },
 		{ "name", required_argument, 0, O_NAME },
+		{ "policy", required_argument, 0, O_POLICY },
 		{ "workers", required_argument, 0, O_WORKERS },
 		{ "buffer-size", required_argument, 0, O_BUF },
 		{ "fwmark", required_argument, 0, O_MARK },
@@ -180,7 +183,9 @@ static int parse_daemon(int argc, char **argv, int role,
 		{ "core", required_argument, 0, O_CORE },
 		{ "secondary", required_argument, 0, O_SECONDARY },
 		{ "join-port", required_argument, 0, O_JOINPORT },
+		{ "keep-timestamps", no_argument, 0, O_KEEPTS },
 		{ "name", required_argument, 0, O_NAME },
+		{ "policy", required_argument, 0, O_POLICY },
 		{ "workers", required_argument, 0, O_WORKERS },
 		{ "buffer-size", required_argument, 0, O_BUF },
 		{ "fwmark", required_argument, 0, O_MARK },
@@ -225,8 +230,7 @@ static int parse_daemon(int argc, char **argv, int role,
 			o->nat = true;
 			break;
 		case O_NAME:
-			if (!*optarg || strchr(optarg, '/') ||
-			    strchr(optarg, '.') || strlen(optarg) > 32) {
+			if (!valid_name(optarg)) {
 				fprintf(stderr,
 					"hybond: --name '%s': use 1-32 "
 					"characters without '/' or '.'\n",
@@ -287,6 +291,12 @@ static int parse_daemon(int argc, char **argv, int role,
 		case O_PIN:
 			o->pin_root = optarg;
 			break;
+		case O_POLICY:
+			o->policy_file = optarg;
+			break;
+		case O_KEEPTS:
+			o->keep_timestamps = true;
+			break;
 		case O_NOPIN:
 			o->pin_root = NULL;
 			break;
@@ -323,215 +333,159 @@ static int parse_daemon(int argc, char **argv, int role,
 	return 0;
 }
 
-static int mptcp_enabled(void)
+/* Print what the daemon said; JSON mode wraps errors as {"error": ...}. */
+static int finish(int rc, struct sbuf *body, bool json)
 {
-	FILE *f = fopen("/proc/sys/net/mptcp/enabled", "r");
-	int v = 0;
+	if (rc == 0) {
+		if (body->p)
+			fputs(body->p, stdout);
+	} else if (json) {
+		struct sbuf e = { 0 };
+		size_t n = body->len;
 
-	if (!f)
-		return -ENOENT;
-	if (fscanf(f, "%d", &v) != 1)
-		v = 0;
-	fclose(f);
-	return v;
-}
-
-static void raise_nofile(void)
-{
-	struct rlimit rl;
-
-	/* Two sockets per proxied connection: take what we are allowed. */
-	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &rl);
-	}
-}
-
-/* Announce the secondary interface's addresses (HAG). */
-static int hag_endpoints(struct pm *pm, const struct daemon_opts *o)
-{
-	struct hb_addr addrs[8];
-	struct nl rt;
-	int n, err;
-
-	err = nl_open(&rt, NETLINK_ROUTE);
-	if (err)
-		return err;
-	n = nl_if_addrs(&rt, o->ifx_secondary, addrs, 8);
-	nl_close(&rt);
-	if (n < 0)
-		return n;
-	if (n == 0) {
-		pr_err("--secondary %s has no global address to announce; add "
-		       "one (ip addr add ... dev %s)",
-		       o->if_secondary, o->if_secondary);
-		return -EADDRNOTAVAIL;
-	}
-	for (int i = 0; i < n; i++) {
-		struct pm_endpoint ep = {
-			.addr = addrs[i],
-			.port = o->join_port,
-			.flags = MPTCP_PM_ADDR_FLAG_SIGNAL,
-			.ifindex = o->ifx_secondary,
-		};
-		char a[INET6_ADDRSTRLEN];
-
-		err = pm_add_endpoint(pm, &ep);
-		if (err)
-			return err;
-		pr_info("announcing %s port %u (ADD_ADDR) from %s",
-			hb_addr_str(&ep.addr, a, sizeof(a)), ep.port,
-			o->if_secondary);
-	}
-	return 0;
-}
-
-static int primary_v4(const struct daemon_opts *o, struct hb_addr *out)
-{
-	struct hb_addr addrs[8];
-	struct nl rt;
-	int n, err;
-
-	err = nl_open(&rt, NETLINK_ROUTE);
-	if (err)
-		return err;
-	n = nl_if_addrs(&rt, o->ifx_up, addrs, 8);
-	nl_close(&rt);
-	for (int i = 0; i < n; i++) {
-		if (addrs[i].family == AF_INET) {
-			*out = addrs[i];
-			return 0;
-		}
-	}
-	pr_err("--nat: --primary %s has no IPv4 address to use as the source",
-	       o->if_up);
-	return -EADDRNOTAVAIL;
-}
-
-static int run_daemon(const struct daemon_opts *o)
-{
-	const char *role = o->role == HYBOND_ROLE_CPE ? "cpe" : "hag";
-	struct relay_opts ro = {
-		.role = o->role,
-		.workers = o->workers,
-		.bufsize = o->bufsize,
-		.nat = o->nat,
-		.mptcp_upstream = true,
-	};
-	struct steer_opts so = {
-		.role = o->role,
-		.steer_ifindex = o->ifx_steer,
-		.return_ifindex = o->ifx_up,
-		.mark = o->mark,
-		.table = o->table,
-		.rule_pref = o->pref,
-		.pin_root = o->pin_root,
-		.name = o->name,
-	};
-	struct relay *relay = NULL;
-	struct steer steer;
-	struct pm pm;
-	bool pm_up = false, steer_up = false;
-	struct signalfd_siginfo si;
-	sigset_t sigs;
-	int sfd = -1, err;
-
-	if (mptcp_enabled() != 1) {
-		pr_err("MPTCP is disabled in this network namespace; enable it "
-		       "with: sysctl -w net.mptcp.enabled=1");
-		return -ENOPROTOOPT;
-	}
-	raise_nofile();
-	signal(SIGPIPE, SIG_IGN);
-	/* Blocked before any thread starts, so only the signalfd sees them. */
-	sigemptyset(&sigs);
-	sigaddset(&sigs, SIGTERM);
-	sigaddset(&sigs, SIGINT);
-	sigaddset(&sigs, SIGHUP);
-	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
-	sfd = signalfd(-1, &sigs, SFD_CLOEXEC);
-	if (sfd < 0) {
-		err = -errno;
-		goto out;
-	}
-
-	if (o->nat) {
-		err = primary_v4(o, &ro.nat_src4);
-		if (err)
-			goto out;
-	}
-
-	err = pm_open(&pm);
-	if (err)
-		goto out;
-	pm_up = true;
-	if (o->role == HYBOND_ROLE_CPE) {
-		/* Accept the HAG's ADD_ADDR and join it from the secondary. */
-		err = pm_raise_limits(&pm, 2, 2);
+		while (n && body->p[n - 1] == '\n')
+			body->p[--n] = '\0';
+		sbuf_printf(&e, "{\"error\":");
+		sbuf_json_str(&e, body->p ? body->p : "unknown error");
+		sbuf_printf(&e, "}\n");
+		fputs(e.p, stdout);
+		sbuf_free(&e);
 	} else {
-		err = pm_raise_limits(&pm, 2, 0);
-		if (!err)
-			err = hag_endpoints(&pm, o);
+		fprintf(stderr, "hybond: %s%s", body->p ? body->p : "error",
+			body->len && body->p[body->len - 1] == '\n' ? "" : "\n");
 	}
-	if (err)
-		goto out;
+	sbuf_free(body);
+	return rc == 0 ? 0 : 1;
+}
 
-	err = relay_create(&relay, &ro, &so.lport4, &so.lport6);
-	if (err) {
-		pr_err("creating the relay listeners: %s", strerror(-err));
-		goto out;
-	}
-	err = steer_start(&steer, &so);
-	if (err)
-		goto out;
-	steer_up = true;
-	err = relay_start(relay);
-	if (err)
-		goto out;
+static int cmd_stats(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, 0, 'j' },
+		{ "prometheus", no_argument, 0, 'p' },
+		{ "name", required_argument, 0, 'n' },
+		{ "help", no_argument, 0, 'h' },
+		{ 0 },
+	};
+	const char *name = NULL, *fmt = "table";
+	struct sbuf out = { 0 };
+	char req[64];
+	int c;
 
-	pr_info("ready: %s '%s' steering %s -> %s, secondary %s, listeners "
-		"127.0.0.1:%u [::1]:%u%s%s",
-		role, o->name, o->if_steer, o->if_up, o->if_secondary,
-		so.lport4, so.lport6, o->pin_root ? ", pins in " : "",
-		o->pin_root ? steer.pin_dir : "");
-
-	for (;;) {
-		ssize_t n = read(sfd, &si, sizeof(si));
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n != sizeof(si)) {
-			err = -errno;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "jn:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'j':
+			fmt = "json";
 			break;
+		case 'p':
+			fmt = "prometheus";
+			break;
+		case 'n':
+			if (!valid_name(optarg)) {
+				fprintf(stderr, "hybond: --name '%s': not a valid instance name\n", optarg);
+				return 2;
+			}
+			name = optarg;
+			break;
+		case 'h':
+			printf("usage: hybond stats [-j|--json] [--prometheus] [--name NAME]\n"
+			       "What the running instance counts: bytes per access network,\n"
+			       "connections, steering counters, active connections and their\n"
+			       "subflows. -j prints JSON (errors too), --prometheus the\n"
+			       "Prometheus text format.\n");
+			return 0;
+		default:
+			return 2;
 		}
-		if (si.ssi_signo == SIGHUP) {
-			pr_info("SIGHUP: nothing to reload");
-			continue;
-		}
-		pr_info("%s: shutting down", strsignal(si.ssi_signo));
-		break;
 	}
-	err = 0;
-out:
-	/* Fail open first: once steering is gone, traffic is routed. */
-	if (steer_up)
-		steer_stop(&steer);
-	if (relay) {
-		struct relay_counters rc;
+	snprintf(req, sizeof(req), "stats %s\n", fmt);
+	return finish(ctl_call(name, req, -1, &out), &out,
+		      !strcmp(fmt, "json"));
+}
 
-		relay_counters(relay, &rc);
-		relay_destroy(relay);
-		pr_info("stopped: %llu connections proxied, %llu bytes up, "
-			"%llu bytes down",
-			(unsigned long long)rc.accepted,
-			(unsigned long long)rc.bytes_up,
-			(unsigned long long)rc.bytes_down);
+static int cmd_policy(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, 0, 'j' },
+		{ "name", required_argument, 0, 'n' },
+		{ "help", no_argument, 0, 'h' },
+		{ 0 },
+	};
+	const char *name = NULL, *verb;
+	bool json = false;
+	struct sbuf out = { 0 };
+	char req[600];
+	int c, rc, fd;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "jn:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'j':
+			json = true;
+			break;
+		case 'n':
+			if (!valid_name(optarg)) {
+				fprintf(stderr, "hybond: --name '%s': not a valid instance name\n", optarg);
+				return 2;
+			}
+			name = optarg;
+			break;
+		case 'h':
+			printf("usage: hybond policy show [-j] [--name NAME]\n"
+			       "       hybond policy apply FILE [--name NAME]\n"
+			       "       hybond policy check FILE\n"
+			       "The format is documented in policy/README.md.\n");
+			return 0;
+		default:
+			return 2;
+		}
 	}
-	if (pm_up)
-		pm_close(&pm);
-	if (sfd >= 0)
-		close(sfd);
-	return err;
+	verb = optind < argc ? argv[optind] : NULL;
+	if (verb && !strcmp(verb, "show") && optind + 1 == argc) {
+		snprintf(req, sizeof(req), "policy-show %s\n",
+			 json ? "json" : "text");
+		return finish(ctl_call(name, req, -1, &out), &out, json);
+	}
+	if (verb && (!strcmp(verb, "apply") || !strcmp(verb, "check")) &&
+	    optind + 2 == argc) {
+		const char *file = argv[optind + 1];
+
+		fd = open(file, O_RDONLY | O_CLOEXEC);
+		if (fd < 0) {
+			sbuf_printf(&out, "%s: %s\n", file, strerror(errno));
+			return finish(1, &out, json);
+		}
+		if (!strcmp(verb, "check")) {
+			struct policy *p = calloc(1, sizeof(*p));
+			struct policy_error pe;
+			char msg[768];
+
+			rc = p ? policy_load_fd(fd, file, p, &pe) : -ENOMEM;
+			close(fd);
+			if (rc) {
+				policy_error_str(&pe, msg, sizeof(msg));
+				sbuf_printf(&out, "%s\n", msg);
+			} else {
+				sbuf_printf(&out, "%s: ok, %d rules, default %s\n",
+					    file, p->nrules,
+					    p->default_action == HYBOND_ACT_BYPASS ?
+						    "bypass" : "bond");
+			}
+			free(p);
+			return finish(rc ? 1 : 0, &out, json);
+		}
+		/* The daemon reads the file through the descriptor: it parses
+		 * and refuses with the same messages, and checks who may write
+		 * the file. The name is only for its messages. */
+		snprintf(req, sizeof(req), "policy-apply %.500s\n", file);
+		rc = ctl_call(name, req, fd, &out);
+		close(fd);
+		return finish(rc, &out, json);
+	}
+	fprintf(stderr, "hybond: usage: hybond policy show [-j] | apply FILE | "
+			"check FILE [--name NAME]\n");
+	return 2;
 }
 
 int main(int argc, char **argv)
@@ -554,6 +508,10 @@ int main(int argc, char **argv)
 		printf("hybond %s\n", HYBOND_VERSION);
 		return 0;
 	}
+	if (!strcmp(cmd, "stats"))
+		return cmd_stats(argc - 1, argv + 1);
+	if (!strcmp(cmd, "policy"))
+		return cmd_policy(argc - 1, argv + 1);
 	if (!strcmp(cmd, "cpe"))
 		role = HYBOND_ROLE_CPE;
 	else if (!strcmp(cmd, "hag"))

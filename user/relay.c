@@ -33,6 +33,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "hybond_abi.h"
@@ -70,6 +71,17 @@ struct dbuf {
 	uint32_t start, end;
 };
 
+/* The last tcp_info byte counts seen of one subflow, to turn samples into
+ * deltas: totals only ever grow, and a subflow that goes away keeps what
+ * it had carried. */
+struct sub_track {
+	uint16_t lport, rport;
+	uint8_t net;
+	uint64_t sent, recv;
+};
+
+#define TRACK_MAX 4
+
 struct conn {
 	struct side s[2];
 	struct dbuf d[2]; /* d[DOWN]: down -> up; d[UP]: up -> down */
@@ -79,6 +91,11 @@ struct conn {
 	struct conn *next_dead;
 	struct conn *prev, *next; /* the worker's live connections */
 	struct worker *w;
+	bool dirty;               /* bytes moved since the last sample */
+	bool fell_back;
+	uint64_t start_ms;
+	uint64_t bytes[2];        /* per direction, as d[] */
+	struct sub_track *trk;    /* TRACK_MAX entries, once sampled */
 };
 
 struct listener {
@@ -107,7 +124,19 @@ struct worker {
 	unsigned int pool_len;
 	/* Counters: written by this worker only, read by anyone. */
 	_Atomic uint64_t accepted, active, upstream_fail, resets,
-		refused_direct, bytes_up, bytes_down;
+		refused_direct, bytes_up, bytes_down, fallback;
+	_Atomic uint64_t net_sent[NET_MAX], net_recv[NET_MAX];
+	uint64_t last_sample_ms;
+	/* A snapshot request from the control thread (NULL: none). */
+	struct snap_req *_Atomic req;
+};
+
+struct snap_req {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int pending;              /* workers that have not answered yet */
+	struct relay_conn_view *v;
+	int n, max;
 };
 
 struct relay {
@@ -243,6 +272,74 @@ static const char *sa_str(const struct sockaddr_storage *ss, char *buf,
 	return buf;
 }
 
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static uint16_t sa_port(const struct sockaddr_storage *ss)
+{
+	return ntohs(ss->ss_family == AF_INET ?
+			     ((const struct sockaddr_in *)ss)->sin_port :
+			     ((const struct sockaddr_in6 *)ss)->sin6_port);
+}
+
+/* The leg that is MPTCP: upstream on the CPE, downstream on the HAG. */
+static int mptcp_side(const struct conn *c)
+{
+	return c->w->r->o.role == HYBOND_ROLE_HAG ? 0 : 1;
+}
+
+/* Turn the kernel's per-subflow counters into per-network deltas. */
+static void conn_sample(struct conn *c, struct conn_sockinfo *si)
+{
+	struct worker *w = c->w;
+	int fd = c->s[mptcp_side(c)].fd;
+
+	c->dirty = false;
+	if (fd < 0 || sockinfo_get(fd, &w->r->o.aa, si))
+		return;
+	if (si->fallback && !c->fell_back) {
+		c->fell_back = true;
+		count_add(&w->fallback, 1);
+	}
+	if (!c->trk) {
+		c->trk = calloc(TRACK_MAX, sizeof(*c->trk));
+		if (!c->trk)
+			return;
+	}
+	for (int i = 0; i < si->nsub; i++) {
+		const struct subflow_info *sf = &si->sub[i];
+		uint16_t lp = sa_port(&sf->local), rp = sa_port(&sf->remote);
+		struct sub_track *t = NULL;
+
+		for (int k = 0; k < TRACK_MAX && !t; k++)
+			if (c->trk[k].lport == lp && c->trk[k].rport == rp)
+				t = &c->trk[k];
+		for (int k = 0; k < TRACK_MAX && !t; k++)
+			if (!c->trk[k].lport && !c->trk[k].rport)
+				t = &c->trk[k];
+		if (!t) /* more subflows than slots: reuse the last one */
+			t = &c->trk[TRACK_MAX - 1];
+		if (t->lport != lp || t->rport != rp) {
+			memset(t, 0, sizeof(*t));
+			t->lport = lp;
+			t->rport = rp;
+		}
+		t->net = sf->net;
+		if (sf->bytes_sent > t->sent)
+			count_add(&w->net_sent[t->net], sf->bytes_sent - t->sent);
+		if (sf->bytes_received > t->recv)
+			count_add(&w->net_recv[t->net],
+				  sf->bytes_received - t->recv);
+		t->sent = sf->bytes_sent;
+		t->recv = sf->bytes_received;
+	}
+}
+
 /* ---- connection lifecycle ----------------------------------------------- */
 
 static void enqueue(struct conn *c)
@@ -267,6 +364,14 @@ static void conn_close(struct conn *c, bool reset_down, bool reset_up)
 
 	if (c->state == C_DEAD)
 		return;
+	/* Last look at the subflows while the MPTCP socket still exists. */
+	if (c->state == C_OPEN) {
+		struct conn_sockinfo si;
+
+		conn_sample(c, &si);
+	}
+	free(c->trk);
+	c->trk = NULL;
 	for (int i = 0; i < 2; i++) {
 		bool rst = i == DOWN ? reset_down : reset_up;
 
@@ -344,6 +449,8 @@ static bool pump_dir(struct conn *c, int d, bool *more)
 			b->start += n;
 			budget = (uint32_t)n >= budget ? 0 : budget - n;
 			count_add(d == DOWN ? &w->bytes_up : &w->bytes_down, n);
+			c->bytes[d] += n;
+			c->dirty = true;
 			if (b->start == b->end)
 				b->start = b->end = 0;
 			continue;
@@ -534,6 +641,7 @@ static void accept_one(struct worker *w, int fd)
 	}
 	c->w = w;
 	c->state = C_CONNECTING;
+	c->start_ms = now_ms();
 	for (int i = 0; i < 2; i++) {
 		c->s[i].tag.kind = EP_SIDE;
 		c->s[i].idx = i;
@@ -585,6 +693,65 @@ static void reap(struct worker *w)
 	}
 }
 
+/* Sample the connections that moved bytes since their last sample, at most
+ * once a second, so a subflow that dies later still had its bytes counted. */
+static void sample_dirty(struct worker *w)
+{
+	uint64_t now = now_ms();
+
+	if (now - w->last_sample_ms < 1000)
+		return;
+	w->last_sample_ms = now;
+	for (struct conn *c = w->conns; c; c = c->next) {
+		struct conn_sockinfo si;
+
+		if (c->dirty && c->state == C_OPEN)
+			conn_sample(c, &si);
+	}
+}
+
+static void view_of(const struct conn *c, struct relay_conn_view *v,
+		    const struct conn_sockinfo *si)
+{
+	socklen_t len = sizeof(v->host);
+
+	memset(v, 0, sizeof(*v));
+	getpeername(c->s[DOWN].fd, (struct sockaddr *)&v->host, &len);
+	len = sizeof(v->server);
+	getsockname(c->s[DOWN].fd, (struct sockaddr *)&v->server, &len);
+	unmap_v4(&v->host);
+	unmap_v4(&v->server);
+	v->age_ms = now_ms() - c->start_ms;
+	v->bytes_up = c->bytes[DOWN];
+	v->bytes_down = c->bytes[UP];
+	v->connecting = c->state == C_CONNECTING;
+	if (si)
+		v->si = *si;
+}
+
+static void answer_snapshot(struct worker *w)
+{
+	struct snap_req *q = atomic_exchange(&w->req, NULL);
+
+	if (!q)
+		return;
+	for (struct conn *c = w->conns; c; c = c->next) {
+		struct conn_sockinfo si;
+		bool open = c->state == C_OPEN;
+
+		if (open)
+			conn_sample(c, &si);
+		pthread_mutex_lock(&q->mu);
+		if (q->n < q->max)
+			view_of(c, &q->v[q->n++], open ? &si : NULL);
+		pthread_mutex_unlock(&q->mu);
+	}
+	pthread_mutex_lock(&q->mu);
+	if (--q->pending == 0)
+		pthread_cond_signal(&q->cv);
+	pthread_mutex_unlock(&q->mu);
+}
+
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
@@ -592,7 +759,7 @@ static void *worker_main(void *arg)
 
 	while (!atomic_load(&w->r->stopping)) {
 		int n = epoll_wait(w->epfd, ev, MAX_EVENTS,
-				   w->run_head ? 0 : -1);
+				   w->run_head ? 0 : 1000);
 
 		if (n < 0 && errno != EINTR) {
 			pr_err("worker %d: epoll_wait: %s", w->id,
@@ -603,8 +770,15 @@ static void *worker_main(void *arg)
 			struct ep_tag *t = ev[i].data.ptr;
 			struct side *s;
 
-			if (t->kind == EP_WAKE)
+			if (t->kind == EP_WAKE) {
+				uint64_t v;
+
+				if (read(w->wakefd, &v, sizeof(v)) < 0) {
+					/* spurious wake-up: nothing queued */
+				}
+				answer_snapshot(w);
 				continue;
+			}
 			if (t->kind == EP_LISTEN) {
 				accept_all(w, (struct listener *)t);
 				continue;
@@ -635,6 +809,7 @@ static void *worker_main(void *arg)
 			c = w->run_head;
 		}
 		reap(w);
+		sample_dirty(w);
 	}
 	return NULL;
 }
@@ -834,5 +1009,66 @@ void relay_counters(const struct relay *r, struct relay_counters *out)
 		out->refused_direct += atomic_load(&w->refused_direct);
 		out->bytes_up += atomic_load(&w->bytes_up);
 		out->bytes_down += atomic_load(&w->bytes_down);
+		out->fallback += atomic_load(&w->fallback);
+		for (int k = 0; k < NET_MAX; k++) {
+			out->net_sent[k] += atomic_load(&w->net_sent[k]);
+			out->net_recv[k] += atomic_load(&w->net_recv[k]);
+		}
 	}
+}
+
+int relay_snapshot(struct relay *r, struct relay_conn_view **views, int max,
+		   int timeout_ms)
+{
+	struct snap_req q = {
+		.mu = PTHREAD_MUTEX_INITIALIZER,
+		.cv = PTHREAD_COND_INITIALIZER,
+		.max = max,
+	};
+	struct timespec until;
+	int err = 0;
+
+	q.v = calloc(max > 0 ? max : 1, sizeof(*q.v));
+	if (!q.v)
+		return -ENOMEM;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += timeout_ms / 1000;
+	until.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
+	if (until.tv_nsec >= 1000000000) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000;
+	}
+	pthread_mutex_lock(&q.mu);
+	q.pending = r->nworkers;
+	for (int i = 0; i < r->nworkers; i++) {
+		uint64_t one = 1;
+
+		atomic_store(&r->w[i].req, &q);
+		if (write(r->w[i].wakefd, &one, sizeof(one)) < 0)
+			err = -errno;
+	}
+	while (q.pending > 0 && !err)
+		if (pthread_cond_timedwait(&q.cv, &q.mu, &until))
+			err = -ETIMEDOUT;
+	pthread_mutex_unlock(&q.mu);
+	if (err) {
+		/* Withdraw the request from workers that have not taken it;
+		 * those that did are answering and will count down. */
+		int withdrawn = 0;
+
+		for (int i = 0; i < r->nworkers; i++) {
+			struct snap_req *expect = &q;
+
+			if (atomic_compare_exchange_strong(&r->w[i].req,
+							   &expect, NULL))
+				withdrawn++;
+		}
+		pthread_mutex_lock(&q.mu);
+		q.pending -= withdrawn;
+		while (q.pending > 0)
+			pthread_cond_wait(&q.cv, &q.mu);
+		pthread_mutex_unlock(&q.mu);
+	}
+	*views = q.v;
+	return q.n;
 }

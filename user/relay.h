@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "nl.h"
+#include "sockinfo.h"
 
 struct relay;
 
@@ -19,6 +20,7 @@ struct relay_opts {
 	bool nat;            /* CPE: upstream from nat_src4, not from H@ */
 	struct hb_addr nat_src4;
 	bool mptcp_upstream; /* CPE: MPTCP upstream (false: plain TCP) */
+	struct access_addrs aa; /* what makes a subflow "secondary" */
 };
 
 /* Totals over all workers; monotonic while the relay runs. */
@@ -30,6 +32,19 @@ struct relay_counters {
 	uint64_t refused_direct; /* direct connections to a listener, refused */
 	uint64_t bytes_up;       /* host -> server */
 	uint64_t bytes_down;     /* server -> host */
+	/* MPTCP payload this gateway sent (acknowledged by the peer) and
+	 * received per access network, from the subflows' tcp_info. */
+	uint64_t net_sent[NET_MAX], net_recv[NET_MAX];
+	uint64_t fallback;       /* MPTCP connections that fell back to TCP */
+};
+
+/* One proxied connection as `hybond stats` shows it. */
+struct relay_conn_view {
+	struct sockaddr_storage host, server; /* H@:port, S@:port */
+	uint64_t age_ms;
+	uint64_t bytes_up, bytes_down;
+	bool connecting;
+	struct conn_sockinfo si; /* the MPTCP leg */
 };
 
 /* Create the listeners (bound to loopback, transparent, reuseport, one set
@@ -40,5 +55,10 @@ int relay_start(struct relay *r);
 /* Stop the workers and close every connection and listener. */
 void relay_destroy(struct relay *r);
 void relay_counters(const struct relay *r, struct relay_counters *out);
+/* Ask every worker for its live connections (and bring the per-network
+ * byte totals up to date). *views is malloc'd; returns the count or -errno.
+ * max bounds the list (the totals always cover every connection). */
+int relay_snapshot(struct relay *r, struct relay_conn_view **views, int max,
+		   int timeout_ms);
 
 #endif

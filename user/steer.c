@@ -26,6 +26,7 @@
 
 #include "hybond_abi.h"
 #include "log.h"
+#include "policy.h"
 #include "steer.h"
 #include "tc_steer.skel.h"
 
@@ -308,11 +309,11 @@ static int write_cfg(struct steer *s, const struct steer_opts *o, bool on)
 {
 	struct hybond_cfg cfg = {
 		.role = o->role,
-		.flags = on ? HYBOND_F_ENABLED : 0,
+		.flags = (on ? HYBOND_F_ENABLED : 0) | o->flags,
 		.mark = o->mark,
 		.lport4 = o->lport4,
 		.lport6 = o->lport6,
-		.default_action = HYBOND_ACT_BOND,
+		.policy = s->policy_word,
 		.up_ifindex = o->return_ifindex,
 		.owner_pid = getpid(),
 		.owner_netns = netns_ino(getpid()),
@@ -367,7 +368,10 @@ int steer_start(struct steer *s, const struct steer_opts *o)
 		       strerror(-err));
 		goto fail;
 	}
+	s->policy_word = HYBOND_POLICY(0, HYBOND_ACT_BOND, 0);
 	err = write_cfg(s, o, false);
+	if (!err && o->policy)
+		err = steer_set_policy(s, o->policy);
 	if (err)
 		goto fail;
 
@@ -436,6 +440,70 @@ void steer_stop(struct steer *s)
 		pr_warn("unmounting /sys/fs/bpf: %s", strerror(errno));
 	s->mounted_bpffs = false;
 	nl_close(&s->rt);
+}
+
+/*
+ * Write the rules into the bank not in force, then switch banks, default
+ * action and count with one store of the policy word: a SYN sees the whole
+ * old policy or the whole new one. Established connections never consult it.
+ */
+int steer_set_policy(struct steer *s, const struct policy *p)
+{
+	struct bpf_map *rules = s->skel->maps.hybond_rules;
+	struct hybond_cfg cfg;
+	__u32 key = 0, bank, word;
+	int err;
+
+	err = bpf_map__lookup_elem(s->skel->maps.hybond_cfg, &key, sizeof(key),
+				   &cfg, sizeof(cfg), 0);
+	if (err)
+		return err;
+	bank = !HYBOND_POLICY_BANK(cfg.policy);
+	for (int i = 0; i < p->nrules; i++) {
+		__u32 slot = bank * HYBOND_MAX_RULES + i;
+
+		err = bpf_map__update_elem(rules, &slot, sizeof(slot),
+					   &p->rules[i], sizeof(p->rules[i]),
+					   BPF_ANY);
+		if (err)
+			return err;
+	}
+	word = HYBOND_POLICY(bank, p->default_action, p->nrules);
+	cfg.policy = word;
+	err = bpf_map__update_elem(s->skel->maps.hybond_cfg, &key, sizeof(key),
+				   &cfg, sizeof(cfg), BPF_ANY);
+	if (!err)
+		s->policy_word = word;
+	return err;
+}
+
+/* What is in force, read back from the maps (bpftool edits included). */
+int steer_get_policy(struct steer *s, struct policy *p)
+{
+	struct hybond_cfg cfg;
+	__u32 key = 0, bank;
+	int err;
+
+	memset(p, 0, sizeof(*p));
+	err = bpf_map__lookup_elem(s->skel->maps.hybond_cfg, &key, sizeof(key),
+				   &cfg, sizeof(cfg), 0);
+	if (err)
+		return err;
+	bank = HYBOND_POLICY_BANK(cfg.policy);
+	p->default_action = HYBOND_POLICY_DEFAULT(cfg.policy);
+	p->nrules = HYBOND_POLICY_COUNT(cfg.policy);
+	if (p->nrules > HYBOND_MAX_RULES)
+		p->nrules = HYBOND_MAX_RULES;
+	for (int i = 0; i < p->nrules; i++) {
+		__u32 slot = bank * HYBOND_MAX_RULES + i;
+
+		err = bpf_map__lookup_elem(s->skel->maps.hybond_rules, &slot,
+					   sizeof(slot), &p->rules[i],
+					   sizeof(p->rules[i]), 0);
+		if (err)
+			return err;
+	}
+	return 0;
 }
 
 int steer_stats_fd(const struct steer *s)

@@ -11,6 +11,7 @@
 #include "nl.h"
 
 struct tc_steer_bpf;
+struct policy;
 
 struct steer_opts {
 	int role;            /* enum hybond_role */
@@ -22,6 +23,8 @@ struct steer_opts {
 	uint16_t lport4, lport6;
 	const char *pin_root; /* e.g. /sys/fs/bpf/hybond; NULL: no pins */
 	const char *name;     /* instance name: pins go to pin_root/name */
+	const struct policy *policy; /* in force from the start; NULL: bond all */
+	uint32_t flags;       /* extra HYBOND_F_* (HYBOND_F_STRIP_TS) */
 };
 
 struct tc_hook_state {
@@ -36,6 +39,7 @@ struct steer {
 	struct tc_hook_state hooks[2];
 	bool rule[2], route[2]; /* [0] IPv4, [1] IPv6 */
 	uint32_t mark, table, pref;
+	uint32_t policy_word; /* hybond_cfg.policy as we last wrote it */
 	char pin_dir[512];
 	bool pinned;
 	bool mounted_bpffs;
@@ -44,5 +48,9 @@ struct steer {
 int steer_start(struct steer *s, const struct steer_opts *o);
 void steer_stop(struct steer *s);
 int steer_stats_fd(const struct steer *s);
+/* Replace the policy in force atomically (new SYNs follow it at once). */
+int steer_set_policy(struct steer *s, const struct policy *p);
+/* Read the policy in force back from the maps. */
+int steer_get_policy(struct steer *s, struct policy *p);
 
 #endif

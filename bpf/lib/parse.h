@@ -26,6 +26,8 @@
 
 #define TCPOPT_EOL_ 0
 #define TCPOPT_NOP_ 1
+#define TCPOPT_TS_ 8
+#define TCPOPT_TS_LEN_ 10
 #define TCPOPT_MPTCP_ 30
 
 #define TCP_FIN_ 0x01
@@ -71,7 +73,8 @@ struct optwalk {
 	__u8 buf[40];
 	__u32 len;
 	__u32 off;
-	__u8 sub;
+	__u8 sub;    /* first MPTCP subtype, MPTCP_SUB_NONE */
+	__u8 ts_off; /* offset of the timestamps option, 0xff: none */
 };
 
 static long optwalk_step(__u32 idx, void *ctx)
@@ -95,21 +98,24 @@ static long optwalk_step(__u32 idx, void *ctx)
 	len = w->buf[off + 1];
 	if (len < 2 || off + len > w->len)
 		return 1; /* malformed list: stop, nothing found */
-	if (kind == TCPOPT_MPTCP_ && len >= 3) {
+	if (kind == TCPOPT_TS_ && len == TCPOPT_TS_LEN_ && w->ts_off == 0xff)
+		w->ts_off = off;
+	if (kind == TCPOPT_MPTCP_ && len >= 3 && w->sub == MPTCP_SUB_NONE) {
 		if (off + 2 >= 40)
 			return 1;
 		w->sub = w->buf[off + 2] >> 4;
-		return 1;
 	}
 	w->off = off + len;
 	return 0;
 }
 
-/* Subtype of the first MPTCP option in w->buf[0..w->len), or NONE. */
+/* Subtype of the first MPTCP option in w->buf[0..w->len), or NONE; the walk
+ * also notes where the timestamps option is (w->ts_off). */
 static __always_inline __u8 tcp_mptcp_subtype(struct optwalk *w)
 {
 	w->off = 0;
 	w->sub = MPTCP_SUB_NONE;
+	w->ts_off = 0xff;
 	if (w->len > 40)
 		return MPTCP_SUB_NONE;
 #ifdef __bpf__

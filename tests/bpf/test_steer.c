@@ -78,7 +78,6 @@ static void set_cfg(int role, uint32_t flags)
 		.mark = MARK,
 		.lport4 = lport4,
 		.lport6 = lport6,
-		.default_action = HYBOND_ACT_BOND,
 		.up_ifindex = 0, /* no route check under test-run */
 	};
 	__u32 key = 0;

@@ -54,18 +54,22 @@ topo_shape() { # ns if rate(mbit)
 		burst "$burst" latency 50ms
 }
 
-# topo_up [--rate1 MBIT] [--rate2 MBIT]: rates shape both directions of the
-# primary and secondary links (omitted: unshaped veth).
+# topo_up [--rate1 MBIT] [--rate2 MBIT] [--sec-family 4|6]: rates shape both
+# directions of the primary and secondary links (omitted: unshaped veth);
+# --sec-family leaves the secondary network single-stack.
 topo_up() {
-	local rate1= rate2= ns
+	local rate1= rate2= secfam= ns
 	while [ $# -gt 0 ]; do
 		case $1 in
 		--rate1) rate1=$2; shift 2 ;;
 		--rate2) rate2=$2; shift 2 ;;
+		--sec-family) secfam=$2; shift 2 ;;
 		*) echo "topo_up: unknown option $1" >&2; return 2 ;;
 		esac
 	done
 	TOPO_DIR=$(mktemp -d "/tmp/$TOPO_ID.XXXXXX")
+	# nstat keeps a history file shared by every namespace: keep ours apart.
+	export NSTAT_HISTORY=$TOPO_DIR/nstat.history
 	for ns in $TOPO_NS; do
 		ip netns add "$ns"
 		nsx "$ns" ip link set lo up
@@ -86,8 +90,14 @@ topo_up() {
 	_topo_addr "$NS_CPE" lan0 $CPE_LAN4/24 $CPE_LAN6/64
 	_topo_addr "$NS_CPE" pri0 $CPE_P4/25 $CPE_P6/64
 	_topo_addr "$NS_CPE" sec0 $CPE_S4/25 $CPE_S6/64
-	_topo_addr "$NS_HAG" acc0 $HAG_P4/25 $HAG_P6/64
 	_topo_addr "$NS_HAG" sec0 $HAG_S4/25 $HAG_S6/64
+	case $secfam in
+	4) nsx "$NS_CPE" ip -6 addr del $CPE_S6/64 dev sec0
+	   nsx "$NS_HAG" ip -6 addr del $HAG_S6/64 dev sec0 ;;
+	6) nsx "$NS_CPE" ip addr del $CPE_S4/25 dev sec0
+	   nsx "$NS_HAG" ip addr del $HAG_S4/25 dev sec0 ;;
+	esac
+	_topo_addr "$NS_HAG" acc0 $HAG_P4/25 $HAG_P6/64
 	_topo_addr "$NS_HAG" core0 $HAG_C4/24 $HAG_C6/64
 	_topo_addr "$NS_S" eth0 $S4/24 $S6/64
 
@@ -169,7 +179,7 @@ stop_pid() {
 	return 1
 }
 
-# nginx in S serving $TOPO_DIR/www on port 80 (both families); access log
+# nginx in S serving $TOPO_DIR/www on ports 80 and 8080 (both families); access log
 # in $TOPO_DIR/nginx/access.log with the client address first.
 topo_start_nginx() {
 	local d=$TOPO_DIR/nginx
@@ -191,6 +201,8 @@ http {
 	server {
 		listen 80 reuseport;
 		listen [::]:80 reuseport;
+		listen 8080 reuseport;
+		listen [::]:8080 reuseport;
 		root $TOPO_DIR/www;
 		location /upload/ {
 			dav_methods PUT;

@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
+# Map-driven policy: a rule that bypasses one port keeps that port's
+# connections off MPTCP while the other port is bonded; `hybond policy
+# apply` flips it live while a long bonded transfer keeps running intact;
+# a bad file is refused and changes nothing; an operator's bpftool edit of
+# a pinned rule takes effect.
+set -u
+cd "$(dirname "$0")/../.."
+. tests/lib/check.sh
+. tests/lib/topo.sh
+t_require_root
+trap t_cleanup EXIT
+HB=$PWD/build/hybond
+
+topo_up --rate1 20 --rate2 30
+topo_mkfile small.bin 1
+topo_mkfile long.bin 24
+topo_start_nginx || { fail "nginx starts"; exit 1; }
+cat >"$TOPO_DIR/a.policy" <<'POL'
+# bond everything but port 8080
+default bond
+bypass port 8080
+POL
+cat >"$TOPO_DIR/b.policy" <<'POL'
+default bond
+bypass port 80
+POL
+printf 'default bond\nbypass port 80-\n' >"$TOPO_DIR/bad.policy"
+chmod 600 "$TOPO_DIR"/*.policy
+CPE_ARGS=(--policy "$TOPO_DIR/a.policy")
+topo_start_hybond || { fail "daemons log ready"; exit 1; }
+
+# Which of two requests went out with MP_CAPABLE? A capture on the primary.
+# probe PORT -> prints "mptcp" or "plain" for the SYN of one curl to S.
+probe() {
+	local port=$1 cap out
+	topo_capture "$NS_CPE" pri0 "probe$port" tcp dst port "$port" || return 1
+	cap=$TOPO_LAST_PID
+	out=$(nsx "$NS_H" curl -s -o /dev/null -w '%{http_code}' --max-time 10 "http://$S4:$port/small.bin")
+	capture_text "probe$port" "$cap" >"$TOPO_DIR/probe$port.txt"
+	[ "$out" = 200 ] || { echo "http-$out"; return; }
+	if grep -qE "Flags \[S\].*mptcp [0-9]+ capable" "$TOPO_DIR/probe$port.txt"; then
+		echo mptcp
+	elif grep -qE "Flags \[S\]," "$TOPO_DIR/probe$port.txt"; then
+		echo plain
+	else
+		echo none
+	fi
+}
+
+check_eq "policy a: port 80 is bonded (MP_CAPABLE on the primary)" "$(probe 80)" mptcp
+check_eq "policy a: port 8080 is bypassed (plain TCP from H@ on the primary)" "$(probe 8080)" plain
+last=$(grep ' "GET /small.bin ' "$TOPO_DIR/nginx/access.log" | tail -n 1 | cut -d' ' -f1)
+check_eq "bypassed connection reached S from H@" "$last" "$H4"
+out=$(nsx "$NS_CPE" "$HB" policy show)
+check "policy show prints the rule in force" grep -q "bypass port 8080" <<<"$out"
+check_eq "policy show -j: default" "$(nsx "$NS_CPE" "$HB" policy show -j | jq -r .default)" bond
+
+# A long bonded transfer on port 80 while the policy flips under it.
+want=$(sha256sum <"$TOPO_DIR/www/long.bin" | cut -d' ' -f1)
+nsx "$NS_H" curl -s -o "$TOPO_DIR/long.out" --max-time 60 "http://$S4/long.bin" &
+long=$!
+sleep 1
+out=$(nsx "$NS_CPE" "$HB" policy apply "$TOPO_DIR/bad.policy" 2>&1)
+rc=$?
+check_eq "a bad policy is refused with exit status 1" "$rc" 1
+check "the error names file, line and column ($out)" grep -q "bad.policy:2:" <<<"$out"
+check "the previous policy stays in force" \
+	grep -q "bypass port 8080" <<<"$(nsx "$NS_CPE" "$HB" policy show)"
+out=$(nsx "$NS_CPE" "$HB" policy apply "$TOPO_DIR/b.policy")
+check_eq "policy b applied while the transfer runs" "$?" 0
+note "$out"
+check_eq "policy b: port 80 now bypassed" "$(probe 80)" plain
+check_eq "policy b: port 8080 now bonded" "$(probe 8080)" mptcp
+wait $long
+check_eq "the long bonded transfer finished intact across the flip" \
+	"$(sha256sum <"$TOPO_DIR/long.out" | cut -d' ' -f1)" "$want"
+
+# An operator edits the pinned rule with bpftool: bypass port 80 -> bond.
+pin=/sys/fs/bpf/hybond/cpe
+bank=$(nsenter -t "$CPE_PID" -m bpftool map dump pinned $pin/hybond_cfg -j | jq '.[0].formatted.value.policy / 2147483648 | floor')
+slot=$((bank * 256))
+rule=$(nsenter -t "$CPE_PID" -m bpftool map lookup pinned $pin/hybond_rules key $((slot & 255)) $((slot >> 8)) 0 0 -j)
+check_eq "the rule in force is readable with bpftool (BTF)" "$(jq -r '.formatted.value.port_lo' <<<"$rule")" 80
+bytes=$(jq -r '.formatted.value | [.family, 0, .src_len, .dst_len] | map(tostring) | join(" ")' <<<"$rule")
+check "bpftool map update changes the action to bond" \
+	nsenter -t "$CPE_PID" -m bpftool map update pinned $pin/hybond_rules \
+	key $((slot & 255)) $((slot >> 8)) 0 0 value $bytes 80 0 80 0 \
+	0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0
+check_eq "after the bpftool edit port 80 is bonded again" "$(probe 80)" mptcp
+check "policy show reflects the edit" grep -q "bond port 80" <<<"$(nsx "$NS_CPE" "$HB" policy show)"
+
+t_finish

@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
+# What an operator reads from `hybond stats`: bytes per access network that
+# agree with the interface counters, counters that never go backwards, ended
+# connections counted, the same facts as JSON, Prometheus text and errors as
+# JSON.
+set -u
+cd "$(dirname "$0")/../.."
+. tests/lib/check.sh
+. tests/lib/topo.sh
+t_require_root
+trap t_cleanup EXIT
+HB=$PWD/build/hybond
+
+topo_up --rate1 20 --rate2 30
+topo_mkfile big.bin 12
+head -c $((8 * 1048576)) /dev/urandom >"$TOPO_DIR/up.bin"
+topo_start_nginx || { fail "nginx starts"; exit 1; }
+topo_start_hybond || { fail "daemons log ready"; exit 1; }
+
+stats() { nsx "$1" "$HB" stats -j; }
+within10() { # within10 DESC GOT WANT
+	local d=$(( $2 > $3 ? $2 - $3 : $3 - $2 ))
+	if [ "$3" -gt 0 ] && [ $((d * 100)) -le $(($3 * 10)) ]; then
+		ok "$1 ($2 vs $3)"
+	else
+		fail "$1 ($2 vs $3: more than 10% apart)"
+	fi
+}
+
+# Download: the HAG sends on both access networks.
+h0=$(stats "$NS_HAG")
+a0=$(if_bytes "$NS_HAG" acc0 tx); s0=$(if_bytes "$NS_HAG" sec0 tx)
+nsx "$NS_H" curl -s -o /dev/null --max-time 30 "http://$S4/big.bin" &
+dl=$!
+sleep 1
+mid=$(stats "$NS_HAG")
+wait $dl
+h1=$(stats "$NS_HAG")
+a1=$(if_bytes "$NS_HAG" acc0 tx); s1=$(if_bytes "$NS_HAG" sec0 tx)
+for net in primary secondary; do
+	got=$(( $(jq ".networks.$net.sent_bytes" <<<"$h1") - $(jq ".networks.$net.sent_bytes" <<<"$h0") ))
+	if [ $net = primary ]; then want=$((a1 - a0)); else want=$((s1 - s0)); fi
+	within10 "HAG download: stats bytes on the $net agree with the interface counter" "$got" "$want"
+done
+
+# Upload: the CPE sends on both.
+c0=$(stats "$NS_CPE")
+a0=$(if_bytes "$NS_CPE" pri0 tx); s0=$(if_bytes "$NS_CPE" sec0 tx)
+code=$(nsx "$NS_H" curl -s -o /dev/null -w '%{http_code}' --max-time 30 -T "$TOPO_DIR/up.bin" "http://$S4/upload/up.bin")
+c1=$(stats "$NS_CPE")
+a1=$(if_bytes "$NS_CPE" pri0 tx); s1=$(if_bytes "$NS_CPE" sec0 tx)
+check_eq "upload went through" "$code" 201
+for net in primary secondary; do
+	got=$(( $(jq ".networks.$net.sent_bytes" <<<"$c1") - $(jq ".networks.$net.sent_bytes" <<<"$c0") ))
+	if [ $net = primary ]; then want=$((a1 - a0)); else want=$((s1 - s0)); fi
+	within10 "CPE upload: stats bytes on the $net agree with the interface counter" "$got" "$want"
+done
+
+# Monotonic: every number in the middle snapshot <= the same in the last.
+back=$(jq -n --argjson a "$mid" --argjson b "$h1" '
+	[ ($a | paths(numbers)) as $p | select(($p | index("connections")) == null)
+	  | select(($p | last) != "active" and ($p | last) != "uptime_s" and ($p | last) != "pid")
+	  | select(($a | getpath($p)) > ($b | getpath($p))) | $p | map(tostring) | join(".") ] | join(" ")')
+check_eq "no counter went backwards between two snapshots" "$back" '""'
+check_ge "the ended download is counted" "$(jq .relay.accepted <<<"$h1")" 1
+check_eq "no connection active after it ended" "$(jq .relay.active <<<"$h1")" 0
+check_ge "steering counted the SYN (CPE)" "$(jq .steering.ipv4.steer.syn_steered <<<"$c1")" 2
+check "the middle snapshot listed the live connection with its subflows" \
+	test "$(jq '[.connections[] | select(.server == "'$S4':80") | .subflows | length] | max' <<<"$mid")" -ge 2
+
+# Table, Prometheus, and errors in JSON.
+check "the table names both access networks" bash -c "ip netns exec $NS_CPE '$HB' stats | grep -q '^secondary'"
+prom=$(nsx "$NS_CPE" "$HB" stats --prometheus)
+check "Prometheus text has typed counters" grep -q '^# TYPE hybond_network_bytes_total counter' <<<"$prom"
+check "Prometheus text has the secondary's bytes" grep -qE '^hybond_network_bytes_total\{instance_name="cpe",network="secondary",direction="sent"\} [0-9]+' <<<"$prom"
+err=$(nsx "$NS_CPE" "$HB" stats -j --name nosuch)
+check_eq "stats -j reports a missing instance as JSON" "$(jq -r 'has("error")' <<<"$err")" true
+err=$(nsx "$NS_H" "$HB" stats -j)
+check "stats in a namespace without hybond says so" grep -q "no hybond instance" <<<"$err"
+
+t_finish

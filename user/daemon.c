@@ -1,0 +1,501 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * daemon.c - the life of a running instance. Set-up order: control socket
+ * (one instance per name and namespace), policy file, path manager, relay
+ * listeners, steering; then `ready`. The main thread serves signals and the
+ * control socket; the relay's workers move the bytes. Tear-down runs in
+ * reverse and fails open first: steering goes before the listeners do.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <linux/mptcp.h>
+
+#include "ctl.h"
+#include "daemon.h"
+#include "hybond_abi.h"
+#include "log.h"
+#include "pm.h"
+#include "policy.h"
+#include "relay.h"
+#include "stats.h"
+#include "steer.h"
+
+static int mptcp_enabled(void)
+{
+	FILE *f = fopen("/proc/sys/net/mptcp/enabled", "r");
+	int v = 0;
+
+	if (!f)
+		return -ENOENT;
+	if (fscanf(f, "%d", &v) != 1)
+		v = 0;
+	fclose(f);
+	return v;
+}
+
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+
+	/* Two sockets per proxied connection: take what we are allowed. */
+	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+/* Announce the secondary interface's addresses (HAG). Sets *v6_port when
+ * an IPv6 address goes out with a port: that ADD_ADDR needs 30 option
+ * bytes, more than a subflow with timestamps has left. */
+static int hag_endpoints(struct pm *pm, const struct daemon_opts *o,
+			 bool *v6_port)
+{
+	struct hb_addr addrs[8];
+	struct nl rt;
+	int n, err;
+
+	err = nl_open(&rt, NETLINK_ROUTE);
+	if (err)
+		return err;
+	n = nl_if_addrs(&rt, o->ifx_secondary, addrs, 8);
+	nl_close(&rt);
+	if (n < 0)
+		return n;
+	if (n == 0) {
+		pr_err("--secondary %s has no global address to announce; add "
+		       "one (ip addr add ... dev %s)",
+		       o->if_secondary, o->if_secondary);
+		return -EADDRNOTAVAIL;
+	}
+	for (int i = 0; i < n; i++) {
+		struct pm_endpoint ep = {
+			.addr = addrs[i],
+			.port = o->join_port,
+			.flags = MPTCP_PM_ADDR_FLAG_SIGNAL,
+			.ifindex = o->ifx_secondary,
+		};
+		char a[INET6_ADDRSTRLEN];
+
+		err = pm_add_endpoint(pm, &ep);
+		if (err)
+			return err;
+		if (ep.addr.family == AF_INET6 && ep.port)
+			*v6_port = true;
+		pr_info("announcing %s port %u (ADD_ADDR) from %s",
+			hb_addr_str(&ep.addr, a, sizeof(a)), ep.port,
+			o->if_secondary);
+	}
+	return 0;
+}
+
+static int primary_v4(const struct daemon_opts *o, struct hb_addr *out)
+{
+	struct hb_addr addrs[8];
+	struct nl rt;
+	int n, err;
+
+	err = nl_open(&rt, NETLINK_ROUTE);
+	if (err)
+		return err;
+	n = nl_if_addrs(&rt, o->ifx_up, addrs, 8);
+	nl_close(&rt);
+	for (int i = 0; i < n; i++) {
+		if (addrs[i].family == AF_INET) {
+			*out = addrs[i];
+			return 0;
+		}
+	}
+	pr_err("--nat: --primary %s has no IPv4 address to use as the source",
+	       o->if_up);
+	return -EADDRNOTAVAIL;
+}
+
+/* Read a policy file for the daemon: refuse a world-writable one (anyone
+ * could then change what is bonded), report errors with file:line:col. */
+static int load_policy_fd(int fd, const char *name, struct policy *p,
+			  struct sbuf *err)
+{
+	struct policy_error pe;
+	struct stat st;
+	char msg[768];
+
+	if (fstat(fd, &st)) {
+		sbuf_printf(err, "%s: %s\n", name, strerror(errno));
+		return -errno;
+	}
+	if (st.st_mode & S_IWOTH) {
+		sbuf_printf(err,
+			    "%s: refused: the file is world-writable; fix it "
+			    "with chmod o-w %s\n",
+			    name, name);
+		return -EPERM;
+	}
+	if (policy_load_fd(fd, name, p, &pe)) {
+		policy_error_str(&pe, msg, sizeof(msg));
+		sbuf_printf(err, "%s\n", msg);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+struct daemon {
+	const struct daemon_opts *o;
+	struct steer steer;
+	struct relay *relay;
+	uint64_t started;
+	const char *datapath, *datapath_why;
+};
+
+static uint64_t mono_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
+static int do_stats(struct daemon *d, const char *arg, struct sbuf *out)
+{
+	int fmt = stats_format_parse(arg[0] ? arg : "table");
+	struct stats_input in = {
+		.role = d->o->role == HYBOND_ROLE_CPE ? "cpe" : "hag",
+		.name = d->o->name,
+		.pid = getpid(),
+		.uptime_s = mono_s() - d->started,
+		.datapath = d->datapath,
+		.datapath_why = d->datapath_why,
+	};
+	struct relay_conn_view *views = NULL;
+	const int max = 1000;
+	int n;
+
+	if (fmt < 0) {
+		sbuf_printf(out, "unknown stats format '%s'\n", arg);
+		return 1;
+	}
+	/* The snapshot first: it brings the per-network totals up to date. */
+	n = relay_snapshot(d->relay, &views, max, 2000);
+	relay_counters(d->relay, &in.rc);
+	stats_read_bpf(steer_stats_fd(&d->steer), in.ctr);
+	in.conns = views;
+	in.nconns = n > 0 ? n : 0;
+	in.conns_truncated = n >= max && (uint64_t)n < in.rc.active;
+	stats_render(&in, fmt, out);
+	free(views);
+	return 0;
+}
+
+static int do_policy_show(struct daemon *d, const char *arg, struct sbuf *out)
+{
+	struct policy *p = calloc(1, sizeof(*p));
+	int len, err;
+
+	if (!p)
+		return 1;
+	err = steer_get_policy(&d->steer, p);
+	if (err) {
+		sbuf_printf(out, "reading the policy maps: %s\n", strerror(-err));
+		free(p);
+		return 1;
+	}
+	len = policy_format(p, !strcmp(arg, "json"), NULL, 0);
+	if (len > 0) {
+		char *buf = malloc(len + 1);
+
+		if (buf) {
+			policy_format(p, !strcmp(arg, "json"), buf, len + 1);
+			sbuf_put(out, buf, len);
+			free(buf);
+		}
+	}
+	free(p);
+	return 0;
+}
+
+static int do_policy_apply(struct daemon *d, const char *arg, int fd,
+			   struct sbuf *out)
+{
+	struct policy *p = calloc(1, sizeof(*p));
+	const char *name = arg[0] ? arg : "policy";
+	int err;
+
+	if (!p)
+		return 1;
+	if (fd < 0) {
+		sbuf_printf(out, "policy-apply needs the file descriptor\n");
+		free(p);
+		return 1;
+	}
+	err = load_policy_fd(fd, name, p, out);
+	if (!err) {
+		err = steer_set_policy(&d->steer, p);
+		if (err)
+			sbuf_printf(out, "writing the policy maps: %s; the "
+					 "previous policy stays in force\n",
+				    strerror(-err));
+	}
+	if (!err) {
+		sbuf_printf(out, "applied %s: %d rules, default %s\n", name,
+			    p->nrules,
+			    p->default_action == HYBOND_ACT_BYPASS ? "bypass" :
+								     "bond");
+		pr_info("policy %s applied: %d rules, default %s", name,
+			p->nrules,
+			p->default_action == HYBOND_ACT_BYPASS ? "bypass" :
+								 "bond");
+	} else {
+		pr_warn("policy %s refused, the running policy stays: %s", name,
+			out->p ? out->p : "");
+	}
+	free(p);
+	return err ? 1 : 0;
+}
+
+static int ctl_dispatch(void *ctx, const char *verb, const char *arg, int fd,
+			struct sbuf *out)
+{
+	struct daemon *d = ctx;
+
+	if (!strcmp(verb, "ping")) {
+		sbuf_printf(out, "hybond %s '%s' pid %d\n",
+			    d->o->role == HYBOND_ROLE_CPE ? "cpe" : "hag",
+			    d->o->name, (int)getpid());
+		return 0;
+	}
+	if (!strcmp(verb, "stats"))
+		return do_stats(d, arg, out);
+	if (!strcmp(verb, "policy-show"))
+		return do_policy_show(d, arg, out);
+	if (!strcmp(verb, "policy-apply"))
+		return do_policy_apply(d, arg, fd, out);
+	sbuf_printf(out, "unknown request '%s' (daemon and CLI of different "
+			 "versions?)\n",
+		    verb);
+	return 1;
+}
+
+static int secondary_addrs(const struct daemon_opts *o, struct access_addrs *aa)
+{
+	struct nl rt;
+	int n, err;
+
+	err = nl_open(&rt, NETLINK_ROUTE);
+	if (err)
+		return err;
+	n = nl_if_addrs(&rt, o->ifx_secondary, aa->secondary, 8);
+	nl_close(&rt);
+	if (n < 0)
+		return n;
+	aa->n = n;
+	return 0;
+}
+
+int run_daemon(const struct daemon_opts *o)
+{
+	const char *role = o->role == HYBOND_ROLE_CPE ? "cpe" : "hag";
+	struct relay_opts ro = {
+		.role = o->role,
+		.workers = o->workers,
+		.bufsize = o->bufsize,
+		.nat = o->nat,
+		.mptcp_upstream = true,
+	};
+	struct steer_opts so = {
+		.role = o->role,
+		.steer_ifindex = o->ifx_steer,
+		.return_ifindex = o->ifx_up,
+		.mark = o->mark,
+		.table = o->table,
+		.rule_pref = o->pref,
+		.pin_root = o->pin_root,
+		.name = o->name,
+	};
+	struct daemon d = {
+		.o = o,
+		.started = mono_s(),
+		.datapath = "userspace",
+		.datapath_why = "MPTCP sockets cannot join a sockmap",
+	};
+	struct policy *policy = NULL;
+	struct pm pm;
+	bool pm_up = false, steer_up = false;
+	struct epoll_event ev;
+	sigset_t sigs;
+	int sfd = -1, cfd = -1, epfd = -1, err;
+
+	if (mptcp_enabled() != 1) {
+		pr_err("MPTCP is disabled in this network namespace; enable it "
+		       "with: sysctl -w net.mptcp.enabled=1");
+		return -ENOPROTOOPT;
+	}
+	cfd = ctl_listen(o->name);
+	if (cfd < 0) {
+		if (cfd == -EADDRINUSE)
+			pr_err("an instance named '%s' already runs in this "
+			       "network namespace; stop it or pick another "
+			       "--name",
+			       o->name);
+		else
+			pr_err("control socket: %s", strerror(-cfd));
+		return cfd;
+	}
+	if (o->policy_file) {
+		struct sbuf msg = { 0 };
+		int pfd = open(o->policy_file, O_RDONLY | O_CLOEXEC);
+
+		policy = calloc(1, sizeof(*policy));
+		err = !policy ? -ENOMEM : pfd < 0 ? -errno : 0;
+		if (pfd < 0)
+			pr_err("--policy %s: %s", o->policy_file,
+			       strerror(errno));
+		if (!err)
+			err = load_policy_fd(pfd, o->policy_file, policy, &msg);
+		if (pfd >= 0)
+			close(pfd);
+		if (msg.p)
+			pr_err("--policy: %s", msg.p);
+		sbuf_free(&msg);
+		if (err)
+			goto out;
+		so.policy = policy;
+	}
+	raise_nofile();
+	signal(SIGPIPE, SIG_IGN);
+	/* Blocked before any thread starts, so only the signalfd sees them. */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	sfd = signalfd(-1, &sigs, SFD_CLOEXEC);
+	epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (sfd < 0 || epfd < 0) {
+		err = -errno;
+		goto out;
+	}
+	ev.events = EPOLLIN;
+	ev.data.fd = sfd;
+	epoll_ctl(epfd, EPOLL_CTL_ADD, sfd, &ev);
+	ev.data.fd = cfd;
+	epoll_ctl(epfd, EPOLL_CTL_ADD, cfd, &ev);
+
+	if (o->nat) {
+		err = primary_v4(o, &ro.nat_src4);
+		if (err)
+			goto out;
+	}
+	err = secondary_addrs(o, &ro.aa);
+	if (err) {
+		pr_err("reading the addresses of %s: %s", o->if_secondary,
+		       strerror(-err));
+		goto out;
+	}
+
+	err = pm_open(&pm);
+	if (err)
+		goto out;
+	pm_up = true;
+	if (o->role == HYBOND_ROLE_CPE) {
+		/* Accept the HAG's ADD_ADDR and join it from the secondary. */
+		err = pm_raise_limits(&pm, 2, 2);
+	} else {
+		bool v6_port = false;
+
+		err = pm_raise_limits(&pm, 2, 0);
+		if (!err)
+			err = hag_endpoints(&pm, o, &v6_port);
+		if (v6_port && !o->keep_timestamps) {
+			so.flags |= HYBOND_F_STRIP_TS;
+			pr_info("first subflows run without TCP timestamps so "
+				"that the IPv6 ADD_ADDR with a port fits "
+				"(--keep-timestamps to keep them)");
+		}
+	}
+	if (err)
+		goto out;
+
+	err = relay_create(&d.relay, &ro, &so.lport4, &so.lport6);
+	if (err) {
+		pr_err("creating the relay listeners: %s", strerror(-err));
+		goto out;
+	}
+	err = steer_start(&d.steer, &so);
+	if (err)
+		goto out;
+	steer_up = true;
+	err = relay_start(d.relay);
+	if (err)
+		goto out;
+
+	pr_info("ready: %s '%s' steering %s -> %s, secondary %s, listeners "
+		"127.0.0.1:%u [::1]:%u, policy %s%s%s",
+		role, o->name, o->if_steer, o->if_up, o->if_secondary,
+		so.lport4, so.lport6,
+		o->policy_file ? o->policy_file : "(bond everything)",
+		o->pin_root ? ", pins in " : "",
+		o->pin_root ? d.steer.pin_dir : "");
+
+	for (;;) {
+		struct signalfd_siginfo si;
+		int n = epoll_wait(epfd, &ev, 1, -1);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			err = -errno;
+			break;
+		}
+		if (ev.data.fd == cfd) {
+			ctl_serve_one(cfd, ctl_dispatch, &d);
+			continue;
+		}
+		if (read(sfd, &si, sizeof(si)) != sizeof(si))
+			continue;
+		if (si.ssi_signo == SIGHUP) {
+			pr_info("SIGHUP: nothing to reload (use `hybond policy "
+				"apply FILE`)");
+			continue;
+		}
+		pr_info("%s: shutting down", strsignal(si.ssi_signo));
+		break;
+	}
+	err = 0;
+out:
+	/* Fail open first: once steering is gone, traffic is routed. */
+	if (steer_up)
+		steer_stop(&d.steer);
+	if (d.relay) {
+		struct relay_counters rc;
+
+		relay_counters(d.relay, &rc);
+		relay_destroy(d.relay);
+		pr_info("stopped: %llu connections proxied, %llu bytes up, "
+			"%llu bytes down",
+			(unsigned long long)rc.accepted,
+			(unsigned long long)rc.bytes_up,
+			(unsigned long long)rc.bytes_down);
+	}
+	if (pm_up)
+		pm_close(&pm);
+	free(policy);
+	if (epfd >= 0)
+		close(epfd);
+	if (sfd >= 0)
+		close(sfd);
+	if (cfd >= 0)
+		close(cfd);
+	return err;
+}

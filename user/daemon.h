@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* daemon.h - one role (cpe or hag) run in the foreground: set up the path
+ * manager, the relay and the steering, serve the control socket, undo it
+ * all on SIGTERM/SIGINT. */
+#ifndef HYBOND_DAEMON_H
+#define HYBOND_DAEMON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct daemon_opts {
+	int role;
+	const char *name;
+	/* CPE: lan, primary, secondary. HAG: access, core, secondary. */
+	const char *if_steer, *if_up, *if_secondary;
+	int ifx_steer, ifx_up, ifx_secondary;
+	bool nat;
+	bool keep_timestamps; /* HAG: do not blank timestamps (IPv6 ADD_ADDR) */
+	uint16_t join_port;
+	uint32_t mark, table, pref;
+	const char *pin_root;
+	const char *policy_file;
+	int workers;
+	size_t bufsize;
+};
+
+/* 0 after a clean shutdown, -errno when set-up failed (already logged). */
+int run_daemon(const struct daemon_opts *o);
+
+#endif

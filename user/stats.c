@@ -1,0 +1,362 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * stats.c - renders what hybond counts: the steering programs' per-CPU
+ * counters (summed), the relay's totals (monotonic while the daemon runs,
+ * ended connections included) and its live connections with their subflows.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "stats.h"
+
+static const char *const ctr_name[HYBOND_CTR_MAX] = {
+	[HYBOND_CTR_PACKETS] = "packets",
+	[HYBOND_CTR_NON_TCP] = "non_tcp_passed",
+	[HYBOND_CTR_MALFORMED] = "malformed_passed",
+	[HYBOND_CTR_SYN] = "syn",
+	[HYBOND_CTR_SYN_PLAIN] = "syn_plain_passed",
+	[HYBOND_CTR_SYN_NOT_UP] = "syn_not_upstream",
+	[HYBOND_CTR_SYN_BYPASS] = "syn_bypassed",
+	[HYBOND_CTR_SYN_STEERED] = "syn_steered",
+	[HYBOND_CTR_NO_LISTENER] = "steer_fail_no_listener",
+	[HYBOND_CTR_ASSIGN_ERR] = "steer_fail_assign",
+	[HYBOND_CTR_LOCAL] = "delivered_local",
+	[HYBOND_CTR_TS_STRIPPED] = "syn_timestamps_stripped",
+};
+
+static const char *const net_name[NET_MAX] = { "primary", "secondary" };
+static const char *const dir_name[HYBOND_DIR_MAX] = { "steer", "return" };
+static const char *const fam_name[HYBOND_FAM_MAX] = { "ipv4", "ipv6" };
+
+int stats_read_bpf(int map_fd, uint64_t ctr[HYBOND_STAT_ENTRIES])
+{
+	int ncpu = libbpf_num_possible_cpus();
+	uint64_t *vals;
+
+	if (ncpu <= 0)
+		return -EINVAL;
+	vals = calloc(ncpu, sizeof(*vals));
+	if (!vals)
+		return -ENOMEM;
+	for (__u32 i = 0; i < HYBOND_STAT_ENTRIES; i++) {
+		ctr[i] = 0;
+		if (bpf_map_lookup_elem(map_fd, &i, vals))
+			continue;
+		for (int c = 0; c < ncpu; c++)
+			ctr[i] += vals[c];
+	}
+	free(vals);
+	return 0;
+}
+
+int stats_format_parse(const char *s)
+{
+	if (!strcmp(s, "table"))
+		return STATS_TABLE;
+	if (!strcmp(s, "json"))
+		return STATS_JSON;
+	if (!strcmp(s, "prometheus"))
+		return STATS_PROMETHEUS;
+	return -1;
+}
+
+static const char *addr_port(const struct sockaddr_storage *ss, char *buf,
+			     size_t len)
+{
+	char a[INET6_ADDRSTRLEN] = "?";
+
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *s = (const void *)ss;
+
+		inet_ntop(AF_INET, &s->sin_addr, a, sizeof(a));
+		snprintf(buf, len, "%s:%u", a, ntohs(s->sin_port));
+	} else if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *s = (const void *)ss;
+
+		if (IN6_IS_ADDR_V4MAPPED(&s->sin6_addr))
+			inet_ntop(AF_INET, &s->sin6_addr.s6_addr[12], a,
+				  sizeof(a));
+		else
+			inet_ntop(AF_INET6, &s->sin6_addr, a, sizeof(a));
+		snprintf(buf, len, IN6_IS_ADDR_V4MAPPED(&s->sin6_addr) ?
+					   "%s:%u" :
+					   "[%s]:%u",
+			 a, ntohs(s->sin6_port));
+	} else {
+		snprintf(buf, len, "-");
+	}
+	return buf;
+}
+
+static const char *human(uint64_t b, char *buf, size_t len)
+{
+	static const char *const unit[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	double v = (double)b;
+	int u = 0;
+
+	while (v >= 1024 && u < 4) {
+		v /= 1024;
+		u++;
+	}
+	snprintf(buf, len, u ? "%.1f %s" : "%.0f %s", v, unit[u]);
+	return buf;
+}
+
+static uint64_t ctr(const struct stats_input *in, int dir, int fam, int c)
+{
+	return in->ctr[hybond_stat_idx(dir, fam, c)];
+}
+
+static uint64_t ctr_sum(const struct stats_input *in, int dir, int c)
+{
+	return ctr(in, dir, HYBOND_FAM_V4, c) + ctr(in, dir, HYBOND_FAM_V6, c);
+}
+
+static void render_table(const struct stats_input *in, struct sbuf *o)
+{
+	const struct relay_counters *rc = &in->rc;
+	char a[64], b[64], h1[32], h2[32];
+
+	sbuf_printf(o, "hybond %s '%s' (pid %d), up %llus, data path: %s (%s)\n\n",
+		    in->role, in->name, in->pid,
+		    (unsigned long long)in->uptime_s, in->datapath,
+		    in->datapath_why);
+	sbuf_printf(o, "%-16s %14s %14s\n", "access network", "sent",
+		    "received");
+	for (int n = 0; n < NET_MAX; n++)
+		sbuf_printf(o, "%-16s %14s %14s\n", net_name[n],
+			    human(rc->net_sent[n], h1, sizeof(h1)),
+			    human(rc->net_recv[n], h2, sizeof(h2)));
+	sbuf_printf(o,
+		    "\nconnections: %llu proxied, %llu active, %llu upstream "
+		    "failures, %llu resets carried, %llu fell back to TCP, "
+		    "%llu direct refused\n",
+		    (unsigned long long)rc->accepted,
+		    (unsigned long long)rc->active,
+		    (unsigned long long)rc->upstream_fail,
+		    (unsigned long long)rc->resets,
+		    (unsigned long long)rc->fallback,
+		    (unsigned long long)rc->refused_direct);
+	sbuf_printf(o, "relayed: %s host->server, %s server->host\n",
+		    human(rc->bytes_up, h1, sizeof(h1)),
+		    human(rc->bytes_down, h2, sizeof(h2)));
+	sbuf_printf(o, "policy: %llu SYNs bonded, %llu bypassed\n\n",
+		    (unsigned long long)ctr_sum(in, HYBOND_DIR_STEER,
+						HYBOND_CTR_SYN_STEERED),
+		    (unsigned long long)ctr_sum(in, HYBOND_DIR_STEER,
+						HYBOND_CTR_SYN_BYPASS));
+
+	sbuf_printf(o, "%-24s %12s %12s %12s %12s\n", "steering counters",
+		    "ipv4 steer", "ipv4 return", "ipv6 steer", "ipv6 return");
+	for (int c = 0; c < HYBOND_CTR_MAX; c++)
+		sbuf_printf(o, "%-24s %12llu %12llu %12llu %12llu\n",
+			    ctr_name[c],
+			    (unsigned long long)ctr(in, 0, 0, c),
+			    (unsigned long long)ctr(in, 1, 0, c),
+			    (unsigned long long)ctr(in, 0, 1, c),
+			    (unsigned long long)ctr(in, 1, 1, c));
+
+	sbuf_printf(o, "\nactive connections: %d%s\n", in->nconns,
+		    in->conns_truncated ? " (list truncated)" : "");
+	for (int i = 0; i < in->nconns; i++) {
+		const struct relay_conn_view *v = &in->conns[i];
+
+		sbuf_printf(o, "  %s -> %s  %.1fs  up %s  down %s%s%s\n",
+			    addr_port(&v->host, a, sizeof(a)),
+			    addr_port(&v->server, b, sizeof(b)),
+			    v->age_ms / 1000.0,
+			    human(v->bytes_up, h1, sizeof(h1)),
+			    human(v->bytes_down, h2, sizeof(h2)),
+			    v->connecting ? "  connecting" : "",
+			    v->si.fallback ? "  fell back to TCP" : "");
+		for (int s = 0; s < v->si.nsub; s++) {
+			const struct subflow_info *sf = &v->si.sub[s];
+
+			sbuf_printf(o,
+				    "      %-9s %s -> %s  rtt %.1fms  retrans %u  "
+				    "sent %s  received %s\n",
+				    net_name[sf->net],
+				    addr_port(&sf->local, a, sizeof(a)),
+				    addr_port(&sf->remote, b, sizeof(b)),
+				    sf->rtt_us / 1000.0, sf->total_retrans,
+				    human(sf->bytes_sent, h1, sizeof(h1)),
+				    human(sf->bytes_received, h2, sizeof(h2)));
+		}
+	}
+}
+
+static void render_json(const struct stats_input *in, struct sbuf *o)
+{
+	const struct relay_counters *rc = &in->rc;
+	char a[64];
+
+	sbuf_printf(o, "{\"instance\":{\"role\":");
+	sbuf_json_str(o, in->role);
+	sbuf_printf(o, ",\"name\":");
+	sbuf_json_str(o, in->name);
+	sbuf_printf(o, ",\"pid\":%d,\"uptime_s\":%llu,\"datapath\":", in->pid,
+		    (unsigned long long)in->uptime_s);
+	sbuf_json_str(o, in->datapath);
+	sbuf_printf(o, ",\"datapath_reason\":");
+	sbuf_json_str(o, in->datapath_why);
+	sbuf_printf(o, "},\"networks\":{");
+	for (int n = 0; n < NET_MAX; n++)
+		sbuf_printf(o, "%s\"%s\":{\"sent_bytes\":%llu,"
+			    "\"received_bytes\":%llu}",
+			    n ? "," : "", net_name[n],
+			    (unsigned long long)rc->net_sent[n],
+			    (unsigned long long)rc->net_recv[n]);
+	sbuf_printf(o,
+		    "},\"relay\":{\"accepted\":%llu,\"active\":%llu,"
+		    "\"upstream_failures\":%llu,\"resets\":%llu,"
+		    "\"refused_direct\":%llu,\"fallback\":%llu,"
+		    "\"bytes_up\":%llu,\"bytes_down\":%llu},",
+		    (unsigned long long)rc->accepted,
+		    (unsigned long long)rc->active,
+		    (unsigned long long)rc->upstream_fail,
+		    (unsigned long long)rc->resets,
+		    (unsigned long long)rc->refused_direct,
+		    (unsigned long long)rc->fallback,
+		    (unsigned long long)rc->bytes_up,
+		    (unsigned long long)rc->bytes_down);
+	sbuf_printf(o, "\"policy\":{\"bond\":{\"syns\":%llu},"
+		       "\"bypass\":{\"syns\":%llu}},",
+		    (unsigned long long)ctr_sum(in, HYBOND_DIR_STEER,
+						HYBOND_CTR_SYN_STEERED),
+		    (unsigned long long)ctr_sum(in, HYBOND_DIR_STEER,
+						HYBOND_CTR_SYN_BYPASS));
+	sbuf_printf(o, "\"steering\":{");
+	for (int f = 0; f < HYBOND_FAM_MAX; f++) {
+		sbuf_printf(o, "%s\"%s\":{", f ? "," : "", fam_name[f]);
+		for (int d = 0; d < HYBOND_DIR_MAX; d++) {
+			sbuf_printf(o, "%s\"%s\":{", d ? "," : "", dir_name[d]);
+			for (int c = 0; c < HYBOND_CTR_MAX; c++)
+				sbuf_printf(o, "%s\"%s\":%llu", c ? "," : "",
+					    ctr_name[c],
+					    (unsigned long long)ctr(in, d, f, c));
+			sbuf_printf(o, "}");
+		}
+		sbuf_printf(o, "}");
+	}
+	sbuf_printf(o, "},\"connections_truncated\":%s,\"connections\":[",
+		    in->conns_truncated ? "true" : "false");
+	for (int i = 0; i < in->nconns; i++) {
+		const struct relay_conn_view *v = &in->conns[i];
+
+		sbuf_printf(o, "%s{\"host\":", i ? "," : "");
+		sbuf_json_str(o, addr_port(&v->host, a, sizeof(a)));
+		sbuf_printf(o, ",\"server\":");
+		sbuf_json_str(o, addr_port(&v->server, a, sizeof(a)));
+		sbuf_printf(o,
+			    ",\"age_ms\":%llu,\"bytes_up\":%llu,"
+			    "\"bytes_down\":%llu,\"connecting\":%s,"
+			    "\"mptcp\":%s,\"fallback\":%s,\"subflows\":[",
+			    (unsigned long long)v->age_ms,
+			    (unsigned long long)v->bytes_up,
+			    (unsigned long long)v->bytes_down,
+			    v->connecting ? "true" : "false",
+			    v->si.mptcp ? "true" : "false",
+			    v->si.fallback ? "true" : "false");
+		for (int s = 0; s < v->si.nsub; s++) {
+			const struct subflow_info *sf = &v->si.sub[s];
+
+			sbuf_printf(o, "%s{\"net\":\"%s\",\"local\":",
+				    s ? "," : "", net_name[sf->net]);
+			sbuf_json_str(o, addr_port(&sf->local, a, sizeof(a)));
+			sbuf_printf(o, ",\"remote\":");
+			sbuf_json_str(o, addr_port(&sf->remote, a, sizeof(a)));
+			sbuf_printf(o,
+				    ",\"rtt_us\":%u,\"retrans\":%u,"
+				    "\"bytes_sent\":%llu,\"bytes_received\":%llu}",
+				    sf->rtt_us, sf->total_retrans,
+				    (unsigned long long)sf->bytes_sent,
+				    (unsigned long long)sf->bytes_received);
+		}
+		sbuf_printf(o, "]}");
+	}
+	sbuf_printf(o, "]}\n");
+}
+
+static void prom_head(struct sbuf *o, const char *name, const char *type,
+		      const char *help)
+{
+	sbuf_printf(o, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static void render_prometheus(const struct stats_input *in, struct sbuf *o)
+{
+	const struct relay_counters *rc = &in->rc;
+	const char *n = in->name;
+
+	prom_head(o, "hybond_network_bytes_total", "counter",
+		  "MPTCP payload bytes per access network and direction.");
+	for (int k = 0; k < NET_MAX; k++) {
+		sbuf_printf(o,
+			    "hybond_network_bytes_total{instance_name=\"%s\","
+			    "network=\"%s\",direction=\"sent\"} %llu\n",
+			    n, net_name[k],
+			    (unsigned long long)rc->net_sent[k]);
+		sbuf_printf(o,
+			    "hybond_network_bytes_total{instance_name=\"%s\","
+			    "network=\"%s\",direction=\"received\"} %llu\n",
+			    n, net_name[k],
+			    (unsigned long long)rc->net_recv[k]);
+	}
+	prom_head(o, "hybond_relayed_bytes_total", "counter",
+		  "Bytes the relay moved, by direction.");
+	sbuf_printf(o,
+		    "hybond_relayed_bytes_total{instance_name=\"%s\","
+		    "direction=\"up\"} %llu\n"
+		    "hybond_relayed_bytes_total{instance_name=\"%s\","
+		    "direction=\"down\"} %llu\n",
+		    n, (unsigned long long)rc->bytes_up, n,
+		    (unsigned long long)rc->bytes_down);
+	prom_head(o, "hybond_connections_total", "counter",
+		  "Connections by outcome.");
+	sbuf_printf(o,
+		    "hybond_connections_total{instance_name=\"%s\","
+		    "event=\"accepted\"} %llu\n"
+		    "hybond_connections_total{instance_name=\"%s\","
+		    "event=\"upstream_failure\"} %llu\n"
+		    "hybond_connections_total{instance_name=\"%s\","
+		    "event=\"reset\"} %llu\n"
+		    "hybond_connections_total{instance_name=\"%s\","
+		    "event=\"fallback\"} %llu\n",
+		    n, (unsigned long long)rc->accepted, n,
+		    (unsigned long long)rc->upstream_fail, n,
+		    (unsigned long long)rc->resets, n,
+		    (unsigned long long)rc->fallback);
+	prom_head(o, "hybond_connections_active", "gauge",
+		  "Proxied connections open now.");
+	sbuf_printf(o, "hybond_connections_active{instance_name=\"%s\"} %llu\n",
+		    n, (unsigned long long)rc->active);
+	prom_head(o, "hybond_steering_events_total", "counter",
+		  "Steering program counters by family, side and event.");
+	for (int f = 0; f < HYBOND_FAM_MAX; f++)
+		for (int d = 0; d < HYBOND_DIR_MAX; d++)
+			for (int c = 0; c < HYBOND_CTR_MAX; c++)
+				sbuf_printf(o,
+					    "hybond_steering_events_total{"
+					    "instance_name=\"%s\",family=\"%s\","
+					    "side=\"%s\",event=\"%s\"} %llu\n",
+					    n, fam_name[f], dir_name[d],
+					    ctr_name[c],
+					    (unsigned long long)ctr(in, d, f, c));
+}
+
+void stats_render(const struct stats_input *in, enum stats_format fmt,
+		  struct sbuf *out)
+{
+	if (fmt == STATS_JSON)
+		render_json(in, out);
+	else if (fmt == STATS_PROMETHEUS)
+		render_prometheus(in, out);
+	else
+		render_table(in, out);
+}
