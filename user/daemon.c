@@ -18,6 +18,7 @@
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -27,6 +28,7 @@
 #include "daemon.h"
 #include "hybond_abi.h"
 #include "log.h"
+#include "overflow.h"
 #include "pm.h"
 #include "policy.h"
 #include "relay.h"
@@ -101,6 +103,26 @@ static int hag_endpoints(struct pm *pm, const struct daemon_opts *o,
 	return 0;
 }
 
+/* The CPE's secondary addresses as endpoints without signal/subflow flags:
+ * the kernel uses them (and their backup flag) for the joins it makes when
+ * the HAG's ADD_ADDR arrives. */
+static int cpe_endpoints(struct pm *pm, const struct daemon_opts *o,
+			 const struct access_addrs *aa, bool backup)
+{
+	for (int i = 0; i < aa->n; i++) {
+		struct pm_endpoint ep = {
+			.addr = aa->secondary[i],
+			.flags = backup ? MPTCP_PM_ADDR_FLAG_BACKUP : 0,
+			.ifindex = o->ifx_secondary,
+		};
+		int err = pm_add_endpoint(pm, &ep);
+
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
 static int primary_v4(const struct daemon_opts *o, struct hb_addr *out)
 {
 	struct hb_addr addrs[8];
@@ -155,6 +177,7 @@ struct daemon {
 	const struct daemon_opts *o;
 	struct steer steer;
 	struct relay *relay;
+	struct overflow *ov; /* CPE only */
 	uint64_t started;
 	const char *datapath, *datapath_why;
 };
@@ -192,6 +215,18 @@ static int do_stats(struct daemon *d, const char *arg, struct sbuf *out)
 	stats_read_bpf(steer_stats_fd(&d->steer), in.ctr);
 	in.conns = views;
 	in.nconns = n > 0 ? n : 0;
+	if (d->ov) {
+		in.bonding.present = true;
+		in.bonding.mode = bonding_mode_name(d->ov->o.mode);
+		in.bonding.secondary_on = d->ov->on;
+		in.bonding.primary_down_bps = d->ov->o.primary_down_bps;
+		in.bonding.primary_up_bps = d->ov->o.primary_up_bps;
+		in.bonding.secondary_cap_bps = d->ov->o.secondary_cap_bps;
+		for (int i = 0; i < 4; i++)
+			in.bonding.rate_bps[i] = d->ov->rate[i] * 8;
+		in.bonding.activations = d->ov->activations;
+		in.bonding.cap_holds = d->ov->cap_holds;
+	}
 	in.conns_truncated = n >= max && (uint64_t)n < in.rc.active;
 	stats_render(&in, fmt, out);
 	free(views);
@@ -312,6 +347,7 @@ int run_daemon(const struct daemon_opts *o)
 		.bufsize = o->bufsize,
 		.nat = o->nat,
 		.mptcp_upstream = true,
+		.stall_timeout_s = o->stall_timeout_s,
 	};
 	struct steer_opts so = {
 		.role = o->role,
@@ -330,11 +366,12 @@ int run_daemon(const struct daemon_opts *o)
 		.datapath_why = "MPTCP sockets cannot join a sockmap",
 	};
 	struct policy *policy = NULL;
+	struct overflow ov;
 	struct pm pm;
 	bool pm_up = false, steer_up = false;
 	struct epoll_event ev;
 	sigset_t sigs;
-	int sfd = -1, cfd = -1, epfd = -1, err;
+	int sfd = -1, cfd = -1, epfd = -1, tfd = -1, err;
 
 	if (mptcp_enabled() != 1) {
 		pr_err("MPTCP is disabled in this network namespace; enable it "
@@ -409,8 +446,49 @@ int run_daemon(const struct daemon_opts *o)
 		goto out;
 	pm_up = true;
 	if (o->role == HYBOND_ROLE_CPE) {
-		/* Accept the HAG's ADD_ADDR and join it from the secondary. */
-		err = pm_raise_limits(&pm, 2, 2);
+		struct overflow_opts oo = {
+			.mode = o->bonding >= 0 ? o->bonding :
+				o->primary_down_bps > 0 ? BOND_OVERFLOW :
+							  BOND_ALWAYS,
+			.primary_down_bps = o->primary_down_bps,
+			.primary_up_bps = o->primary_up_bps,
+			.secondary_cap_bps = o->secondary_cap_bps,
+			.ifx_primary = o->ifx_up,
+			.ifx_secondary = o->ifx_secondary,
+		};
+
+		/* Accept the HAG's ADD_ADDRs (IPv4 and IPv6 both may come)
+		 * and join one of them from each secondary network. */
+		err = pm_raise_limits(&pm, 1, 2);
+		if (!err)
+			err = cpe_endpoints(&pm, o, &ro.aa,
+					    oo.mode == BOND_OVERFLOW);
+		if (!err)
+			err = overflow_init(&ov, &oo, &pm);
+		if (err)
+			goto out;
+		d.ov = &ov;
+		if (o->bonding < 0 && oo.mode == BOND_ALWAYS)
+			pr_warn("bonding: secondary always in use; give "
+				"--primary-rate (the primary's capacity) to use it "
+				"only when the primary is full");
+		pr_info("bonding: %s, primary %.1f/%.1f Mbit/s, secondary cap "
+			"%s",
+			bonding_mode_name(oo.mode), oo.primary_down_bps / 1e6,
+			oo.primary_up_bps / 1e6,
+			oo.secondary_cap_bps > 0 ? "set" : "none");
+		tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+		if (tfd >= 0) {
+			struct itimerspec its = {
+				.it_interval = { 0, 100000000 },
+				.it_value = { 0, 100000000 },
+			};
+
+			timerfd_settime(tfd, 0, &its, NULL);
+			ev.events = EPOLLIN;
+			ev.data.fd = tfd;
+			epoll_ctl(epfd, EPOLL_CTL_ADD, tfd, &ev);
+		}
 	} else {
 		bool v6_port = false;
 
@@ -462,6 +540,13 @@ int run_daemon(const struct daemon_opts *o)
 			ctl_serve_one(cfd, ctl_dispatch, &d);
 			continue;
 		}
+		if (ev.data.fd == tfd) {
+			uint64_t ticks;
+
+			if (read(tfd, &ticks, sizeof(ticks)) > 0 && d.ov)
+				overflow_tick(d.ov);
+			continue;
+		}
 		if (read(sfd, &si, sizeof(si)) != sizeof(si))
 			continue;
 		if (si.ssi_signo == SIGHUP) {
@@ -488,8 +573,12 @@ out:
 			(unsigned long long)rc.bytes_up,
 			(unsigned long long)rc.bytes_down);
 	}
+	if (d.ov)
+		overflow_close(d.ov);
 	if (pm_up)
 		pm_close(&pm);
+	if (tfd >= 0)
+		close(tfd);
 	free(policy);
 	if (epfd >= 0)
 		close(epfd);

@@ -23,6 +23,10 @@ struct daemon_opts {
 	const char *policy_file;
 	int workers;
 	size_t bufsize;
+	unsigned int stall_timeout_s;
+	/* CPE: primary-first bonding */
+	int bonding;              /* enum bonding_mode; -1: choose */
+	double primary_down_bps, primary_up_bps, secondary_cap_bps;
 };
 
 /* 0 after a clean shutdown, -errno when set-up failed (already logged). */

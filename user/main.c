@@ -46,7 +46,13 @@ static void usage_daemon(FILE *f, int role)
 			"  --lan IFACE        LAN interface (hosts' SYNs are steered here)\n"
 			"  --primary IFACE    primary access (DSL): first subflow, plain routing\n"
 			"  --secondary IFACE  secondary access (LTE): joins after ADD_ADDR\n"
-			"  --nat              IPv4 upstream from the primary address, not H@\n");
+			"  --nat              IPv4 upstream from the primary address, not H@\n"
+			"  --primary-rate R   the primary's capacity in Mbit/s, R or DOWN/UP;\n"
+			"                     with it the secondary carries traffic only\n"
+			"                     when the primary is full (primary-first)\n"
+			"  --bonding MODE     overflow (primary-first; the default when the\n"
+			"                     rate is known) or always (kernel scheduler)\n"
+			"  --secondary-rate R never use more than R Mbit/s of the secondary\n");
 	else
 		fprintf(f,
 			"usage: hybond hag --access IFACE --core IFACE --secondary IFACE\n"
@@ -73,6 +79,9 @@ static void usage_daemon(FILE *f, int role)
 		"                     policy/README.md); default: bond all TCP\n"
 		"  --workers N        relay threads (default: one per CPU)\n"
 		"  --buffer-size N    relay buffer per direction in bytes (262144)\n"
+		"  --stall-timeout S  reset both legs of a connection that could\n"
+		"                     not move its bytes, or lost every subflow, for\n"
+		"                     S seconds (60; 0: never)\n"
 		"  --fwmark MARK      mark for local delivery (0x%x)\n"
 		"  --table N          routing table for local delivery (%d)\n"
 		"  --rule-pref N      preference of the fwmark rules (%d)\n"
@@ -134,6 +143,29 @@ static int parse_u32(const char *opt, const char *s, uint32_t max,
 	return 0;
 }
 
+/* "20" (both directions) or "50/10" (down/up), Mbit/s -> bit/s. */
+static int parse_rates(const char *s, double *down, double *up)
+{
+	char *end;
+
+	*down = strtod(s, &end);
+	if (end == s || *down <= 0 || *down > 1e6)
+		return -EINVAL;
+	*up = *down;
+	if (*end == '/') {
+		const char *u = end + 1;
+
+		*up = strtod(u, &end);
+		if (end == u || *up <= 0 || *up > 1e6)
+			return -EINVAL;
+	}
+	if (*end)
+		return -EINVAL;
+	*down *= 1e6;
+	*up *= 1e6;
+	return 0;
+}
+
 static int need_iface(const char *opt, const char *name, int *ifindex)
 {
 	if (!name) {
@@ -158,16 +190,21 @@ static int parse_daemon(int argc, char **argv, int role,
 	enum {
 		O_LAN = 256, O_PRIMARY, O_SECONDARY, O_ACCESS, O_CORE, O_NAT,
 		O_NAME, O_WORKERS, O_BUF, O_MARK, O_TABLE, O_PREF, O_PIN,
-		O_NOPIN, O_JOINPORT, O_POLICY, O_KEEPTS,
+		O_NOPIN, O_JOINPORT, O_POLICY, O_KEEPTS, O_PRATE, O_SRATE,
+		O_BONDING, O_STALL,
 	};
 	static const struct option cpe_opts[] = {
 		{ "lan", required_argument, 0, O_LAN },
 		{ "primary", required_argument, 0, O_PRIMARY },
 		{ "secondary", required_argument, 0, O_SECONDARY },
 		{ "nat", no_argument, 0, O_NAT },
+		{ "primary-rate", required_argument, 0, O_PRATE },
+		{ "secondary-rate", required_argument, 0, O_SRATE },
+		{ "bonding", required_argument, 0, O_BONDING },
 		{ "name", required_argument, 0, O_NAME },
 		{ "policy", required_argument, 0, O_POLICY },
 		{ "workers", required_argument, 0, O_WORKERS },
+		{ "stall-timeout", required_argument, 0, O_STALL },
 		{ "buffer-size", required_argument, 0, O_BUF },
 		{ "fwmark", required_argument, 0, O_MARK },
 		{ "table", required_argument, 0, O_TABLE },
@@ -187,6 +224,7 @@ static int parse_daemon(int argc, char **argv, int role,
 		{ "name", required_argument, 0, O_NAME },
 		{ "policy", required_argument, 0, O_POLICY },
 		{ "workers", required_argument, 0, O_WORKERS },
+		{ "stall-timeout", required_argument, 0, O_STALL },
 		{ "buffer-size", required_argument, 0, O_BUF },
 		{ "fwmark", required_argument, 0, O_MARK },
 		{ "table", required_argument, 0, O_TABLE },
@@ -202,6 +240,7 @@ static int parse_daemon(int argc, char **argv, int role,
 
 	memset(o, 0, sizeof(*o));
 	o->role = role;
+	o->bonding = -1;
 	o->name = role == HYBOND_ROLE_CPE ? "cpe" : "hag";
 	o->mark = DEFAULT_MARK;
 	o->table = DEFAULT_TABLE;
@@ -209,6 +248,7 @@ static int parse_daemon(int argc, char **argv, int role,
 	o->pin_root = DEFAULT_PIN_ROOT;
 	o->join_port = DEFAULT_JOIN_PORT;
 	o->bufsize = 256 * 1024;
+	o->stall_timeout_s = 60;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "vh",
@@ -296,6 +336,48 @@ static int parse_daemon(int argc, char **argv, int role,
 			break;
 		case O_KEEPTS:
 			o->keep_timestamps = true;
+			break;
+		case O_PRATE:
+			if (parse_rates(optarg, &o->primary_down_bps,
+					&o->primary_up_bps)) {
+				fprintf(stderr,
+					"hybond: --primary-rate '%s': expected "
+					"MBIT or DOWN/UP in Mbit/s, e.g. 20 or "
+					"50/10\n",
+					optarg);
+				return -EINVAL;
+			}
+			break;
+		case O_SRATE: {
+			double up;
+
+			if (parse_rates(optarg, &o->secondary_cap_bps, &up) ||
+			    up != o->secondary_cap_bps) {
+				fprintf(stderr,
+					"hybond: --secondary-rate '%s': expected "
+					"one rate in Mbit/s, e.g. 10\n",
+					optarg);
+				return -EINVAL;
+			}
+			break;
+		}
+		case O_STALL:
+			if (parse_u32("--stall-timeout", optarg, 86400, &v))
+				return -EINVAL;
+			o->stall_timeout_s = v;
+			break;
+		case O_BONDING:
+			if (!strcmp(optarg, "overflow"))
+				o->bonding = 0;
+			else if (!strcmp(optarg, "always"))
+				o->bonding = 1;
+			else {
+				fprintf(stderr,
+					"hybond: --bonding '%s': use overflow "
+					"or always\n",
+					optarg);
+				return -EINVAL;
+			}
 			break;
 		case O_NOPIN:
 			o->pin_root = NULL;

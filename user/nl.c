@@ -12,6 +12,8 @@
 #include <unistd.h>
 
 #include <linux/fib_rules.h>
+#include <linux/if.h>
+#include <linux/if_link.h>
 #include <linux/genetlink.h>
 #include <linux/if_addr.h>
 #include <linux/netlink.h>
@@ -169,6 +171,47 @@ int nl_local_default(struct nl *nl, bool add, int family, uint32_t table,
 	mnl_attr_put_u32(nlh, RTA_TABLE, table);
 	mnl_attr_put_u32(nlh, RTA_OIF, lo_ifindex);
 	return nl_request(nl, nlh, NULL, NULL);
+}
+
+static int link_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct link_stats *ls = data;
+	const struct nlattr *attr;
+
+	if (nlh->nlmsg_type != RTM_NEWLINK)
+		return MNL_CB_OK;
+	mnl_attr_for_each(attr, nlh, sizeof(struct ifinfomsg))
+	{
+		int type = mnl_attr_get_type(attr);
+
+		if (type == IFLA_STATS64 &&
+		    mnl_attr_get_payload_len(attr) >=
+			    sizeof(struct rtnl_link_stats64)) {
+			struct rtnl_link_stats64 st;
+
+			memcpy(&st, mnl_attr_get_payload(attr), sizeof(st));
+			ls->rx_bytes = st.rx_bytes;
+			ls->tx_bytes = st.tx_bytes;
+		} else if (type == IFLA_OPERSTATE &&
+			   mnl_attr_validate(attr, MNL_TYPE_U8) >= 0) {
+			uint8_t op = mnl_attr_get_u8(attr);
+
+			ls->up = op == IF_OPER_UP || op == IF_OPER_UNKNOWN;
+		}
+	}
+	return MNL_CB_OK;
+}
+
+int nl_link_stats(struct nl *nl, int ifindex, struct link_stats *out)
+{
+	char buf[256];
+	struct nlmsghdr *nlh = start(buf, RTM_GETLINK, 0);
+	struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
+
+	memset(out, 0, sizeof(*out));
+	ifi->ifi_family = AF_UNSPEC;
+	ifi->ifi_index = ifindex;
+	return nl_request(nl, nlh, link_cb, out);
 }
 
 struct addr_dump {

@@ -39,6 +39,13 @@ int nl_fwmark_rule(struct nl *nl, bool add, int family, uint32_t mark,
 /* ip route {add|del} local default dev lo table TABLE */
 int nl_local_default(struct nl *nl, bool add, int family, uint32_t table,
 		     int lo_ifindex);
+/* Byte counters and operational state of an interface (IFLA_STATS64). */
+struct link_stats {
+	uint64_t rx_bytes, tx_bytes;
+	bool up; /* IF_OPER_UP (or UNKNOWN with carrier) */
+};
+int nl_link_stats(struct nl *nl, int ifindex, struct link_stats *out);
+
 /* The global (scope universe) addresses of an interface, IPv4 first. */
 int nl_if_addrs(struct nl *nl, int ifindex, struct hb_addr *out, int max);
 

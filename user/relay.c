@@ -94,6 +94,7 @@ struct conn {
 	bool dirty;               /* bytes moved since the last sample */
 	bool fell_back;
 	uint64_t start_ms;
+	uint64_t progress_ms;     /* last time bytes moved */
 	uint64_t bytes[2];        /* per direction, as d[] */
 	struct sub_track *trk;    /* TRACK_MAX entries, once sampled */
 };
@@ -124,9 +125,10 @@ struct worker {
 	unsigned int pool_len;
 	/* Counters: written by this worker only, read by anyone. */
 	_Atomic uint64_t accepted, active, upstream_fail, resets,
-		refused_direct, bytes_up, bytes_down, fallback;
+		refused_direct, bytes_up, bytes_down, fallback, stalled;
 	_Atomic uint64_t net_sent[NET_MAX], net_recv[NET_MAX];
 	uint64_t last_sample_ms;
+	uint64_t now_ms;          /* refreshed once per loop turn */
 	/* A snapshot request from the control thread (NULL: none). */
 	struct snap_req *_Atomic req;
 };
@@ -451,6 +453,7 @@ static bool pump_dir(struct conn *c, int d, bool *more)
 			count_add(d == DOWN ? &w->bytes_up : &w->bytes_down, n);
 			c->bytes[d] += n;
 			c->dirty = true;
+			c->progress_ms = w->now_ms;
 			if (b->start == b->end)
 				b->start = b->end = 0;
 			continue;
@@ -590,6 +593,24 @@ fail:
 	return one;
 }
 
+/* Keepalive on the MPTCP leg: a subflow over a dead path dies even when
+ * this end has nothing to send, so a connection with no path left shows
+ * as one without subflows. Not sooner than the stall timeout: a short
+ * outage must not cost a subflow (the kernel path manager does not join
+ * again). Older kernels refuse the TCP_KEEP* knobs on MPTCP sockets and
+ * keep the system defaults. */
+static void set_keepalive(int fd, unsigned int stall_s)
+{
+	int one = 1, idle = (int)stall_s, intvl = 1, cnt = 2;
+
+	if (!stall_s)
+		return;
+	setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof(intvl));
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
+}
+
 static int watch(struct worker *w, struct side *s)
 {
 	struct epoll_event ev = {
@@ -641,7 +662,7 @@ static void accept_one(struct worker *w, int fd)
 	}
 	c->w = w;
 	c->state = C_CONNECTING;
-	c->start_ms = now_ms();
+	c->start_ms = c->progress_ms = now_ms();
 	for (int i = 0; i < 2; i++) {
 		c->s[i].tag.kind = EP_SIDE;
 		c->s[i].idx = i;
@@ -649,6 +670,8 @@ static void accept_one(struct worker *w, int fd)
 	}
 	c->s[DOWN].fd = fd;
 	c->s[UP].fd = up;
+	set_keepalive(w->r->o.role == HYBOND_ROLE_HAG ? fd : up,
+		      w->r->o.stall_timeout_s);
 	c->next = w->conns;
 	if (w->conns)
 		w->conns->prev = c;
@@ -693,18 +716,46 @@ static void reap(struct worker *w)
 	}
 }
 
-/* Sample the connections that moved bytes since their last sample, at most
- * once a second, so a subflow that dies later still had its bytes counted. */
-static void sample_dirty(struct worker *w)
+/* Stuck: bytes waiting that cannot leave, or an MPTCP leg without any
+ * subflow left (both access links dead). */
+static bool conn_stuck(struct conn *c)
 {
-	uint64_t now = now_ms();
+	struct conn_sockinfo si;
+
+	if (c->d[0].end > c->d[0].start || c->d[1].end > c->d[1].start)
+		return true;
+	if (c->state != C_OPEN)
+		return false;
+	conn_sample(c, &si);
+	return si.mptcp && !si.fallback && si.nsub_established == 0;
+}
+
+/* Once a second: sample the connections that moved bytes since their last
+ * sample (so a subflow that dies later still had its bytes counted), and
+ * reset the ones that stalled. */
+static void housekeeping(struct worker *w)
+{
+	uint64_t now = w->now_ms, stall = w->r->o.stall_timeout_s * 1000ULL;
 
 	if (now - w->last_sample_ms < 1000)
 		return;
 	w->last_sample_ms = now;
-	for (struct conn *c = w->conns; c; c = c->next) {
+	for (struct conn *c = w->conns, *next; c; c = next) {
 		struct conn_sockinfo si;
 
+		next = c->next;
+		if (stall && now - c->progress_ms >= stall) {
+			if (conn_stuck(c)) {
+				pr_debug("connection stalled for %us: reset",
+					 w->r->o.stall_timeout_s);
+				count_add(&w->stalled, 1);
+				conn_close(c, true, true);
+				continue;
+			}
+			/* Idle but healthy: look again a period later, so idle
+			 * connections cost one check per period, not per second. */
+			c->progress_ms = now;
+		}
 		if (c->dirty && c->state == C_OPEN)
 			conn_sample(c, &si);
 	}
@@ -761,6 +812,8 @@ static void *worker_main(void *arg)
 		int n = epoll_wait(w->epfd, ev, MAX_EVENTS,
 				   w->run_head ? 0 : 1000);
 
+		w->now_ms = now_ms();
+
 		if (n < 0 && errno != EINTR) {
 			pr_err("worker %d: epoll_wait: %s", w->id,
 			       strerror(errno));
@@ -808,8 +861,8 @@ static void *worker_main(void *arg)
 				break;
 			c = w->run_head;
 		}
+		housekeeping(w);
 		reap(w);
-		sample_dirty(w);
 	}
 	return NULL;
 }
@@ -1010,6 +1063,7 @@ void relay_counters(const struct relay *r, struct relay_counters *out)
 		out->bytes_up += atomic_load(&w->bytes_up);
 		out->bytes_down += atomic_load(&w->bytes_down);
 		out->fallback += atomic_load(&w->fallback);
+		out->stalled += atomic_load(&w->stalled);
 		for (int k = 0; k < NET_MAX; k++) {
 			out->net_sent[k] += atomic_load(&w->net_sent[k]);
 			out->net_recv[k] += atomic_load(&w->net_recv[k]);

@@ -20,6 +20,10 @@ struct relay_opts {
 	bool nat;            /* CPE: upstream from nat_src4, not from H@ */
 	struct hb_addr nat_src4;
 	bool mptcp_upstream; /* CPE: MPTCP upstream (false: plain TCP) */
+	/* A connection that made no progress for this long while it had
+	 * bytes to deliver, or whose MPTCP leg lost every subflow, is reset
+	 * on both legs. 0: never. */
+	unsigned int stall_timeout_s;
 	struct access_addrs aa; /* what makes a subflow "secondary" */
 };
 
@@ -36,6 +40,7 @@ struct relay_counters {
 	 * received per access network, from the subflows' tcp_info. */
 	uint64_t net_sent[NET_MAX], net_recv[NET_MAX];
 	uint64_t fallback;       /* MPTCP connections that fell back to TCP */
+	uint64_t stalled;        /* connections reset by the stall timeout */
 };
 
 /* One proxied connection as `hybond stats` shows it. */

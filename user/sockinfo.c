@@ -65,6 +65,7 @@ static void fill_tcp(struct subflow_info *s, const struct tcp_info *ti)
 	s->bytes_received = ti->tcpi_bytes_received;
 	s->rtt_us = ti->tcpi_rtt;
 	s->total_retrans = ti->tcpi_total_retrans;
+	s->state = ti->tcpi_state;
 }
 
 /* A plain TCP socket: one "subflow", itself. */
@@ -84,6 +85,7 @@ static int tcp_sockinfo(int fd, const struct access_addrs *aa,
 	getpeername(fd, (struct sockaddr *)&s->remote, &al);
 	s->net = classify(&s->local, aa);
 	out->nsub = 1;
+	out->nsub_established = s->state == 1;
 	return 0;
 }
 
@@ -140,6 +142,9 @@ int sockinfo_get(int fd, const struct access_addrs *aa,
 			memcpy(&s->remote, &ab.a[i].ss_remote,
 			       sizeof(s->remote));
 			s->net = classify(&s->local, aa);
+			/* MPTCP keeps a dead first subflow attached. */
+			if (s->state == 1)
+				out->nsub_established++;
 		}
 		out->nsub = n;
 		break;

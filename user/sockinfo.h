@@ -21,12 +21,14 @@ struct subflow_info {
 	uint64_t bytes_received;
 	uint32_t rtt_us;
 	uint32_t total_retrans;  /* segments */
+	uint8_t state;           /* TCP state (1: established) */
 };
 
 struct conn_sockinfo {
 	bool mptcp;     /* the socket is MPTCP (false: plain TCP) */
 	bool fallback;  /* MPTCP that fell back to plain TCP */
 	int nsub;
+	int nsub_established; /* subflows that can still carry data */
 	struct subflow_info sub[SOCKINFO_MAX_SUBFLOWS];
 };
 

@@ -127,6 +127,22 @@ static void render_table(const struct stats_input *in, struct sbuf *o)
 		    in->role, in->name, in->pid,
 		    (unsigned long long)in->uptime_s, in->datapath,
 		    in->datapath_why);
+	if (in->bonding.present)
+		sbuf_printf(o,
+			    "bonding: %s, secondary %s (switched on %llu times, "
+			    "cap held it off %llu times); now primary %.1f/%.1f "
+			    "Mbit/s down/up of %.1f/%.1f, secondary %.1f/%.1f%s\n\n",
+			    in->bonding.mode,
+			    in->bonding.secondary_on ? "in use" : "standby",
+			    (unsigned long long)in->bonding.activations,
+			    (unsigned long long)in->bonding.cap_holds,
+			    in->bonding.rate_bps[0] / 1e6,
+			    in->bonding.rate_bps[1] / 1e6,
+			    in->bonding.primary_down_bps / 1e6,
+			    in->bonding.primary_up_bps / 1e6,
+			    in->bonding.rate_bps[2] / 1e6,
+			    in->bonding.rate_bps[3] / 1e6,
+			    in->bonding.secondary_cap_bps > 0 ? " (capped)" : "");
 	sbuf_printf(o, "%-16s %14s %14s\n", "access network", "sent",
 		    "received");
 	for (int n = 0; n < NET_MAX; n++)
@@ -216,7 +232,7 @@ static void render_json(const struct stats_input *in, struct sbuf *o)
 		    "},\"relay\":{\"accepted\":%llu,\"active\":%llu,"
 		    "\"upstream_failures\":%llu,\"resets\":%llu,"
 		    "\"refused_direct\":%llu,\"fallback\":%llu,"
-		    "\"bytes_up\":%llu,\"bytes_down\":%llu},",
+		    "\"bytes_up\":%llu,\"bytes_down\":%llu,\"stalled\":%llu},",
 		    (unsigned long long)rc->accepted,
 		    (unsigned long long)rc->active,
 		    (unsigned long long)rc->upstream_fail,
@@ -224,7 +240,25 @@ static void render_json(const struct stats_input *in, struct sbuf *o)
 		    (unsigned long long)rc->refused_direct,
 		    (unsigned long long)rc->fallback,
 		    (unsigned long long)rc->bytes_up,
-		    (unsigned long long)rc->bytes_down);
+		    (unsigned long long)rc->bytes_down,
+		    (unsigned long long)rc->stalled);
+	if (in->bonding.present)
+		sbuf_printf(o,
+			    "\"bonding\":{\"mode\":\"%s\",\"secondary_in_use\":%s,"
+			    "\"primary_capacity_bps\":{\"down\":%.0f,\"up\":%.0f},"
+			    "\"secondary_cap_bps\":%.0f,"
+			    "\"rate_bps\":{\"primary\":{\"down\":%.0f,\"up\":%.0f},"
+			    "\"secondary\":{\"down\":%.0f,\"up\":%.0f}},"
+			    "\"activations\":%llu,\"cap_holds\":%llu},",
+			    in->bonding.mode,
+			    in->bonding.secondary_on ? "true" : "false",
+			    in->bonding.primary_down_bps,
+			    in->bonding.primary_up_bps,
+			    in->bonding.secondary_cap_bps,
+			    in->bonding.rate_bps[0], in->bonding.rate_bps[1],
+			    in->bonding.rate_bps[2], in->bonding.rate_bps[3],
+			    (unsigned long long)in->bonding.activations,
+			    (unsigned long long)in->bonding.cap_holds);
 	sbuf_printf(o, "\"policy\":{\"bond\":{\"syns\":%llu},"
 		       "\"bypass\":{\"syns\":%llu}},",
 		    (unsigned long long)ctr_sum(in, HYBOND_DIR_STEER,

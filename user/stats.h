@@ -23,6 +23,14 @@ struct stats_input {
 	const struct relay_conn_view *conns;
 	int nconns;
 	int conns_truncated; /* more connections than listed */
+	struct {
+		bool present; /* CPE only */
+		const char *mode;
+		bool secondary_on;
+		double primary_down_bps, primary_up_bps, secondary_cap_bps;
+		double rate_bps[4]; /* primary rx, tx, secondary rx, tx */
+		uint64_t activations, cap_holds;
+	} bonding;
 };
 
 /* Sum the per-CPU hybond_stats map into in->ctr. */

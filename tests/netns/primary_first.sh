@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
+# Primary-first bonding (draft section 5: the secondary adds capacity only
+# when the primary lacks it), on tbf links of 20 (primary) and 30 Mbit/s:
+# an application-limited 8 Mbit/s stream keeps at most 10% of its bytes on
+# the secondary, a bulk transfer gets at least 90% of the sum, and a
+# --secondary-rate cap is never exceeded. Figures are printed.
+set -u
+cd "$(dirname "$0")/../.."
+. tests/lib/check.sh
+. tests/lib/topo.sh
+t_require_root
+trap t_cleanup EXIT
+HB=$PWD/build/hybond
+
+topo_up --rate1 20 --rate2 30
+CPE_ARGS=(--primary-rate 20)
+topo_start_hybond || { fail "daemons log ready"; exit 1; }
+topo_spawn "$NS_S" "$TOPO_DIR/iperf3.log" iperf3 -s -p 5201
+wait_port "$NS_S" 5201 5
+
+# Wait until the controller has put the secondary back on standby.
+standby() {
+	local i
+	for ((i = 0; i < 100; i++)); do
+		[ "$(nsx "$NS_CPE" "$HB" stats -j | jq .bonding.secondary_in_use)" = false ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# run down|up ARGS...: an iperf3 run; sets MBPS, PRI, SEC (bytes on each
+# access link in the data direction).
+run() {
+	local dir=$1 flag= a b p0 s0 p1 s1
+	shift
+	if [ "$dir" = down ]; then flag=-R a="$NS_HAG acc0" b="$NS_HAG sec0"; else a="$NS_CPE pri0" b="$NS_CPE sec0"; fi
+	p0=$(if_bytes $a tx); s0=$(if_bytes $b tx)
+	MBPS=$(nsx "$NS_H" iperf3 -c "$S4" -p 5201 $flag "$@" -J | jq '.end.sum_received.bits_per_second / 1e6 | floor')
+	p1=$(if_bytes $a tx); s1=$(if_bytes $b tx)
+	PRI=$((p1 - p0)) SEC=$((s1 - s0))
+}
+
+for dir in down up; do
+	check "secondary on standby before the $dir runs" standby
+	run $dir -b 8M -t 8
+	share=$((100 * SEC / (PRI + SEC)))
+	note "8 Mbit/s application-limited $dir: ${MBPS} Mbit/s, primary $PRI bytes, secondary $SEC bytes ($share%)"
+	check_le "8 Mbit/s $dir: share of bytes on the secondary (%)" "$share" 10
+	check_ge "8 Mbit/s $dir: the stream got its rate (Mbit/s)" "$MBPS" 7
+
+	# Steady state: 10 s measured after 2 s of warm-up (iperf3 -O), as
+	# bulk throughput is usually quoted.
+	run $dir -t 10 -O 2
+	note "bulk $dir: ${MBPS} Mbit/s of 50 ($((MBPS * 2))%), primary $PRI, secondary $SEC bytes"
+	check_ge "bulk $dir: goodput at least 90% of 20+30 Mbit/s" "$MBPS" 45
+done
+act=$(nsx "$NS_CPE" "$HB" stats -j | jq .bonding.activations)
+check_ge "stats count the secondary's activations" "$act" 1
+check_eq "stats show the mode" "$(nsx "$NS_CPE" "$HB" stats -j | jq -r .bonding.mode)" overflow
+
+# The cap: 10 Mbit/s on the secondary, whatever the load.
+stop_pid "$CPE_PID"
+CPE_ARGS=(--primary-rate 20 --secondary-rate 10)
+topo_spawn "$NS_CPE" "$TOPO_DIR/cpe2.log" build/hybond cpe --lan lan0 --primary pri0 --secondary sec0 "${CPE_ARGS[@]}"
+CPE_PID=$TOPO_LAST_PID
+wait_for "$TOPO_DIR/cpe2.log" ready 10 || fail "CPE restarts with a cap"
+for dir in down up; do
+	run $dir -t 10
+	cap=$((SEC * 8 / 10 / 1000))
+	note "capped bulk $dir: ${MBPS} Mbit/s, secondary $SEC bytes = $cap kbit/s over 10 s"
+	check_le "capped bulk $dir: the secondary stayed under 10 Mbit/s (kbit/s)" "$cap" 10000
+	check_ge "capped bulk $dir: the secondary still added capacity (Mbit/s)" "$MBPS" 24
+done
+
+t_finish

@@ -1,0 +1,192 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * overflow.c - the CPE's primary-first controller (see overflow.h).
+ *
+ * Every tick it reads the byte counters of the primary and secondary
+ * interfaces, smooths them over ~200 ms, and decides:
+ *   off -> on   the primary carries >= 85% of its capacity in either
+ *               direction (it lacks capacity), or its link is down;
+ *   on -> off   primary + secondary together stayed under 70% of the
+ *               primary's capacity for 2 s (the load fits the primary
+ *               again; the gap between 85% and 70% keeps it from
+ *               flapping);
+ *   cap         whatever the load, the secondary goes off when a
+ *               direction's token bucket (refilled at 85% of the cap, 300 ms
+ *               deep) holds less than what arrives in the next 300 ms
+ *               (the switch takes effect a round trip later, behind the
+ *               data in flight), and may come back once it is half full.
+ * Switching is one SET_FLAGS per secondary endpoint: the kernel sends
+ * MP_PRIO on every subflow using it, so both ends follow at once.
+ */
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+#include "overflow.h"
+
+#define TAU_S 0.2
+#define ON_FRACTION 0.85
+#define OFF_FRACTION 0.70
+#define CALM_NS 2000000000ULL
+#define BUCKET_S 0.3
+#define LAG_S 0.3 /* MP_PRIO round trip plus data already in flight */
+#define CAP_MARGIN 0.85
+
+enum { P_RX, P_TX, S_RX, S_TX };
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+const char *bonding_mode_name(enum bonding_mode m)
+{
+	return m == BOND_ALWAYS ? "always" : "overflow";
+}
+
+static void set_on(struct overflow *ov, bool on, const char *why)
+{
+	int err = 0;
+
+	if (ov->on == on)
+		return;
+	for (int i = 0; i < ov->pm->nadded; i++) {
+		int e = pm_set_backup(ov->pm, i, !on);
+
+		if (e)
+			err = e;
+	}
+	if (err) {
+		pr_warn("switching the secondary %s failed: %s", on ? "on" : "off",
+			strerror(-err));
+		return;
+	}
+	ov->on = on;
+	if (on)
+		ov->activations++;
+	pr_debug("secondary %s: %s (primary %.1f/%.1f Mbit/s down/up, "
+		 "secondary %.1f/%.1f)",
+		 on ? "on" : "off", why, ov->rate[P_RX] * 8e-6,
+		 ov->rate[P_TX] * 8e-6, ov->rate[S_RX] * 8e-6,
+		 ov->rate[S_TX] * 8e-6);
+}
+
+int overflow_init(struct overflow *ov, const struct overflow_opts *o,
+		  struct pm *pm)
+{
+	int err;
+
+	memset(ov, 0, sizeof(*ov));
+	ov->o = *o;
+	ov->pm = pm;
+	/* The endpoints start as the mode wants them (pm added them so). */
+	ov->on = o->mode == BOND_ALWAYS;
+	err = nl_open(&ov->rt, NETLINK_ROUTE);
+	if (err)
+		return err;
+	/* Empty buckets: no initial burst above the cap. */
+	ov->tokens[0] = ov->tokens[1] = 0;
+	ov->primary_up = true;
+	return 0;
+}
+
+static bool read_counters(struct overflow *ov, uint64_t c[4], bool *pri_up)
+{
+	struct link_stats p, s;
+
+	if (nl_link_stats(&ov->rt, ov->o.ifx_primary, &p) ||
+	    nl_link_stats(&ov->rt, ov->o.ifx_secondary, &s))
+		return false;
+	c[P_RX] = p.rx_bytes;
+	c[P_TX] = p.tx_bytes;
+	c[S_RX] = s.rx_bytes;
+	c[S_TX] = s.tx_bytes;
+	*pri_up = p.up;
+	return true;
+}
+
+void overflow_tick(struct overflow *ov)
+{
+	const struct overflow_opts *o = &ov->o;
+	uint64_t c[4], t = now_ns();
+	/* Refill a little under the cap: the switch lags the counters, and
+	 * the average must stay under the cap, not hover around it. */
+	double dt, a, cap_bytes = o->secondary_cap_bps / 8 * CAP_MARGIN;
+	bool pri_up, want, capped = false;
+
+	if (!read_counters(ov, c, &pri_up))
+		return;
+	if (!ov->last_ns) {
+		memcpy(ov->last, c, sizeof(c));
+		ov->last_ns = t;
+		return;
+	}
+	dt = (t - ov->last_ns) / 1e9;
+	if (dt <= 0)
+		return;
+	a = dt / TAU_S > 1 ? 1 : dt / TAU_S;
+	for (int i = 0; i < 4; i++) {
+		double inst = (c[i] - ov->last[i]) / dt;
+
+		ov->rate[i] += (inst - ov->rate[i]) * a;
+	}
+	if (o->secondary_cap_bps > 0) {
+		for (int d = 0; d < 2; d++) {
+			ov->tokens[d] += cap_bytes * dt -
+					 (double)(c[S_RX + d] - ov->last[S_RX + d]);
+			if (ov->tokens[d] > cap_bytes * BUCKET_S)
+				ov->tokens[d] = cap_bytes * BUCKET_S;
+			/* Off before the bucket runs dry: what is in flight
+			 * when MP_PRIO goes out still arrives. */
+			if (ov->tokens[d] <= ov->rate[S_RX + d] * LAG_S)
+				capped = true;
+			else if (!ov->on &&
+				 ov->tokens[d] < cap_bytes * BUCKET_S / 2)
+				capped = true;
+		}
+	}
+	memcpy(ov->last, c, sizeof(c));
+	ov->last_ns = t;
+	if (pri_up != ov->primary_up)
+		pr_info("primary link %s", pri_up ? "up" : "down");
+	ov->primary_up = pri_up;
+
+	if (o->mode == BOND_ALWAYS) {
+		want = true;
+	} else if (!pri_up) {
+		want = true; /* failover: use the secondary at once */
+	} else if (!ov->on) {
+		want = (o->primary_down_bps > 0 &&
+			ov->rate[P_RX] * 8 >= ON_FRACTION * o->primary_down_bps) ||
+		       (o->primary_up_bps > 0 &&
+			ov->rate[P_TX] * 8 >= ON_FRACTION * o->primary_up_bps);
+		ov->calm_since_ns = 0;
+	} else {
+		bool calm = (ov->rate[P_RX] + ov->rate[S_RX]) * 8 <
+				    OFF_FRACTION * o->primary_down_bps &&
+			    (ov->rate[P_TX] + ov->rate[S_TX]) * 8 <
+				    OFF_FRACTION * o->primary_up_bps;
+
+		if (!calm)
+			ov->calm_since_ns = 0;
+		else if (!ov->calm_since_ns)
+			ov->calm_since_ns = t;
+		want = !(calm && t - ov->calm_since_ns >= CALM_NS);
+	}
+	if (want && capped && pri_up) {
+		if (ov->on)
+			ov->cap_holds++;
+		set_on(ov, false, "secondary rate cap");
+		return;
+	}
+	set_on(ov, want, want ? "primary lacks capacity" : "load fits the primary");
+}
+
+void overflow_close(struct overflow *ov)
+{
+	nl_close(&ov->rt);
+}

@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * overflow.h - primary-first use of the secondary (the CPE's controller).
+ *
+ * The kernel's only scheduler spreads data over every non-backup subflow in
+ * proportion to path capacity, and uses a backup subflow only when no
+ * other is active. So the CPE keeps its secondary endpoint(s) "backup" while
+ * the primary has room, and clears the flag (MP_PRIO on every live subflow,
+ * both directions follow at once) when the measured primary rate reaches
+ * the primary's capacity; it sets it again once the whole bonded load would
+ * fit the primary. A secondary rate cap is a token bucket on the same
+ * switch.
+ */
+#ifndef HYBOND_OVERFLOW_H
+#define HYBOND_OVERFLOW_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "nl.h"
+#include "pm.h"
+
+enum bonding_mode {
+	BOND_OVERFLOW = 0, /* secondary only when the primary is full */
+	BOND_ALWAYS,       /* secondary always (the kernel scheduler decides) */
+};
+
+struct overflow_opts {
+	enum bonding_mode mode;
+	double primary_down_bps; /* primary capacity, bits/s; 0 = unknown */
+	double primary_up_bps;
+	double secondary_cap_bps; /* 0 = no cap */
+	int ifx_primary, ifx_secondary;
+};
+
+struct overflow {
+	struct overflow_opts o;
+	struct pm *pm;
+	struct nl rt;
+	bool on;               /* secondary endpoints non-backup now */
+	bool primary_up;
+	uint64_t last_ns;
+	uint64_t last[4];      /* rx/tx of primary, rx/tx of secondary */
+	double rate[4];        /* bytes/s, smoothed */
+	double tokens[2];      /* secondary cap buckets, rx and tx, bytes */
+	uint64_t calm_since_ns; /* load fits the primary since then */
+	uint64_t activations;  /* times the secondary was switched on */
+	uint64_t cap_holds;    /* times the cap switched it off */
+};
+
+int overflow_init(struct overflow *ov, const struct overflow_opts *o,
+		  struct pm *pm);
+/* Run every ~100 ms. */
+void overflow_tick(struct overflow *ov);
+void overflow_close(struct overflow *ov);
+const char *bonding_mode_name(enum bonding_mode m);
+
+#endif
