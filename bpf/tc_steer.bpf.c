@@ -24,7 +24,9 @@
 #include "lib/parse.h"
 
 #define TC_ACT_OK 0
+#define TC_ACT_SHOT 2
 #define BPF_TCP_ESTABLISHED_ 1
+#define BPF_TCP_TIME_WAIT_ 6
 #define BPF_TCP_LISTEN_ 10
 
 struct {
@@ -48,6 +50,19 @@ struct {
 	__type(key, __u32);
 	__type(value, struct hybond_rule);
 } hybond_rules SEC(".maps");
+
+/* SYNs held until the daemon releases them (see hybond_abi.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct hybond_tuple);
+	__type(value, struct hybond_held);
+} hybond_held SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 20);
+} hybond_events SEC(".maps");
 
 static __always_inline void count(__u32 dir, __u32 fam, __u32 ctr)
 {
@@ -139,23 +154,96 @@ static __always_inline int strip_timestamps(struct __sk_buff *skb,
 }
 
 /*
- * Does the packet belong to a local socket (established, request or
- * time-wait)? A listener never counts: a packet to H@:22 must not reach the
- * gateway's own sshd listening on *:22.
+ * The state of the local socket the packet belongs to (established,
+ * request or time-wait), or -1. A listener never counts: a packet to H@:22
+ * must not reach the gateway's own sshd listening on *:22.
  */
-static __always_inline int is_ours(struct __sk_buff *skb, const struct pkt *p)
+static __always_inline int sock_state(struct __sk_buff *skb,
+				      const struct pkt *p)
 {
 	struct bpf_sock_tuple t = {};
 	struct bpf_sock *sk;
-	int ours;
+	int state;
 
 	tuple_of(p, &t);
 	sk = bpf_skc_lookup_tcp(skb, &t, tuple_len(p), BPF_F_CURRENT_NETNS, 0);
 	if (!sk)
-		return 0;
-	ours = sk->state != BPF_TCP_LISTEN_;
+		return -1;
+	state = sk->state == BPF_TCP_LISTEN_ ? -1 : (int)sk->state;
 	bpf_sk_release(sk);
-	return ours;
+	return state;
+}
+
+/*
+ * Hold this SYN? A SYN released by the daemon goes on; a copy of one being
+ * held is dropped; a new one is held (dropped here, reported with its frame)
+ * when the handshake order is on or when one of our TIME_WAIT sockets holds
+ * its tuple. Whatever cannot be held is steered at once (accept-first).
+ */
+static __always_inline int maybe_hold(struct __sk_buff *skb,
+				      const struct pkt *p,
+				      const struct hybond_cfg *cfg, __u32 fam,
+				      int tw)
+{
+	struct hybond_tuple k = {};
+	struct hybond_held *h, val = {};
+	struct hybond_event *e;
+	__u64 now = bpf_ktime_get_ns();
+	__u32 len = skb->len, n;
+
+	k.family = p->family;
+	__builtin_memcpy(k.saddr, p->saddr, 16);
+	__builtin_memcpy(k.daddr, p->daddr, 16);
+	k.sport = p->sport;
+	k.dport = p->dport;
+	h = bpf_map_lookup_elem(&hybond_held, &k);
+	if (h) {
+		if (h->state == HYBOND_HOLD_RELEASED) {
+			bpf_map_delete_elem(&hybond_held, &k);
+			count(HYBOND_DIR_STEER, fam, HYBOND_CTR_SYN_RELEASED);
+			return 0;
+		}
+		if (now - h->since_ns < HYBOND_HOLD_MAX_AGE_NS) {
+			count(HYBOND_DIR_STEER, fam, HYBOND_CTR_SYN_HELD_DUP);
+			return 1;
+		}
+		bpf_map_delete_elem(&hybond_held, &k); /* left behind */
+	}
+	if (!tw && !(cfg->flags & HYBOND_F_HOLD))
+		return 0;
+	if (len == 0 || len > HYBOND_EVENT_FRAME)
+		goto fail;
+	e = bpf_ringbuf_reserve(&hybond_events, sizeof(*e), 0);
+	if (!e)
+		goto fail;
+	/* The same value, bounded by arithmetic on the register passed to
+	 * the helper: clang checks one copy and passes another, and the
+	 * verifier does not connect them. */
+	n = ((len - 1) & (HYBOND_EVENT_FRAME - 1)) + 1;
+	if (bpf_skb_load_bytes(skb, 0, e->frame, n)) {
+		bpf_ringbuf_discard(e, 0);
+		goto fail;
+	}
+	e->reason = (tw ? HYBOND_EV_TW : 0) |
+		    (cfg->flags & HYBOND_F_HOLD ? HYBOND_EV_HOLD : 0);
+	e->ifindex = skb->ingress_ifindex;
+	e->len = len;
+	e->l3_off = p->l3_off;
+	e->l4_off = p->l4_off;
+	e->t = k;
+	val.since_ns = now;
+	val.state = HYBOND_HOLD_PENDING;
+	if (bpf_map_update_elem(&hybond_held, &k, &val, BPF_ANY)) {
+		bpf_ringbuf_discard(e, 0);
+		goto fail;
+	}
+	bpf_ringbuf_submit(e, 0);
+	count(HYBOND_DIR_STEER, fam,
+	      tw ? HYBOND_CTR_SYN_HELD_TW : HYBOND_CTR_SYN_HELD);
+	return 1;
+fail:
+	count(HYBOND_DIR_STEER, fam, HYBOND_CTR_HOLD_FAIL);
+	return 0;
 }
 
 /* Route the packet to the local table, where its socket picks it up. */
@@ -250,7 +338,7 @@ static __always_inline __u32 policy_action(const struct pkt *p,
 
 static __always_inline int steer_syn(struct __sk_buff *skb, const struct pkt *p,
 				     const struct hybond_cfg *cfg, __u32 fam,
-				     __u8 ts_off)
+				     __u8 ts_off, int tw)
 {
 	struct bpf_sock_tuple t = {};
 	struct bpf_sock *sk;
@@ -293,6 +381,11 @@ static __always_inline int steer_syn(struct __sk_buff *skb, const struct pkt *p,
 	if (sk->state != BPF_TCP_LISTEN_) {
 		bpf_sk_release(sk);
 		goto no_listener;
+	}
+	/* Only with a live listener: a dead daemon never holds anything. */
+	if (maybe_hold(skb, p, cfg, fam, tw)) {
+		bpf_sk_release(sk);
+		return TC_ACT_SHOT;
 	}
 	err = bpf_sk_assign(skb, sk, 0);
 	bpf_sk_release(sk);
@@ -349,16 +442,20 @@ static __noinline int handle(struct __sk_buff *skb, __u32 dir)
 	if (dir == HYBOND_DIR_STEER &&
 	    (p.tcp_flags & (TCP_SYN_ | TCP_ACK_ | TCP_RST_)) == TCP_SYN_) {
 		__u8 ts_off;
+		int state;
 
 		count(dir, fam, HYBOND_CTR_SYN);
 		ts_off = load_mptcp_subtype(skb, &p);
 		/* A retransmitted SYN of a connection we already hold goes to
-		 * its request socket, not to the listener again. */
-		if (is_ours(skb, &p))
+		 * its request socket, not to the listener again. One that meets
+		 * our TIME_WAIT is steered (and held until it is gone). */
+		state = sock_state(skb, &p);
+		if (state >= 0 && state != BPF_TCP_TIME_WAIT_)
 			return deliver(skb, cfg, dir, fam);
-		return steer_syn(skb, &p, cfg, fam, ts_off);
+		return steer_syn(skb, &p, cfg, fam, ts_off,
+				 state == BPF_TCP_TIME_WAIT_);
 	}
-	if (is_ours(skb, &p))
+	if (sock_state(skb, &p) >= 0)
 		return deliver(skb, cfg, dir, fam);
 	return TC_ACT_OK;
 }
@@ -375,6 +472,14 @@ int hybond_return(struct __sk_buff *skb)
 {
 	pull_headers(skb);
 	return handle(skb, HYBOND_DIR_RETURN);
+}
+
+/* Runs only under BPF_PROG_TEST_RUN with live frames: XDP_PASS hands a held
+ * SYN's frame to the stack as if it had just arrived on its interface. */
+SEC("xdp")
+int hybond_reinject(struct xdp_md *ctx)
+{
+	return XDP_PASS;
 }
 
 char LICENSE[] SEC("license") = "GPL";

@@ -23,10 +23,12 @@
 #define HYBOND_MAP_POL6 "hybond_pol6"
 #define HYBOND_MAP_PORTS "hybond_ports"
 #define HYBOND_MAP_EVENTS "hybond_events"
+#define HYBOND_MAP_HELD "hybond_held"
 
 /* Program names as bpftool shows them. */
 #define HYBOND_PROG_STEER "hybond_steer"
 #define HYBOND_PROG_RETURN "hybond_return"
+#define HYBOND_PROG_REINJECT "hybond_reinject"
 
 enum hybond_role {
 	HYBOND_ROLE_CPE = 1, /* steer every TCP SYN from the LAN */
@@ -39,6 +41,10 @@ enum hybond_role {
  * first subflow runs without timestamps and an IPv6 ADD_ADDR with a port
  * (30 bytes) fits in its option space. */
 #define HYBOND_F_STRIP_TS (1U << 1)
+/* Hold a SYN to bond until the daemon has connected upstream (the draft's
+ * handshake order); without it, only SYNs that meet one of our TIME_WAIT
+ * sockets are held (until the daemon has removed it). */
+#define HYBOND_F_HOLD (1U << 2)
 
 /*
  * The single entry of the hybond_cfg array map. The listeners are bound to
@@ -101,6 +107,11 @@ enum hybond_ctr {
 	HYBOND_CTR_ASSIGN_ERR,    /* bpf_sk_assign failed: passed */
 	HYBOND_CTR_LOCAL,         /* packet of a proxied connection, delivered */
 	HYBOND_CTR_TS_STRIPPED,   /* HAG: timestamps blanked in an MP_CAPABLE SYN */
+	HYBOND_CTR_SYN_HELD,      /* SYN held until the upstream answered */
+	HYBOND_CTR_SYN_HELD_TW,   /* SYN held: it met one of our TIME_WAITs */
+	HYBOND_CTR_SYN_HELD_DUP,  /* retransmitted SYN dropped while held */
+	HYBOND_CTR_SYN_RELEASED,  /* held SYN reinjected and steered */
+	HYBOND_CTR_HOLD_FAIL,     /* could not hold (no ring space, too big) */
 	HYBOND_CTR_MAX,
 };
 
@@ -110,5 +121,51 @@ static inline __u32 hybond_stat_idx(__u32 dir, __u32 fam, __u32 ctr)
 {
 	return (dir * HYBOND_FAM_MAX + fam) * HYBOND_CTR_MAX + ctr;
 }
+
+/*
+ * Held SYNs. The steering program drops a SYN it holds and reports it with
+ * a copy of the frame in the hybond_events ring; the daemon connects
+ * upstream (and removes a TIME_WAIT in the way), marks the tuple released
+ * in hybond_held and reinjects the frame as if received again (the XDP
+ * program hybond_reinject run with BPF_F_TEST_XDP_LIVE_FRAMES): this time
+ * it is steered to the listener.
+ */
+struct hybond_tuple {
+	__u8 family;   /* 4 or 6 */
+	__u8 _pad[3];
+	__be32 saddr[4]; /* the SYN's source (H@) */
+	__be32 daddr[4]; /* the SYN's destination (S@) */
+	__be16 sport, dport;
+};
+_Static_assert(sizeof(struct hybond_tuple) == 40, "hybond_tuple layout");
+
+enum hybond_hold_state {
+	HYBOND_HOLD_PENDING = 1, /* the daemon works on it: drop copies */
+	HYBOND_HOLD_RELEASED = 2, /* steer the next SYN of this tuple */
+};
+
+struct hybond_held {
+	__u64 since_ns; /* bpf_ktime_get_ns() when held */
+	__u32 state;    /* enum hybond_hold_state */
+	__u32 _pad;
+};
+_Static_assert(sizeof(struct hybond_held) == 16, "hybond_held layout");
+
+#define HYBOND_HOLD_MAX_AGE_NS (150ULL * 1000000000ULL) /* > SYN timeout */
+#define HYBOND_EVENT_FRAME 256
+
+enum hybond_event_reason {
+	HYBOND_EV_HOLD = 1 << 0,  /* handshake order: connect upstream first */
+	HYBOND_EV_TW = 1 << 1,    /* a TIME_WAIT of ours holds the tuple */
+};
+
+struct hybond_event {
+	__u32 reason;   /* HYBOND_EV_* */
+	__u32 ifindex;  /* where the SYN came in */
+	__u32 len;      /* bytes of frame[] used */
+	__u16 l3_off, l4_off;
+	struct hybond_tuple t;
+	__u8 frame[HYBOND_EVENT_FRAME];
+};
 
 #endif /* HYBOND_ABI_H */

@@ -26,6 +26,7 @@
 
 #include "ctl.h"
 #include "daemon.h"
+#include "hold.h"
 #include "hybond_abi.h"
 #include "log.h"
 #include "overflow.h"
@@ -177,6 +178,7 @@ struct daemon {
 	const struct daemon_opts *o;
 	struct steer steer;
 	struct relay *relay;
+	struct hold *hold;
 	struct overflow *ov; /* CPE only */
 	uint64_t started;
 	const char *datapath, *datapath_why;
@@ -215,6 +217,7 @@ static int do_stats(struct daemon *d, const char *arg, struct sbuf *out)
 	stats_read_bpf(steer_stats_fd(&d->steer), in.ctr);
 	in.conns = views;
 	in.nconns = n > 0 ? n : 0;
+	hold_counters(d->hold, &in.hold);
 	if (d->ov) {
 		in.bonding.present = true;
 		in.bonding.mode = bonding_mode_name(d->ov->o.mode);
@@ -510,18 +513,27 @@ int run_daemon(const struct daemon_opts *o)
 		pr_err("creating the relay listeners: %s", strerror(-err));
 		goto out;
 	}
+	if (!o->accept_first)
+		so.flags |= HYBOND_F_HOLD;
 	err = steer_start(&d.steer, &so);
 	if (err)
 		goto out;
 	steer_up = true;
+	err = hold_start(&d.hold, &d.steer, d.relay, !o->accept_first);
+	if (err) {
+		pr_err("starting the handshake-order thread: %s", strerror(-err));
+		goto out;
+	}
+	relay_set_hold(d.relay, d.hold);
 	err = relay_start(d.relay);
 	if (err)
 		goto out;
 
 	pr_info("ready: %s '%s' steering %s -> %s, secondary %s, listeners "
-		"127.0.0.1:%u [::1]:%u, policy %s%s%s",
+		"127.0.0.1:%u [::1]:%u, %s, policy %s%s%s",
 		role, o->name, o->if_steer, o->if_up, o->if_secondary,
 		so.lport4, so.lport6,
+		o->accept_first ? "accept-first" : "handshake order of the draft",
 		o->policy_file ? o->policy_file : "(bond everything)",
 		o->pin_root ? ", pins in " : "",
 		o->pin_root ? d.steer.pin_dir : "");
@@ -561,7 +573,7 @@ int run_daemon(const struct daemon_opts *o)
 out:
 	/* Fail open first: once steering is gone, traffic is routed. */
 	if (steer_up)
-		steer_stop(&d.steer);
+		steer_stop_traffic(&d.steer);
 	if (d.relay) {
 		struct relay_counters rc;
 
@@ -573,6 +585,10 @@ out:
 			(unsigned long long)rc.bytes_up,
 			(unsigned long long)rc.bytes_down);
 	}
+	/* The relay is gone: nobody takes a hand-off any more. */
+	hold_stop(d.hold);
+	if (steer_up)
+		steer_stop(&d.steer);
 	if (d.ov)
 		overflow_close(d.ov);
 	if (pm_up)

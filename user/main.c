@@ -79,6 +79,9 @@ static void usage_daemon(FILE *f, int role)
 		"                     policy/README.md); default: bond all TCP\n"
 		"  --workers N        relay threads (default: one per CPU)\n"
 		"  --buffer-size N    relay buffer per direction in bytes (262144)\n"
+		"  --accept-first     answer a host's SYN at once and connect upstream\n"
+		"                     afterwards (default: the draft's order, the host\n"
+		"                     is answered once the server answered)\n"
 		"  --stall-timeout S  reset both legs of a connection that could\n"
 		"                     not move its bytes, or lost every subflow, for\n"
 		"                     S seconds (60; 0: never)\n"
@@ -191,7 +194,7 @@ static int parse_daemon(int argc, char **argv, int role,
 		O_LAN = 256, O_PRIMARY, O_SECONDARY, O_ACCESS, O_CORE, O_NAT,
 		O_NAME, O_WORKERS, O_BUF, O_MARK, O_TABLE, O_PREF, O_PIN,
 		O_NOPIN, O_JOINPORT, O_POLICY, O_KEEPTS, O_PRATE, O_SRATE,
-		O_BONDING, O_STALL,
+		O_BONDING, O_STALL, O_ACCEPTFIRST,
 	};
 	static const struct option cpe_opts[] = {
 		{ "lan", required_argument, 0, O_LAN },
@@ -205,6 +208,7 @@ static int parse_daemon(int argc, char **argv, int role,
 		{ "policy", required_argument, 0, O_POLICY },
 		{ "workers", required_argument, 0, O_WORKERS },
 		{ "stall-timeout", required_argument, 0, O_STALL },
+		{ "accept-first", no_argument, 0, O_ACCEPTFIRST },
 		{ "buffer-size", required_argument, 0, O_BUF },
 		{ "fwmark", required_argument, 0, O_MARK },
 		{ "table", required_argument, 0, O_TABLE },
@@ -225,6 +229,7 @@ static int parse_daemon(int argc, char **argv, int role,
 		{ "policy", required_argument, 0, O_POLICY },
 		{ "workers", required_argument, 0, O_WORKERS },
 		{ "stall-timeout", required_argument, 0, O_STALL },
+		{ "accept-first", no_argument, 0, O_ACCEPTFIRST },
 		{ "buffer-size", required_argument, 0, O_BUF },
 		{ "fwmark", required_argument, 0, O_MARK },
 		{ "table", required_argument, 0, O_TABLE },
@@ -361,6 +366,9 @@ static int parse_daemon(int argc, char **argv, int role,
 			}
 			break;
 		}
+		case O_ACCEPTFIRST:
+			o->accept_first = true;
+			break;
 		case O_STALL:
 			if (parse_u32("--stall-timeout", optarg, 86400, &v))
 				return -EINVAL;

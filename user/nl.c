@@ -15,6 +15,8 @@
 #include <linux/if.h>
 #include <linux/if_link.h>
 #include <linux/genetlink.h>
+#include <linux/inet_diag.h>
+#include <linux/sock_diag.h>
 #include <linux/if_addr.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
@@ -272,6 +274,27 @@ int nl_if_addrs(struct nl *nl, int ifindex, struct hb_addr *out, int max)
 			return err;
 	}
 	return d.n;
+}
+
+int nl_destroy_tcp(struct nl *nl, int family, const void *laddr,
+		   uint16_t lport, const void *raddr, uint16_t rport)
+{
+	char buf[256];
+	struct nlmsghdr *nlh = start(buf, SOCK_DESTROY, 0);
+	struct inet_diag_req_v2 *req =
+		mnl_nlmsg_put_extra_header(nlh, sizeof(*req));
+	int len = family == AF_INET ? 4 : 16;
+
+	req->sdiag_family = family;
+	req->sdiag_protocol = IPPROTO_TCP;
+	req->idiag_states = ~0U;
+	req->id.idiag_sport = htons(lport);
+	req->id.idiag_dport = htons(rport);
+	memcpy(req->id.idiag_src, laddr, len);
+	memcpy(req->id.idiag_dst, raddr, len);
+	req->id.idiag_cookie[0] = INET_DIAG_NOCOOKIE;
+	req->id.idiag_cookie[1] = INET_DIAG_NOCOOKIE;
+	return nl_request(nl, nlh, NULL, NULL);
 }
 
 struct genl_fam {

@@ -49,6 +49,12 @@ int nl_link_stats(struct nl *nl, int ifindex, struct link_stats *out);
 /* The global (scope universe) addresses of an interface, IPv4 first. */
 int nl_if_addrs(struct nl *nl, int ifindex, struct hb_addr *out, int max);
 
+/* Destroy the TCP socket with this exact tuple (ss sockdiag SOCK_DESTROY):
+ * used on our own TIME_WAIT sockets. nl must be a NETLINK_SOCK_DIAG socket.
+ * Addresses in network order, 4 or 16 bytes by family; ports host order. */
+int nl_destroy_tcp(struct nl *nl, int family, const void *laddr,
+		   uint16_t lport, const void *raddr, uint16_t rport);
+
 /* Generic netlink: family id and, if grp is set, a multicast group id. */
 int nl_genl_family(struct nl *nl, const char *name, uint16_t *id,
 		   const char *grp, uint32_t *grp_id);

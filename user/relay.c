@@ -36,6 +36,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "hold.h"
 #include "hybond_abi.h"
 #include "log.h"
 #include "relay.h"
@@ -143,6 +144,7 @@ struct snap_req {
 
 struct relay {
 	struct relay_opts o;
+	struct hold *hold;
 	int nworkers;
 	struct worker *w;
 	atomic_bool stopping;
@@ -547,10 +549,39 @@ static void pump(struct conn *c)
 
 /* ---- accept ------------------------------------------------------------- */
 
-static int upstream_socket(struct worker *w, struct sockaddr_storage *src,
+/* Remove our TIME_WAIT socket on this exact tuple (local src, remote dst):
+ * a host that reuses its port soon must not be refused because of it. */
+static int clear_time_wait(const struct sockaddr_storage *src,
+			   const struct sockaddr_storage *dst)
+{
+	struct sockaddr_storage a = *src, b = *dst;
+	struct nl diag;
+	int err;
+
+	unmap_v4(&a);
+	unmap_v4(&b);
+	if (nl_open(&diag, NETLINK_SOCK_DIAG))
+		return -1;
+	if (a.ss_family == AF_INET)
+		err = nl_destroy_tcp(&diag, AF_INET,
+				     &((struct sockaddr_in *)&a)->sin_addr,
+				     sa_port(&a),
+				     &((struct sockaddr_in *)&b)->sin_addr,
+				     sa_port(&b));
+	else
+		err = nl_destroy_tcp(&diag, AF_INET6,
+				     &((struct sockaddr_in6 *)&a)->sin6_addr,
+				     sa_port(&a),
+				     &((struct sockaddr_in6 *)&b)->sin6_addr,
+				     sa_port(&b));
+	nl_close(&diag);
+	return err;
+}
+
+static int upstream_socket(struct relay *r, struct sockaddr_storage *src,
 			   struct sockaddr_storage *dst)
 {
-	const struct relay_opts *o = &w->r->o;
+	const struct relay_opts *o = &r->o;
 	bool mptcp = o->role == HYBOND_ROLE_CPE && o->mptcp_upstream;
 	bool transparent = true;
 	int one = 1, fd, family;
@@ -584,8 +615,14 @@ static int upstream_socket(struct worker *w, struct sockaddr_storage *src,
 	if (bind(fd, (struct sockaddr *)src, sa_len(src)) < 0)
 		goto fail;
 	if (connect(fd, (struct sockaddr *)dst, sa_len(dst)) < 0 &&
-	    errno != EINPROGRESS)
-		goto fail;
+	    errno != EINPROGRESS) {
+		/* Our own TIME_WAIT on this 4-tuple: clear it, try again. */
+		if (errno != EADDRNOTAVAIL || !transparent ||
+		    clear_time_wait(src, dst) ||
+		    (connect(fd, (struct sockaddr *)dst, sa_len(dst)) < 0 &&
+		     errno != EINPROGRESS))
+			goto fail;
+	}
 	return fd;
 fail:
 	one = -errno;
@@ -627,6 +664,7 @@ static void accept_one(struct worker *w, int fd)
 	socklen_t plen = sizeof(peer), olen = sizeof(orig);
 	struct conn *c;
 	int up, one = 1;
+	bool connected = false;
 	char a[64], b[64];
 
 	if (getpeername(fd, (struct sockaddr *)&peer, &plen) ||
@@ -645,7 +683,12 @@ static void accept_one(struct worker *w, int fd)
 		return;
 	}
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	up = upstream_socket(w, &peer, &orig);
+	/* Connected already while the host's SYN was held? */
+	up = hold_take(w->r->hold, &peer, &orig);
+	if (up >= 0)
+		connected = true;
+	else
+		up = upstream_socket(w->r, &peer, &orig);
 	if (up < 0) {
 		pr_debug("upstream for %s -> %s: %s",
 			 sa_str(&peer, a, sizeof(a)),
@@ -661,7 +704,7 @@ static void accept_one(struct worker *w, int fd)
 		return;
 	}
 	c->w = w;
-	c->state = C_CONNECTING;
+	c->state = connected ? C_OPEN : C_CONNECTING;
 	c->start_ms = c->progress_ms = now_ms();
 	for (int i = 0; i < 2; i++) {
 		c->s[i].tag.kind = EP_SIDE;
@@ -987,6 +1030,17 @@ int relay_create(struct relay **rp, const struct relay_opts *o,
 fail:
 	relay_destroy(r);
 	return err;
+}
+
+void relay_set_hold(struct relay *r, struct hold *h)
+{
+	r->hold = h;
+}
+
+int relay_upstream(struct relay *r, struct sockaddr_storage *src,
+		   struct sockaddr_storage *dst)
+{
+	return upstream_socket(r, src, dst);
 }
 
 int relay_start(struct relay *r)

@@ -12,6 +12,7 @@
 #include "sockinfo.h"
 
 struct relay;
+struct hold;
 
 struct relay_opts {
 	int role;            /* enum hybond_role */
@@ -57,6 +58,13 @@ struct relay_conn_view {
 int relay_create(struct relay **r, const struct relay_opts *o,
 		 uint16_t *lport4, uint16_t *lport6);
 int relay_start(struct relay *r);
+/* Take upstream sockets from the handshake-order module when it connected
+ * them before the host's SYN was released. */
+void relay_set_hold(struct relay *r, struct hold *h);
+/* A non-blocking upstream socket from src (H@, or the NAT address) to dst,
+ * connect started: the fd or -errno. */
+int relay_upstream(struct relay *r, struct sockaddr_storage *src,
+		   struct sockaddr_storage *dst);
 /* Stop the workers and close every connection and listener. */
 void relay_destroy(struct relay *r);
 void relay_counters(const struct relay *r, struct relay_counters *out);

@@ -28,6 +28,11 @@ static const char *const ctr_name[HYBOND_CTR_MAX] = {
 	[HYBOND_CTR_ASSIGN_ERR] = "steer_fail_assign",
 	[HYBOND_CTR_LOCAL] = "delivered_local",
 	[HYBOND_CTR_TS_STRIPPED] = "syn_timestamps_stripped",
+	[HYBOND_CTR_SYN_HELD] = "syn_held",
+	[HYBOND_CTR_SYN_HELD_TW] = "syn_held_time_wait",
+	[HYBOND_CTR_SYN_HELD_DUP] = "syn_held_duplicate_dropped",
+	[HYBOND_CTR_SYN_RELEASED] = "syn_released",
+	[HYBOND_CTR_HOLD_FAIL] = "syn_hold_failed",
 };
 
 static const char *const net_name[NET_MAX] = { "primary", "secondary" };
@@ -162,6 +167,15 @@ static void render_table(const struct stats_input *in, struct sbuf *o)
 	sbuf_printf(o, "relayed: %s host->server, %s server->host\n",
 		    human(rc->bytes_up, h1, sizeof(h1)),
 		    human(rc->bytes_down, h2, sizeof(h2)));
+	sbuf_printf(o,
+		    "handshake: %llu released after the upstream answered, "
+		    "%llu refused (reset), %llu unreachable (ICMP), %llu never "
+		    "answered, %llu TIME_WAIT cleared\n",
+		    (unsigned long long)in->hold.released,
+		    (unsigned long long)in->hold.refused,
+		    (unsigned long long)in->hold.unreachable,
+		    (unsigned long long)in->hold.timed_out,
+		    (unsigned long long)in->hold.tw_cleared);
 	sbuf_printf(o, "policy: %llu SYNs bonded, %llu bypassed\n\n",
 		    (unsigned long long)ctr_sum(in, HYBOND_DIR_STEER,
 						HYBOND_CTR_SYN_STEERED),
@@ -265,6 +279,15 @@ static void render_json(const struct stats_input *in, struct sbuf *o)
 						HYBOND_CTR_SYN_STEERED),
 		    (unsigned long long)ctr_sum(in, HYBOND_DIR_STEER,
 						HYBOND_CTR_SYN_BYPASS));
+	sbuf_printf(o,
+		    "\"handshake\":{\"released\":%llu,\"refused\":%llu,"
+		    "\"unreachable\":%llu,\"timed_out\":%llu,"
+		    "\"time_wait_cleared\":%llu},",
+		    (unsigned long long)in->hold.released,
+		    (unsigned long long)in->hold.refused,
+		    (unsigned long long)in->hold.unreachable,
+		    (unsigned long long)in->hold.timed_out,
+		    (unsigned long long)in->hold.tw_cleared);
 	sbuf_printf(o, "\"steering\":{");
 	for (int f = 0; f < HYBOND_FAM_MAX; f++) {
 		sbuf_printf(o, "%s\"%s\":{", f ? "," : "", fam_name[f]);

@@ -6,6 +6,7 @@
 
 #include <stdint.h>
 
+#include "hold.h"
 #include "hybond_abi.h"
 #include "relay.h"
 #include "sbuf.h"
@@ -23,6 +24,7 @@ struct stats_input {
 	const struct relay_conn_view *conns;
 	int nconns;
 	int conns_truncated; /* more connections than listed */
+	struct hold_counters hold;
 	struct {
 		bool present; /* CPE only */
 		const char *mode;

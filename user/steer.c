@@ -406,7 +406,7 @@ fail:
 	return err;
 }
 
-void steer_stop(struct steer *s)
+void steer_stop_traffic(struct steer *s)
 {
 	__u32 key = 0;
 	struct hybond_cfg cfg;
@@ -421,6 +421,11 @@ void steer_stop(struct steer *s)
 	for (int i = 1; i >= 0; i--)
 		detach(&s->hooks[i]);
 	remove_routing(s);
+}
+
+void steer_stop(struct steer *s)
+{
+	steer_stop_traffic(s);
 	if (s->pinned) {
 		char *slash;
 
@@ -509,4 +514,19 @@ int steer_get_policy(struct steer *s, struct policy *p)
 int steer_stats_fd(const struct steer *s)
 {
 	return bpf_map__fd(s->skel->maps.hybond_stats);
+}
+
+int steer_held_fd(const struct steer *s)
+{
+	return bpf_map__fd(s->skel->maps.hybond_held);
+}
+
+int steer_events_fd(const struct steer *s)
+{
+	return bpf_map__fd(s->skel->maps.hybond_events);
+}
+
+int steer_reinject_fd(const struct steer *s)
+{
+	return bpf_program__fd(s->skel->progs.hybond_reinject);
 }

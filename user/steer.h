@@ -46,8 +46,14 @@ struct steer {
 };
 
 int steer_start(struct steer *s, const struct steer_opts *o);
+/* Detach the programs and the local-delivery routing (traffic is routed
+ * as without hybond from here); the maps stay usable until steer_stop(). */
+void steer_stop_traffic(struct steer *s);
 void steer_stop(struct steer *s);
 int steer_stats_fd(const struct steer *s);
+int steer_held_fd(const struct steer *s);
+int steer_events_fd(const struct steer *s);
+int steer_reinject_fd(const struct steer *s);
 /* Replace the policy in force atomically (new SYNs follow it at once). */
 int steer_set_policy(struct steer *s, const struct policy *p);
 /* Read the policy in force back from the maps. */
