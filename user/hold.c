@@ -473,13 +473,18 @@ static void answer(struct hold *h, const struct hybond_event *e, int err)
 static int on_event(void *ctx, void *data, size_t size)
 {
 	struct hold *h = ctx;
-	struct hybond_event *e = data;
+	struct hybond_event copy, *e = &copy;
 	struct sockaddr_storage host, server;
 	struct epoll_event ev;
 	struct pending *p;
 	int fd;
 
-	if (size < sizeof(*e) || e->len > HYBOND_EVENT_FRAME ||
+	/* The ring is mapped read-only: work on a copy (release() fixes the
+	 * checksum in place). */
+	if (size < sizeof(*e))
+		return 0;
+	memcpy(&copy, data, sizeof(copy));
+	if (e->len > HYBOND_EVENT_FRAME ||
 	    (uint32_t)e->l4_off + 20 > e->len || e->l3_off < 14)
 		return 0;
 	if (e->reason & HYBOND_EV_TW)

@@ -297,6 +297,67 @@ int nl_destroy_tcp(struct nl *nl, int family, const void *laddr,
 	return nl_request(nl, nlh, NULL, NULL);
 }
 
+struct diag_match {
+	int family;
+	const void *addr;
+	uint16_t port; /* network order */
+	struct inet_diag_sockid ids[64];
+	int n;
+};
+
+static int diag_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct diag_match *m = data;
+	const struct inet_diag_msg *d = mnl_nlmsg_get_payload(nlh);
+	int len = m->family == AF_INET ? 4 : 16;
+
+	if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*d)))
+		return MNL_CB_OK;
+	if (d->idiag_state == 10 /* TCP_LISTEN */ || d->id.idiag_sport != m->port ||
+	    memcmp(d->id.idiag_src, m->addr, len) || m->n >= 64)
+		return MNL_CB_OK;
+	m->ids[m->n++] = d->id;
+	return MNL_CB_OK;
+}
+
+int nl_destroy_tcp_local(struct nl *nl, int family, const void *laddr,
+			 uint16_t lport)
+{
+	int done = 0;
+
+	/* A batch per dump; as many rounds as it takes (bounded). */
+	for (int round = 0; round < 4096; round++) {
+		struct diag_match m = { .family = family, .addr = laddr,
+					.port = htons(lport) };
+		char buf[256];
+		struct nlmsghdr *nlh = start(buf, SOCK_DIAG_BY_FAMILY, NLM_F_DUMP);
+		struct inet_diag_req_v2 *req =
+			mnl_nlmsg_put_extra_header(nlh, sizeof(*req));
+		int err, killed = 0;
+
+		req->sdiag_family = family;
+		req->sdiag_protocol = IPPROTO_TCP;
+		req->idiag_states = ~0U;
+		err = nl_request(nl, nlh, diag_cb, &m);
+		if (err)
+			return done ? done : err;
+		for (int i = 0; i < m.n; i++) {
+			nlh = start(buf, SOCK_DESTROY, 0);
+			req = mnl_nlmsg_put_extra_header(nlh, sizeof(*req));
+			req->sdiag_family = family;
+			req->sdiag_protocol = IPPROTO_TCP;
+			req->idiag_states = ~0U;
+			req->id = m.ids[i];
+			if (!nl_request(nl, nlh, NULL, NULL))
+				killed++;
+		}
+		done += killed;
+		if (m.n < 64 || !killed)
+			break;
+	}
+	return done;
+}
+
 struct genl_fam {
 	const char *grp;
 	uint16_t id;

@@ -55,6 +55,12 @@ int nl_if_addrs(struct nl *nl, int ifindex, struct hb_addr *out, int max);
 int nl_destroy_tcp(struct nl *nl, int family, const void *laddr,
 		   uint16_t lport, const void *raddr, uint16_t rport);
 
+/* Destroy every TCP socket but listeners whose local address and port are
+ * these: what a killed instance left on a port it owned. Returns how many,
+ * or -errno. */
+int nl_destroy_tcp_local(struct nl *nl, int family, const void *laddr,
+			 uint16_t lport);
+
 /* Generic netlink: family id and, if grp is set, a multicast group id. */
 int nl_genl_family(struct nl *nl, const char *name, uint16_t *id,
 		   const char *grp, uint32_t *grp_id);

@@ -242,6 +242,26 @@ int pm_add_endpoint(struct pm *pm, const struct pm_endpoint *ep)
 	e.id = 0;
 	put_addr(nlh, &e, false);
 	err = nl_request(&pm->nl, nlh, NULL, NULL);
+	if (err == -EADDRINUSE && e.port) {
+		/* Subflows of a previous instance still hold the port (in
+		 * TIME_WAIT, typically): they are dead, clear them. */
+		struct nl diag;
+
+		if (!nl_open(&diag, NETLINK_SOCK_DIAG)) {
+			int n = nl_destroy_tcp_local(&diag, e.addr.family,
+						     &e.addr.v6, e.port);
+
+			nl_close(&diag);
+			if (n > 0) {
+				pr_info("cleared %d old sockets on %s port %u",
+					n, hb_addr_str(&e.addr, a, sizeof(a)),
+					e.port);
+				nlh = pm_msg(pm, buf, MPTCP_PM_CMD_ADD_ADDR, 0);
+				put_addr(nlh, &e, false);
+				err = nl_request(&pm->nl, nlh, NULL, NULL);
+			}
+		}
+	}
 	if (err) {
 		pr_err("adding MPTCP endpoint %s port %u: %s%s%s",
 		       hb_addr_str(&e.addr, a, sizeof(a)), e.port,

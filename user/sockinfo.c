@@ -109,8 +109,11 @@ int sockinfo_get(int fd, const struct access_addrs *aa,
 	memset(&mi, 0, sizeof(mi));
 	if (!getsockopt(fd, SOL_MPTCP, MPTCP_INFO, &mi, &len))
 		out->fallback = mi.mptcpi_flags & MPTCP_INFO_FLAG_FALLBACK;
-	else if (errno == EOPNOTSUPP)
-		out->fallback = true; /* older kernels refuse it on fallback */
+	else if (errno == EOPNOTSUPP || errno == ENOPROTOOPT)
+		/* A fallen-back socket hands SOL_MPTCP to its TCP subflow,
+		 * which refuses it (EOPNOTSUPP for IPv4, ENOPROTOOPT for
+		 * IPv6 sockets). */
+		out->fallback = true;
 
 	for (int attempt = 0; attempt < 2; attempt++) {
 		uint32_t n;

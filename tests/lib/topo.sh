@@ -127,7 +127,9 @@ topo_up() {
 topo_spawn() {
 	local ns=$1 log=$2
 	shift 2
-	ip netns exec "$ns" "$@" >"$log" 2>&1 &
+	# Empty the log now: a reader must never see an earlier run's lines.
+	: >"$log"
+	ip netns exec "$ns" "$@" >>"$log" 2>&1 &
 	TOPO_LAST_PID=$!
 	TOPO_PIDS+=("$TOPO_LAST_PID")
 }
@@ -162,8 +164,9 @@ topo_start_hybond() {
 	topo_spawn "$NS_CPE" "$TOPO_DIR/cpe.log" "$bin" cpe --lan lan0 \
 		--primary pri0 --secondary sec0 "${CPE_ARGS[@]}"
 	CPE_PID=$TOPO_LAST_PID
-	wait_for "$TOPO_DIR/hag.log" ready 10 || { cat "$TOPO_DIR/hag.log"; return 1; }
-	wait_for "$TOPO_DIR/cpe.log" ready 10 || { cat "$TOPO_DIR/cpe.log"; return 1; }
+	# "info: ready:", not "ready": "already in use" contains it too.
+	wait_for "$TOPO_DIR/hag.log" "info: ready:" 10 || { cat "$TOPO_DIR/hag.log"; return 1; }
+	wait_for "$TOPO_DIR/cpe.log" "info: ready:" 10 || { cat "$TOPO_DIR/cpe.log"; return 1; }
 }
 
 # Stop one daemon with SIGTERM and wait for it to exit. stop_pid PID

@@ -64,7 +64,7 @@ stop_pid "$CPE_PID"
 CPE_ARGS=(--primary-rate 20 --secondary-rate 10)
 topo_spawn "$NS_CPE" "$TOPO_DIR/cpe2.log" build/hybond cpe --lan lan0 --primary pri0 --secondary sec0 "${CPE_ARGS[@]}"
 CPE_PID=$TOPO_LAST_PID
-wait_for "$TOPO_DIR/cpe2.log" ready 10 || fail "CPE restarts with a cap"
+wait_for "$TOPO_DIR/cpe2.log" "info: ready:" 10 || fail "CPE restarts with a cap"
 for dir in down up; do
 	run $dir -t 10
 	cap=$((SEC * 8 / 10 / 1000))

@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
+# The draft's handshake order (section 5, Figure 4): the host gets its
+# SYN-ACK only after the server's came back through both gateways. A closed
+# server port is "connection refused" exactly as with plain routing; a
+# server that never answers is a timeout, never "established then reset";
+# a normal connection pays about one path round trip, no SYN retransmit.
+# With the daemons dead, SYNs are not held (fail open).
+set -u
+cd "$(dirname "$0")/../.."
+. tests/lib/check.sh
+. tests/lib/topo.sh
+t_require_root
+trap t_cleanup EXIT
+TCPTOOL=$PWD/build/tests/tcptool
+
+topo_up
+topo_mkfile f.bin 2
+topo_start_nginx || { fail "nginx starts"; exit 1; }
+# A port on S whose SYNs vanish: the server that never answers.
+nsx "$NS_S" nft -f - <<'NFT' || fail "nft ruleset for the silent port"
+table inet hbtest {
+	chain input {
+		type filter hook input priority 0;
+		tcp dport 9999 drop
+	}
+}
+NFT
+
+conn() { nsx "$NS_H" "$TCPTOOL" connect "$1" "$2" --timeout "${3:-5}"; }
+
+# syn_gaps FILE: for each SYN the host sent, microseconds to its SYN-ACK.
+syn_gaps() {
+	awk '
+	/Flags \[S\],/ { split($3, a, "."); syn[a[5]] = $1 }
+	/Flags \[S\.\],/ { split($5, a, "."); p = a[5]; sub(":", "", p)
+		if (p in syn) { split(syn[p], x, ":"); split($1, y, ":")
+			print int(((y[3] - x[3]) + 60 * (y[2] - x[2])) * 1e6) } }' "$1"
+}
+
+# Plain routing first: what a host sees without hybond.
+plain_refused=$(conn "$S4" 7)
+plain_silent=$(conn "$S4" 9999 3)
+topo_capture "$NS_H" eth0 plainsyn "tcp[tcpflags] & tcp-syn != 0" || fail "capture SYNs"
+CAP=$TOPO_LAST_PID
+for i in 1 2 3 4 5; do
+	nsx "$NS_H" curl -s -o /dev/null --max-time 10 "http://$S4/f.bin"
+done
+capture_text plainsyn $CAP >"$TOPO_DIR/plainsyn.txt"
+note "SYN -> SYN-ACK at the host with plain routing, microseconds: $(syn_gaps "$TOPO_DIR/plainsyn.txt" | tr '\n' ' ')"
+check_eq "without hybond a closed port is refused" "$plain_refused" "error ECONNREFUSED"
+check_eq "without hybond the silent port times out" "$plain_silent" "error ETIMEDOUT"
+
+topo_start_hybond || { fail "daemons log ready"; exit 1; }
+for fam in 4 6; do
+	if [ $fam = 4 ]; then s=$S4; else s=$S6; fi
+	check_eq "IPv$fam closed server port: connect() fails with ECONNREFUSED, as without hybond" \
+		"$(conn "$s" 7)" "$plain_refused"
+done
+topo_capture "$NS_H" eth0 lan tcp port 9999 || fail "capture at the host"
+CAP=$TOPO_LAST_PID
+out=$(conn "$S4" 9999 3)
+check_eq "silent server: connect() times out, as without hybond ($plain_silent)" "$out" "error ETIMEDOUT"
+capture_text lan $CAP >"$TOPO_DIR/lan.txt"
+check_eq "silent server: the host never saw a SYN-ACK" \
+	"$(grep -cE '203\.0\.113\.10\.9999 > .*Flags \[S\.\]' "$TOPO_DIR/lan.txt")" 0
+check_ge "silent server: the host's SYNs were sent (and held)" \
+	"$(grep -cE '> 203\.0\.113\.10\.9999: Flags \[S\]' "$TOPO_DIR/lan.txt")" 1
+
+# Normal connections: SYN -> SYN-ACK at the host, against plain routing.
+topo_capture "$NS_H" eth0 syn "tcp[tcpflags] & tcp-syn != 0" || fail "capture SYNs"
+CAP=$TOPO_LAST_PID
+want=$(sha256sum <"$TOPO_DIR/www/f.bin" | cut -d' ' -f1)
+for i in 1 2 3 4 5; do
+	nsx "$NS_H" curl -s -o "$TOPO_DIR/f$i" --max-time 10 "http://$S4/f.bin"
+done
+capture_text syn $CAP >"$TOPO_DIR/syn.txt"
+check_eq "bonded downloads through the held handshake are intact" \
+	"$(cat "$TOPO_DIR"/f[1-5] | sha256sum | cut -d' ' -f1)" \
+	"$(for i in 1 2 3 4 5; do cat "$TOPO_DIR/www/f.bin"; done | sha256sum | cut -d' ' -f1)"
+gaps=$(syn_gaps "$TOPO_DIR/syn.txt")
+max=$(sort -n <<<"$gaps" | tail -n 1)
+note "SYN -> SYN-ACK at the host through both gateways, microseconds: $(tr '\n' ' ' <<<"$gaps")"
+check_eq "every SYN got its SYN-ACK (5 connections)" "$(wc -l <<<"$gaps")" 5
+check_le "no SYN retransmission needed: SYN-ACK within 5 ms (us)" "${max:-999999}" 5000
+retrans=$(grep -cE "Flags \[S\]," "$TOPO_DIR/syn.txt")
+check_eq "one SYN per connection" "$retrans" 5
+check_ge "the CPE released the held SYNs" "$(nsx "$NS_CPE" build/hybond stats -j | jq .handshake.released)" 5
+
+# Fail open: with both daemons killed, nothing is held any more.
+kill -KILL "$CPE_PID" "$HAG_PID"
+wait "$CPE_PID" "$HAG_PID" 2>/dev/null
+code=$(nsx "$NS_H" curl -s -o /dev/null -w '%{http_code}' --max-time 5 "http://$S4/f.bin")
+check_eq "daemons dead: connections are routed, not held" "$code" 200
+check_eq "daemons dead: a closed port is still refused" "$(conn "$S4" 7)" "error ECONNREFUSED"
+
+t_finish
