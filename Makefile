@@ -95,3 +95,11 @@ $(BUILD)/tests/bpf/%: tests/bpf/%.c $(SKELS) $(wildcard tests/lib/*.h include/*.
 
 check-bpf: $(BPF_TESTS)
 	@for t in $(BPF_TESTS); do echo "=== $$t"; $$t --short-filename || exit 1; done
+
+# ---- benchmarks (figures, not tests) -------------------------------------
+$(BUILD)/bench/holdconns: bench/holdconns.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $< -o $@
+
+bench: all $(BUILD)/tests/tcptool $(BUILD)/bench/holdconns
+	bench/run.sh $(BENCH_ARGS)
