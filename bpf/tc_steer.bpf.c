@@ -115,7 +115,10 @@ static __always_inline __u8 load_mptcp_subtype(struct __sk_buff *skb,
 	struct optwalk w = {};
 	__u32 n = p->opt_len;
 
-	if (n == 0 || n > 40)
+	/* n < 4, not n == 0: older verifiers (6.1) learn no lower bound from
+	 * an equality test, and the helper refuses a size that may be 0. The
+	 * options area is a multiple of 4 bytes anyway. */
+	if (n < 4 || n > 40)
 		return 0xff;
 	if (bpf_skb_load_bytes(skb, p->opt_off, w.buf, n))
 		return 0xff;

@@ -2,10 +2,12 @@
 /*
  * relay.c - the transparent relay.
  *
- * Each worker thread owns an epoll instance, one listener per address family
- * (SO_REUSEPORT groups shared by all workers, bound to loopback: only
- * packets that the steering program assigned can reach them) and the
- * connections it accepted: no lock on the data path. A connection is two
+ * Each worker thread owns an epoll instance and the connections it accepted:
+ * no lock on the data path. One listener per address family (bound to
+ * loopback: only packets that the steering program assigned can reach
+ * them) is in every worker's epoll with EPOLLEXCLUSIVE, so a new connection
+ * wakes one worker. (Not SO_REUSEPORT groups: bpf_sk_assign refuses
+ * reuseport sockets before Linux 6.5.) A connection is two
  * sockets ("down": accepted from the host side; "up": connected towards the
  * server, bound to H@ with IP_TRANSPARENT) and two directions, each with a
  * buffer taken from the worker's pool only while bytes are in flight.
@@ -118,7 +120,6 @@ struct worker {
 	int epfd;
 	struct ep_tag wake_tag; /* EP_WAKE */
 	int wakefd;
-	struct listener l[2];
 	struct conn *run_head, *run_tail;
 	struct conn *conns; /* every live connection of this worker */
 	struct conn *dead;
@@ -145,6 +146,7 @@ struct snap_req {
 struct relay {
 	struct relay_opts o;
 	struct hold *hold;
+	struct listener l[2]; /* IPv4, IPv6 */
 	int nworkers;
 	struct worker *w;
 	atomic_bool stopping;
@@ -926,7 +928,6 @@ static int make_listener(struct relay *r, int family, uint16_t *port)
 	if (fd < 0)
 		return -errno;
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
-	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) ||
 	    set_transparent(fd, sfam))
 		goto fail;
 	if (sfam == AF_INET6 &&
@@ -982,13 +983,31 @@ int relay_create(struct relay **rp, const struct relay_opts *o,
 		return -ENOMEM;
 	}
 	*lport4 = *lport6 = 0;
+	r->l[0].fd = r->l[1].fd = -1;
+	for (int i = 0; i < r->nworkers; i++)
+		r->w[i].epfd = r->w[i].wakefd = -1;
+	for (int f = 0; f < 2; f++) {
+		struct listener *l = &r->l[f];
+		uint16_t *port = f == 0 ? lport4 : lport6;
+		int fd = make_listener(r, f == 0 ? AF_INET : AF_INET6, port);
+
+		if (fd < 0) {
+			err = fd;
+			pr_err("listener (%s): %s",
+			       f == 0 ? "IPv4 127.0.0.1" : "IPv6 ::1",
+			       strerror(-err));
+			goto fail;
+		}
+		l->tag.kind = EP_LISTEN;
+		l->fd = fd;
+		l->family = f == 0 ? AF_INET : AF_INET6;
+	}
 	for (int i = 0; i < r->nworkers; i++) {
 		struct worker *w = &r->w[i];
 		struct epoll_event ev = { .events = EPOLLIN };
 
 		w->r = r;
 		w->id = i;
-		w->l[0].fd = w->l[1].fd = w->wakefd = -1;
 		w->epfd = epoll_create1(EPOLL_CLOEXEC);
 		w->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 		if (w->epfd < 0 || w->wakefd < 0) {
@@ -1002,24 +1021,9 @@ int relay_create(struct relay **rp, const struct relay_opts *o,
 			goto fail;
 		}
 		for (int f = 0; f < 2; f++) {
-			struct listener *l = &w->l[f];
-			uint16_t *port = f == 0 ? lport4 : lport6;
-			int fd = make_listener(r, f == 0 ? AF_INET : AF_INET6,
-					       port);
-
-			if (fd < 0) {
-				err = fd;
-				pr_err("listener (%s, port %u): %s",
-				       f == 0 ? "IPv4 127.0.0.1" : "IPv6 ::1",
-				       *port, strerror(-err));
-				goto fail;
-			}
-			l->tag.kind = EP_LISTEN;
-			l->fd = fd;
-			l->family = f == 0 ? AF_INET : AF_INET6;
-			ev.events = EPOLLIN;
-			ev.data.ptr = l;
-			if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &ev)) {
+			ev.events = EPOLLIN | EPOLLEXCLUSIVE;
+			ev.data.ptr = &r->l[f];
+			if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, r->l[f].fd, &ev)) {
 				err = -errno;
 				goto fail;
 			}
@@ -1084,9 +1088,6 @@ void relay_destroy(struct relay *r)
 
 		if (w->started)
 			pthread_join(w->th, NULL);
-		for (int f = 0; f < 2; f++)
-			if (w->l[f].fd >= 0)
-				close(w->l[f].fd);
 		worker_cleanup(w);
 		if (w->epfd >= 0)
 			close(w->epfd);
@@ -1099,6 +1100,9 @@ void relay_destroy(struct relay *r)
 			free(b);
 		}
 	}
+	for (int f = 0; f < 2; f++)
+		if (r->l[f].fd >= 0)
+			close(r->l[f].fd);
 	free(r->w);
 	free(r);
 }

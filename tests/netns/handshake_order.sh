@@ -82,7 +82,9 @@ gaps=$(syn_gaps "$TOPO_DIR/syn.txt")
 max=$(sort -n <<<"$gaps" | tail -n 1)
 note "SYN -> SYN-ACK at the host through both gateways, microseconds: $(tr '\n' ' ' <<<"$gaps")"
 check_eq "every SYN got its SYN-ACK (5 connections)" "$(wc -l <<<"$gaps")" 5
-check_le "no SYN retransmission needed: SYN-ACK within 5 ms (us)" "${max:-999999}" 5000
+# A retransmitted SYN would show as a gap of a second or more; under
+# emulation (vmtest) everything is 10-20 times slower, hence the bound.
+check_le "no SYN retransmission needed: every SYN-ACK within 250 ms (us)" "${max:-999999}" 250000
 retrans=$(grep -cE "Flags \[S\]," "$TOPO_DIR/syn.txt")
 check_eq "one SYN per connection" "$retrans" 5
 check_ge "the CPE released the held SYNs" "$(nsx "$NS_CPE" build/hybond stats -j | jq .handshake.released)" 5
