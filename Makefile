@@ -103,3 +103,7 @@ $(BUILD)/bench/holdconns: bench/holdconns.c
 
 bench: all $(BUILD)/tests/tcptool $(BUILD)/bench/holdconns
 	bench/run.sh $(BENCH_ARGS)
+
+# ---- the suite on other kernels (QEMU) -------------------------------------
+vmtest: all $(BUILD)/tests/tcptool
+	vmtest/matrix $(VMTEST_ARGS)

@@ -367,6 +367,7 @@ int run_daemon(const struct daemon_opts *o)
 		.nat = o->nat,
 		.mptcp_upstream = true,
 		.stall_timeout_s = o->stall_timeout_s,
+		.congestion = o->congestion,
 	};
 	struct steer_opts so = {
 		.role = o->role,

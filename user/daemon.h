@@ -25,6 +25,7 @@ struct daemon_opts {
 	size_t bufsize;
 	unsigned int stall_timeout_s;
 	bool accept_first; /* answer hosts at once, connect upstream after */
+	const char *congestion;
 	/* CPE: primary-first bonding */
 	int bonding;              /* enum bonding_mode; -1: choose */
 	double primary_down_bps, primary_up_bps, secondary_cap_bps;

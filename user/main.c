@@ -82,6 +82,8 @@ static void usage_daemon(FILE *f, int role)
 		"  --accept-first     answer a host's SYN at once and connect upstream\n"
 		"                     afterwards (default: the draft's order, the host\n"
 		"                     is answered once the server answered)\n"
+		"  --congestion NAME  congestion control of the MPTCP subflows (bbr;\n"
+		"                     '' keeps the kernel's default)\n"
 		"  --stall-timeout S  reset both legs of a connection that could\n"
 		"                     not move its bytes, or lost every subflow, for\n"
 		"                     S seconds (60; 0: never)\n"
@@ -194,7 +196,7 @@ static int parse_daemon(int argc, char **argv, int role,
 		O_LAN = 256, O_PRIMARY, O_SECONDARY, O_ACCESS, O_CORE, O_NAT,
 		O_NAME, O_WORKERS, O_BUF, O_MARK, O_TABLE, O_PREF, O_PIN,
 		O_NOPIN, O_JOINPORT, O_POLICY, O_KEEPTS, O_PRATE, O_SRATE,
-		O_BONDING, O_STALL, O_ACCEPTFIRST,
+		O_BONDING, O_STALL, O_ACCEPTFIRST, O_CC,
 	};
 	static const struct option cpe_opts[] = {
 		{ "lan", required_argument, 0, O_LAN },
@@ -209,6 +211,7 @@ static int parse_daemon(int argc, char **argv, int role,
 		{ "workers", required_argument, 0, O_WORKERS },
 		{ "stall-timeout", required_argument, 0, O_STALL },
 		{ "accept-first", no_argument, 0, O_ACCEPTFIRST },
+		{ "congestion", required_argument, 0, O_CC },
 		{ "buffer-size", required_argument, 0, O_BUF },
 		{ "fwmark", required_argument, 0, O_MARK },
 		{ "table", required_argument, 0, O_TABLE },
@@ -230,6 +233,7 @@ static int parse_daemon(int argc, char **argv, int role,
 		{ "workers", required_argument, 0, O_WORKERS },
 		{ "stall-timeout", required_argument, 0, O_STALL },
 		{ "accept-first", no_argument, 0, O_ACCEPTFIRST },
+		{ "congestion", required_argument, 0, O_CC },
 		{ "buffer-size", required_argument, 0, O_BUF },
 		{ "fwmark", required_argument, 0, O_MARK },
 		{ "table", required_argument, 0, O_TABLE },
@@ -254,6 +258,7 @@ static int parse_daemon(int argc, char **argv, int role,
 	o->join_port = DEFAULT_JOIN_PORT;
 	o->bufsize = 256 * 1024;
 	o->stall_timeout_s = 60;
+	o->congestion = "bbr";
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "vh",
@@ -368,6 +373,14 @@ static int parse_daemon(int argc, char **argv, int role,
 		}
 		case O_ACCEPTFIRST:
 			o->accept_first = true;
+			break;
+		case O_CC:
+			if (strlen(optarg) > 15) {
+				fprintf(stderr, "hybond: --congestion '%s': name "
+						"too long\n", optarg);
+				return -EINVAL;
+			}
+			o->congestion = optarg;
 			break;
 		case O_STALL:
 			if (parse_u32("--stall-timeout", optarg, 86400, &v))

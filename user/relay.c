@@ -551,6 +551,23 @@ static void pump(struct conn *c)
 
 /* ---- accept ------------------------------------------------------------- */
 
+/* The congestion control of the MPTCP leg's subflows (bbr by default: on a
+ * lossy LTE-like path cubic leaves the secondary nearly useless). A kernel
+ * without that algorithm keeps its default; said once. */
+static void set_congestion(struct relay *r, int fd)
+{
+	static atomic_bool warned;
+	const char *cc = r->o.congestion;
+
+	if (!cc || !*cc)
+		return;
+	if (setsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, cc, strlen(cc)) &&
+	    !atomic_exchange(&warned, true))
+		pr_warn("congestion control '%s' is not available (%s); the "
+			"kernel's default stays",
+			cc, strerror(errno));
+}
+
 /* Remove our TIME_WAIT socket on this exact tuple (local src, remote dst):
  * a host that reuses its port soon must not be refused because of it. */
 static int clear_time_wait(const struct sockaddr_storage *src,
@@ -614,6 +631,8 @@ static int upstream_socket(struct relay *r, struct sockaddr_storage *src,
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if (transparent && set_transparent(fd, family) < 0)
 		goto fail;
+	if (mptcp)
+		set_congestion(r, fd);
 	if (bind(fd, (struct sockaddr *)src, sa_len(src)) < 0)
 		goto fail;
 	if (connect(fd, (struct sockaddr *)dst, sa_len(dst)) < 0 &&
@@ -717,6 +736,9 @@ static void accept_one(struct worker *w, int fd)
 	c->s[UP].fd = up;
 	set_keepalive(w->r->o.role == HYBOND_ROLE_HAG ? fd : up,
 		      w->r->o.stall_timeout_s);
+	/* The CPE's upstream got it before connecting (upstream_socket). */
+	if (w->r->o.role == HYBOND_ROLE_HAG)
+		set_congestion(w->r, fd);
 	c->next = w->conns;
 	if (w->conns)
 		w->conns->prev = c;

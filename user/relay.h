@@ -25,6 +25,7 @@ struct relay_opts {
 	 * bytes to deliver, or whose MPTCP leg lost every subflow, is reset
 	 * on both legs. 0: never. */
 	unsigned int stall_timeout_s;
+	const char *congestion; /* TCP_CONGESTION of the MPTCP leg, or NULL */
 	struct access_addrs aa; /* what makes a subflow "secondary" */
 };
 

@@ -54,6 +54,24 @@ topo_shape() { # ns if rate(mbit)
 		burst "$burst" latency 50ms
 }
 
+# Shape with netem (rate, delay, jitter, loss): topo_netem NS IF ARGS...
+# e.g. topo_netem "$NS_CPE" pri0 rate 20mbit delay 10ms
+topo_netem() {
+	local ns=$1 ifc=$2
+	shift 2
+	nsx "$ns" tc qdisc replace dev "$ifc" root netem limit 1000 "$@"
+}
+
+# Does this kernel have netem? (The host of this project has not.)
+have_netem() {
+	ip netns add "$TOPO_ID-probe" 2>/dev/null || return 1
+	nsx "$TOPO_ID-probe" ip link add p0 type veth peer name p1 &&
+		nsx "$TOPO_ID-probe" tc qdisc add dev p0 root netem delay 1ms 2>/dev/null
+	local rc=$?
+	ip netns del "$TOPO_ID-probe"
+	return $rc
+}
+
 # topo_up [--rate1 MBIT] [--rate2 MBIT] [--sec-family 4|6]: rates shape both
 # directions of the primary and secondary links (omitted: unshaped veth);
 # --sec-family leaves the secondary network single-stack.

@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
+# Realistic access networks (needs netem: runs in the vmtest guests; on a
+# kernel without netem it says so and skips, and fails when
+# HYBOND_REQUIRE_NETEM=1, as CI's vmtest sets):
+#   dsl+lte      primary 20 Mbit/s, 10 ms one-way; secondary 30 Mbit/s,
+#                30 ms one-way, 5 ms jitter, 0.5% loss
+#   lossy-dsl    the same with 1% loss on the primary
+# Bonded goodput down and up against the sum of the link rates (>= 85%),
+# and the time to first byte of a small HTTP request through the proxies
+# against the direct path.
+set -u
+cd "$(dirname "$0")/../.."
+. tests/lib/check.sh
+. tests/lib/topo.sh
+t_require_root
+trap t_cleanup EXIT
+
+if ! have_netem; then
+	if [ -n "${HYBOND_REQUIRE_NETEM:-}" ]; then
+		fail "netem is required here (HYBOND_REQUIRE_NETEM) but this kernel has none"
+	else
+		skip "netem is not available on this kernel ($(uname -r)); vmtest runs these scenarios"
+	fi
+	t_finish
+	exit $?
+fi
+
+ttfb_ms() { # median of 9 curl time_starttransfer, milliseconds
+	local i
+	for i in 1 2 3 4 5 6 7 8 9; do
+		nsx "$NS_H" curl -s -o /dev/null -w '%{time_starttransfer}\n' --max-time 10 "http://$S4/1k"
+	done | sort -n | awk 'NR == 5 { printf "%.1f", $1 * 1000 }'
+}
+
+for scenario in dsl+lte lossy-dsl; do
+	topo_up
+	mkdir -p "$TOPO_DIR/www"
+	head -c 1024 /dev/urandom >"$TOPO_DIR/www/1k"
+	ploss=""
+	[ $scenario = lossy-dsl ] && ploss="loss 1%"
+	for end in "$NS_CPE pri0" "$NS_HAG acc0"; do
+		topo_netem $end rate 20mbit delay 10ms $ploss
+	done
+	for end in "$NS_CPE sec0" "$NS_HAG sec0"; do
+		topo_netem $end rate 30mbit delay 30ms 5ms loss 0.5%
+	done
+	topo_start_nginx || { fail "$scenario: nginx starts"; break; }
+	direct=$(ttfb_ms)
+	topo_start_hybond || { fail "$scenario: daemons log ready"; break; }
+	proxied=$(ttfb_ms)
+	note "$scenario: time to first byte, 1 KiB over HTTP: direct $direct ms, through both gateways $proxied ms"
+	topo_spawn "$NS_S" "$TOPO_DIR/iperf3.log" iperf3 -s -p 5201
+	wait_port "$NS_S" 5201 5
+	for dir in down up; do
+		flag=; [ $dir = down ] && flag=-R
+		mbps=$(nsx "$NS_H" iperf3 -c "$S4" -p 5201 $flag -t 12 -O 2 -J |
+			jq '.end.sum_received.bits_per_second / 1e6 | floor')
+		note "$scenario $dir: ${mbps:-0} Mbit/s bonded of 50 ($(( ${mbps:-0} * 2 ))%)"
+		if [ $scenario = dsl+lte ]; then
+			check_ge "$scenario $dir: bonded goodput at least 85% of 20+30 Mbit/s" "${mbps:-0}" 43
+		else
+			check_ge "$scenario $dir: the lossy primary still bonds above the primary alone" "${mbps:-0}" 21
+		fi
+	done
+	topo_down
+done
+
+t_finish
