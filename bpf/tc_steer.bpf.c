@@ -60,6 +60,22 @@ struct {
 } hybond_held SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, HYBOND_MAX_SUBS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct hybond_lpm4);
+	__type(value, __u32);
+} hybond_subs4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, HYBOND_MAX_SUBS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct hybond_lpm6);
+	__type(value, __u32);
+} hybond_subs6 SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 1 << 20);
 } hybond_events SEC(".maps");
@@ -339,6 +355,21 @@ static __always_inline __u32 policy_action(const struct pkt *p,
 	return w.action;
 }
 
+/* Is the source inside one of the subscriber prefixes? */
+static __always_inline int from_subscriber(const struct pkt *p)
+{
+	if (p->family == 4) {
+		struct hybond_lpm4 k = { .prefixlen = 32, .addr = p->saddr[0] };
+
+		return bpf_map_lookup_elem(&hybond_subs4, &k) != NULL;
+	} else {
+		struct hybond_lpm6 k = { .prefixlen = 128 };
+
+		__builtin_memcpy(k.addr, p->saddr, 16);
+		return bpf_map_lookup_elem(&hybond_subs6, &k) != NULL;
+	}
+}
+
 static __always_inline int steer_syn(struct __sk_buff *skb, const struct pkt *p,
 				     const struct hybond_cfg *cfg, __u32 fam,
 				     __u8 ts_off, int tw)
@@ -352,6 +383,10 @@ static __always_inline int steer_syn(struct __sk_buff *skb, const struct pkt *p,
 		/* Not from a CPE: a plain TCP client routed untouched. */
 		count(HYBOND_DIR_STEER, fam, HYBOND_CTR_SYN_PLAIN);
 		return TC_ACT_OK;
+	}
+	if ((cfg->flags & HYBOND_F_SUBS_ONLY) && !from_subscriber(p)) {
+		count(HYBOND_DIR_STEER, fam, HYBOND_CTR_SPOOFED);
+		return TC_ACT_SHOT;
 	}
 	if (!routed_upstream(skb, p, cfg)) {
 		count(HYBOND_DIR_STEER, fam, HYBOND_CTR_SYN_NOT_UP);

@@ -24,6 +24,21 @@
 #define HYBOND_MAP_PORTS "hybond_ports"
 #define HYBOND_MAP_EVENTS "hybond_events"
 #define HYBOND_MAP_HELD "hybond_held"
+#define HYBOND_MAP_SUBS4 "hybond_subs4"
+#define HYBOND_MAP_SUBS6 "hybond_subs6"
+#define HYBOND_MAX_SUBS 1024
+
+/* Subscriber prefixes (LPM tries); the value is the prefix's index, which
+ * per-subscriber connection limits count against. */
+struct hybond_lpm4 {
+	__u32 prefixlen;
+	__be32 addr;
+};
+
+struct hybond_lpm6 {
+	__u32 prefixlen;
+	__be32 addr[4];
+};
 
 /* Program names as bpftool shows them. */
 #define HYBOND_PROG_STEER "hybond_steer"
@@ -45,6 +60,11 @@ enum hybond_role {
  * handshake order); without it, only SYNs that meet one of our TIME_WAIT
  * sockets are held (until the daemon has removed it). */
 #define HYBOND_F_HOLD (1U << 2)
+/* HAG: steer only MP_CAPABLE SYNs whose source is inside a subscriber
+ * prefix (hybond_subs4/6); the others are dropped and counted (BCP 38:
+ * nobody makes the gateway open server connections from addresses that are
+ * not theirs). */
+#define HYBOND_F_SUBS_ONLY (1U << 3)
 
 /*
  * The single entry of the hybond_cfg array map. The listeners are bound to
@@ -112,6 +132,7 @@ enum hybond_ctr {
 	HYBOND_CTR_SYN_HELD_DUP,  /* retransmitted SYN dropped while held */
 	HYBOND_CTR_SYN_RELEASED,  /* held SYN reinjected and steered */
 	HYBOND_CTR_HOLD_FAIL,     /* could not hold (no ring space, too big) */
+	HYBOND_CTR_SPOOFED,       /* HAG: SYN from outside the subscribers, dropped */
 	HYBOND_CTR_MAX,
 };
 

@@ -368,6 +368,12 @@ int run_daemon(const struct daemon_opts *o)
 		.mptcp_upstream = true,
 		.stall_timeout_s = o->stall_timeout_s,
 		.congestion = o->congestion,
+		.max_conns = o->max_conns,
+		.max_per_subscriber = o->max_per_subscriber,
+		.subs4_fd = -1,
+		.subs6_fd = -1,
+		.idle_timeout_s = o->idle_timeout_s,
+		.half_open_timeout_s = o->half_open_timeout_s,
 	};
 	struct steer_opts so = {
 		.role = o->role,
@@ -378,6 +384,8 @@ int run_daemon(const struct daemon_opts *o)
 		.rule_pref = o->pref,
 		.pin_root = o->pin_root,
 		.name = o->name,
+		.subs = o->subs,
+		.nsubs = o->nsubs,
 	};
 	struct daemon d = {
 		.o = o,
@@ -525,6 +533,16 @@ int run_daemon(const struct daemon_opts *o)
 	if (err)
 		goto out;
 
+	if (o->role == HYBOND_ROLE_HAG && !o->nsubs)
+		pr_warn("no --subscribers: MP_CAPABLE SYNs from any source are "
+			"proxied (no BCP 38 source validation)");
+	if (!ro.max_conns) {
+		/* Two descriptors a connection, some kept for the rest. */
+		struct rlimit rl;
+
+		if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur > 2048)
+			ro.max_conns = (rl.rlim_cur - 1024) / 2;
+	}
 	err = relay_create(&d.relay, &ro, &so.lport4, &so.lport6);
 	if (err) {
 		pr_err("creating the relay listeners: %s", strerror(-err));
@@ -536,6 +554,9 @@ int run_daemon(const struct daemon_opts *o)
 	if (err)
 		goto out;
 	steer_up = true;
+	if (o->nsubs)
+		relay_set_subs(d.relay, steer_subs_fd(&d.steer, AF_INET),
+			       steer_subs_fd(&d.steer, AF_INET6));
 	err = hold_start(&d.hold, &d.steer, d.relay, !o->accept_first);
 	if (err) {
 		pr_err("starting the handshake-order thread: %s", strerror(-err));

@@ -9,6 +9,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "hybond_abi.h"
+#include "nl.h"
+
 struct daemon_opts {
 	int role;
 	const char *name;
@@ -26,6 +29,11 @@ struct daemon_opts {
 	unsigned int stall_timeout_s;
 	bool accept_first; /* answer hosts at once, connect upstream after */
 	const char *congestion;
+	/* HAG: subscriber prefixes (BCP 38 and per-subscriber limits) */
+	struct hb_addr subs[HYBOND_MAX_SUBS];
+	int nsubs;
+	unsigned int max_conns, max_per_subscriber;
+	unsigned int idle_timeout_s, half_open_timeout_s;
 	/* CPE: primary-first bonding */
 	int bonding;              /* enum bonding_mode; -1: choose */
 	double primary_down_bps, primary_up_bps, secondary_cap_bps;

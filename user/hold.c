@@ -36,6 +36,10 @@
 
 #define TAB_SIZE 1024
 #define HANDOFF_TTL_MS 10000
+/* Upstream connects in progress at most: a SYN flood must not turn into
+ * as many connections to servers. Past it a SYN is forgotten (the host's
+ * retransmission gets another chance). */
+#define MAX_PENDING 4096
 
 struct hkey {
 	uint8_t fam;
@@ -74,7 +78,9 @@ struct hold {
 	pthread_mutex_t mu;
 	struct handoff *tab[TAB_SIZE];
 	struct pending *pend;
-	_Atomic uint64_t released, refused, unreachable, timed_out, tw_cleared;
+	unsigned int npending;
+	_Atomic uint64_t released, refused, unreachable, timed_out, tw_cleared,
+		refused_limit, overload;
 };
 
 static uint64_t now_ms(void)
@@ -495,6 +501,18 @@ static int on_event(void *ctx, void *data, size_t size)
 	}
 	sockaddr_of(e->t.family, e->t.saddr, ntohs(e->t.sport), &host);
 	sockaddr_of(e->t.family, e->t.daddr, ntohs(e->t.dport), &server);
+	if (h->npending >= MAX_PENDING) {
+		inc(&h->overload);
+		forget(h, e);
+		return 0;
+	}
+	if (!relay_admits(h->r, &host)) {
+		/* Past a limit: the host's SYN gets a reset, nothing opened. */
+		answer_rst(h, e);
+		inc(&h->refused_limit);
+		forget(h, e);
+		return 0;
+	}
 	fd = relay_upstream(h->r, &host, &server);
 	if (fd < 0) {
 		answer(h, e, -fd);
@@ -520,11 +538,13 @@ static int on_event(void *ctx, void *data, size_t size)
 	if (h->pend)
 		h->pend->prev = p;
 	h->pend = p;
+	h->npending++;
 	return 0;
 }
 
 static void unlink_pending(struct hold *h, struct pending *p)
 {
+	h->npending--;
 	if (p->prev)
 		p->prev->next = p->next;
 	else
@@ -682,4 +702,6 @@ void hold_counters(struct hold *h, struct hold_counters *out)
 	out->unreachable = atomic_load(&h->unreachable);
 	out->timed_out = atomic_load(&h->timed_out);
 	out->tw_cleared = atomic_load(&h->tw_cleared);
+	out->refused_limit = atomic_load(&h->refused_limit);
+	out->overload = atomic_load(&h->overload);
 }

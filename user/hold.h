@@ -36,6 +36,8 @@ struct hold_counters {
 	uint64_t unreachable; /* ICMP error sent to the host */
 	uint64_t timed_out;  /* server never answered: nothing sent */
 	uint64_t tw_cleared; /* TIME_WAIT sockets removed for a new SYN */
+	uint64_t refused_limit; /* SYNs reset because of a connection limit */
+	uint64_t overload;   /* SYNs forgotten: too many connects pending */
 };
 void hold_counters(struct hold *h, struct hold_counters *out);
 

@@ -66,6 +66,9 @@ static void usage_daemon(FILE *f, int role)
 			"  --secondary IFACE  interface on the secondary network; its\n"
 			"                     addresses are announced with ADD_ADDR\n"
 			"  --join-port PORT   port announced with the secondary address (%d)\n"
+			"  --subscribers P,.. subscriber prefixes: MP_CAPABLE SYNs from elsewhere\n"
+			"                     are dropped and counted (BCP 38)\n"
+			"  --max-conns-per-subscriber N  connections per subscriber prefix\n"
 			"  --keep-timestamps  keep TCP timestamps on first subflows even\n"
 			"                     when an IPv6 ADD_ADDR with a port then cannot\n"
 			"                     be sent (see README)\n",
@@ -82,6 +85,11 @@ static void usage_daemon(FILE *f, int role)
 		"  --accept-first     answer a host's SYN at once and connect upstream\n"
 		"                     afterwards (default: the draft's order, the host\n"
 		"                     is answered once the server answered)\n"
+		"  --max-conns N      proxied connections at most (default: what the\n"
+		"                     file descriptor limit allows); past it a new\n"
+		"                     connection gets a reset\n"
+		"  --idle-timeout S   close a connection idle that long (7200; 0 never)\n"
+		"  --half-open-timeout S  ...closed one way and idle (600; 0 never)\n"
 		"  --congestion NAME  congestion control of the MPTCP subflows (bbr;\n"
 		"                     '' keeps the kernel's default)\n"
 		"  --stall-timeout S  reset both legs of a connection that could\n"
@@ -148,6 +156,56 @@ static int parse_u32(const char *opt, const char *s, uint32_t max,
 	return 0;
 }
 
+/* "192.0.2.0/24,2001:db8:1::/48" into o->subs (host bits must be 0). */
+static int parse_prefixes(const char *arg, struct daemon_opts *o)
+{
+	char buf[4096], *save = NULL, *tok;
+
+	if (strlen(arg) >= sizeof(buf)) {
+		fprintf(stderr, "hybond: --subscribers: list too long\n");
+		return -EINVAL;
+	}
+	strcpy(buf, arg);
+	for (tok = strtok_r(buf, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save)) {
+		struct hb_addr *a = &o->subs[o->nsubs];
+		char *slash = strchr(tok, '/'), *end;
+		unsigned long len;
+		int max;
+
+		if (o->nsubs >= HYBOND_MAX_SUBS) {
+			fprintf(stderr, "hybond: --subscribers: more than %d "
+					"prefixes\n", HYBOND_MAX_SUBS);
+			return -E2BIG;
+		}
+		if (slash)
+			*slash = '\0';
+		if (hb_addr_parse(tok, a)) {
+			fprintf(stderr,
+				"hybond: --subscribers: '%s' is not an IPv4 or "
+				"IPv6 address; write PREFIX/LEN, e.g. "
+				"192.0.2.0/24\n",
+				tok);
+			return -EINVAL;
+		}
+		max = a->family == AF_INET ? 32 : 128;
+		len = max;
+		if (slash) {
+			len = strtoul(slash + 1, &end, 10);
+			if (*end || end == slash + 1 || (int)len > max) {
+				fprintf(stderr,
+					"hybond: --subscribers: bad prefix "
+					"length '%s' for %s (0-%d)\n",
+					slash + 1, tok, max);
+				return -EINVAL;
+			}
+		}
+		a->prefixlen = (uint8_t)len;
+		o->nsubs++;
+	}
+	return 0;
+}
+
 /* "20" (both directions) or "50/10" (down/up), Mbit/s -> bit/s. */
 static int parse_rates(const char *s, double *down, double *up)
 {
@@ -196,7 +254,8 @@ static int parse_daemon(int argc, char **argv, int role,
 		O_LAN = 256, O_PRIMARY, O_SECONDARY, O_ACCESS, O_CORE, O_NAT,
 		O_NAME, O_WORKERS, O_BUF, O_MARK, O_TABLE, O_PREF, O_PIN,
 		O_NOPIN, O_JOINPORT, O_POLICY, O_KEEPTS, O_PRATE, O_SRATE,
-		O_BONDING, O_STALL, O_ACCEPTFIRST, O_CC,
+		O_BONDING, O_STALL, O_ACCEPTFIRST, O_CC, O_SUBS, O_MAXC, O_MAXSUB,
+		O_IDLE, O_HALF,
 	};
 	static const struct option cpe_opts[] = {
 		{ "lan", required_argument, 0, O_LAN },
@@ -212,6 +271,9 @@ static int parse_daemon(int argc, char **argv, int role,
 		{ "stall-timeout", required_argument, 0, O_STALL },
 		{ "accept-first", no_argument, 0, O_ACCEPTFIRST },
 		{ "congestion", required_argument, 0, O_CC },
+		{ "max-conns", required_argument, 0, O_MAXC },
+		{ "idle-timeout", required_argument, 0, O_IDLE },
+		{ "half-open-timeout", required_argument, 0, O_HALF },
 		{ "buffer-size", required_argument, 0, O_BUF },
 		{ "fwmark", required_argument, 0, O_MARK },
 		{ "table", required_argument, 0, O_TABLE },
@@ -227,6 +289,8 @@ static int parse_daemon(int argc, char **argv, int role,
 		{ "core", required_argument, 0, O_CORE },
 		{ "secondary", required_argument, 0, O_SECONDARY },
 		{ "join-port", required_argument, 0, O_JOINPORT },
+		{ "subscribers", required_argument, 0, O_SUBS },
+		{ "max-conns-per-subscriber", required_argument, 0, O_MAXSUB },
 		{ "keep-timestamps", no_argument, 0, O_KEEPTS },
 		{ "name", required_argument, 0, O_NAME },
 		{ "policy", required_argument, 0, O_POLICY },
@@ -234,6 +298,9 @@ static int parse_daemon(int argc, char **argv, int role,
 		{ "stall-timeout", required_argument, 0, O_STALL },
 		{ "accept-first", no_argument, 0, O_ACCEPTFIRST },
 		{ "congestion", required_argument, 0, O_CC },
+		{ "max-conns", required_argument, 0, O_MAXC },
+		{ "idle-timeout", required_argument, 0, O_IDLE },
+		{ "half-open-timeout", required_argument, 0, O_HALF },
 		{ "buffer-size", required_argument, 0, O_BUF },
 		{ "fwmark", required_argument, 0, O_MARK },
 		{ "table", required_argument, 0, O_TABLE },
@@ -258,6 +325,8 @@ static int parse_daemon(int argc, char **argv, int role,
 	o->join_port = DEFAULT_JOIN_PORT;
 	o->bufsize = 256 * 1024;
 	o->stall_timeout_s = 60;
+	o->idle_timeout_s = 7200;
+	o->half_open_timeout_s = 600;
 	o->congestion = "bbr";
 
 	optind = 1;
@@ -373,6 +442,31 @@ static int parse_daemon(int argc, char **argv, int role,
 		}
 		case O_ACCEPTFIRST:
 			o->accept_first = true;
+			break;
+		case O_SUBS:
+			if (parse_prefixes(optarg, o))
+				return -EINVAL;
+			break;
+		case O_MAXC:
+			if (parse_u32("--max-conns", optarg, 10000000, &v))
+				return -EINVAL;
+			o->max_conns = v;
+			break;
+		case O_MAXSUB:
+			if (parse_u32("--max-conns-per-subscriber", optarg,
+				      10000000, &v))
+				return -EINVAL;
+			o->max_per_subscriber = v;
+			break;
+		case O_IDLE:
+			if (parse_u32("--idle-timeout", optarg, 604800, &v))
+				return -EINVAL;
+			o->idle_timeout_s = v;
+			break;
+		case O_HALF:
+			if (parse_u32("--half-open-timeout", optarg, 604800, &v))
+				return -EINVAL;
+			o->half_open_timeout_s = v;
 			break;
 		case O_CC:
 			if (strlen(optarg) > 15) {

@@ -38,6 +38,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <bpf/bpf.h>
+
 #include "hold.h"
 #include "hybond_abi.h"
 #include "log.h"
@@ -98,6 +100,8 @@ struct conn {
 	bool fell_back;
 	uint64_t start_ms;
 	uint64_t progress_ms;     /* last time bytes moved */
+	uint64_t checked_ms;      /* last stall check */
+	int sub;                  /* subscriber prefix index, -1: none */
 	uint64_t bytes[2];        /* per direction, as d[] */
 	struct sub_track *trk;    /* TRACK_MAX entries, once sampled */
 };
@@ -127,7 +131,8 @@ struct worker {
 	unsigned int pool_len;
 	/* Counters: written by this worker only, read by anyone. */
 	_Atomic uint64_t accepted, active, upstream_fail, resets,
-		refused_direct, bytes_up, bytes_down, fallback, stalled;
+		refused_direct, bytes_up, bytes_down, fallback, stalled,
+		refused_limit, idle_closed;
 	_Atomic uint64_t net_sent[NET_MAX], net_recv[NET_MAX];
 	uint64_t last_sample_ms;
 	uint64_t now_ms;          /* refreshed once per loop turn */
@@ -147,6 +152,8 @@ struct relay {
 	struct relay_opts o;
 	struct hold *hold;
 	struct listener l[2]; /* IPv4, IPv6 */
+	_Atomic unsigned int total;  /* proxied connections now */
+	_Atomic unsigned int sub_active[HYBOND_MAX_SUBS];
 	int nworkers;
 	struct worker *w;
 	atomic_bool stopping;
@@ -397,6 +404,9 @@ static void conn_close(struct conn *c, bool reset_down, bool reset_up)
 		count_add(&w->resets, 1);
 	c->state = C_DEAD;
 	count_sub(&w->active, 1);
+	atomic_fetch_sub(&w->r->total, 1);
+	if (c->sub >= 0)
+		atomic_fetch_sub(&w->r->sub_active[c->sub], 1);
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -679,6 +689,46 @@ static int watch(struct worker *w, struct side *s)
 	return epoll_ctl(w->epfd, EPOLL_CTL_ADD, s->fd, &ev);
 }
 
+/* The subscriber prefix index of a host (the longest match), or -1. */
+static int subscriber_of(struct relay *r, const struct sockaddr_storage *h)
+{
+	__u32 idx;
+
+	if (h->ss_family == AF_INET && r->o.subs4_fd >= 0) {
+		struct hybond_lpm4 k = { .prefixlen = 32 };
+
+		k.addr = ((const struct sockaddr_in *)h)->sin_addr.s_addr;
+		if (!bpf_map_lookup_elem(r->o.subs4_fd, &k, &idx))
+			return idx < HYBOND_MAX_SUBS ? (int)idx : -1;
+	} else if (h->ss_family == AF_INET6 && r->o.subs6_fd >= 0) {
+		struct hybond_lpm6 k = { .prefixlen = 128 };
+
+		memcpy(k.addr, &((const struct sockaddr_in6 *)h)->sin6_addr, 16);
+		if (!bpf_map_lookup_elem(r->o.subs6_fd, &k, &idx))
+			return idx < HYBOND_MAX_SUBS ? (int)idx : -1;
+	}
+	return -1;
+}
+
+void relay_set_subs(struct relay *r, int subs4_fd, int subs6_fd)
+{
+	r->o.subs4_fd = subs4_fd;
+	r->o.subs6_fd = subs6_fd;
+}
+
+bool relay_admits(struct relay *r, const struct sockaddr_storage *host)
+{
+	int sub;
+
+	if (r->o.max_conns && atomic_load(&r->total) >= r->o.max_conns)
+		return false;
+	if (!r->o.max_per_subscriber)
+		return true;
+	sub = subscriber_of(r, host);
+	return sub < 0 ||
+	       atomic_load(&r->sub_active[sub]) < r->o.max_per_subscriber;
+}
+
 static void accept_one(struct worker *w, int fd)
 {
 	struct sockaddr_storage peer, orig;
@@ -703,9 +753,16 @@ static void accept_one(struct worker *w, int fd)
 		abort_fd(fd);
 		return;
 	}
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	/* Connected already while the host's SYN was held? */
 	up = hold_take(w->r->hold, &peer, &orig);
+	if (up < 0 && !relay_admits(w->r, &peer)) {
+		/* Past a limit: refused cleanly, with a reset; the
+		 * connections already proxied go on. */
+		count_add(&w->refused_limit, 1);
+		abort_fd(fd);
+		return;
+	}
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if (up >= 0)
 		connected = true;
 	else
@@ -726,7 +783,11 @@ static void accept_one(struct worker *w, int fd)
 	}
 	c->w = w;
 	c->state = connected ? C_OPEN : C_CONNECTING;
-	c->start_ms = c->progress_ms = now_ms();
+	c->start_ms = c->progress_ms = c->checked_ms = now_ms();
+	c->sub = w->r->o.max_per_subscriber ? subscriber_of(w->r, &peer) : -1;
+	atomic_fetch_add(&w->r->total, 1);
+	if (c->sub >= 0)
+		atomic_fetch_add(&w->r->sub_active[c->sub], 1);
 	for (int i = 0; i < 2; i++) {
 		c->s[i].tag.kind = EP_SIDE;
 		c->s[i].idx = i;
@@ -807,11 +868,26 @@ static void housekeeping(struct worker *w)
 	if (now - w->last_sample_ms < 1000)
 		return;
 	w->last_sample_ms = now;
+	uint64_t idle = w->r->o.idle_timeout_s * 1000ULL;
+	uint64_t half = w->r->o.half_open_timeout_s * 1000ULL;
+
 	for (struct conn *c = w->conns, *next; c; c = next) {
 		struct conn_sockinfo si;
+		uint64_t quiet = now - c->progress_ms;
+		bool half_open = c->s[DOWN].rd_eof || c->s[UP].rd_eof;
 
 		next = c->next;
-		if (stall && now - c->progress_ms >= stall) {
+		if ((idle && quiet >= idle) || (half && half_open && quiet >= half)) {
+			pr_debug("connection %s for %llus: closed",
+				 half_open ? "half-open" : "idle",
+				 (unsigned long long)quiet / 1000);
+			count_add(&w->idle_closed, 1);
+			conn_close(c, true, true);
+			continue;
+		}
+		/* Idle but healthy connections cost one check per period. */
+		if (stall && quiet >= stall && now - c->checked_ms >= stall) {
+			c->checked_ms = now;
 			if (conn_stuck(c)) {
 				pr_debug("connection stalled for %us: reset",
 					 w->r->o.stall_timeout_s);
@@ -819,9 +895,6 @@ static void housekeeping(struct worker *w)
 				conn_close(c, true, true);
 				continue;
 			}
-			/* Idle but healthy: look again a period later, so idle
-			 * connections cost one check per period, not per second. */
-			c->progress_ms = now;
 		}
 		if (c->dirty && c->state == C_OPEN)
 			conn_sample(c, &si);
@@ -1144,6 +1217,8 @@ void relay_counters(const struct relay *r, struct relay_counters *out)
 		out->bytes_down += atomic_load(&w->bytes_down);
 		out->fallback += atomic_load(&w->fallback);
 		out->stalled += atomic_load(&w->stalled);
+		out->refused_limit += atomic_load(&w->refused_limit);
+		out->idle_closed += atomic_load(&w->idle_closed);
 		for (int k = 0; k < NET_MAX; k++) {
 			out->net_sent[k] += atomic_load(&w->net_sent[k]);
 			out->net_recv[k] += atomic_load(&w->net_recv[k]);

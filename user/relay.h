@@ -26,6 +26,12 @@ struct relay_opts {
 	 * on both legs. 0: never. */
 	unsigned int stall_timeout_s;
 	const char *congestion; /* TCP_CONGESTION of the MPTCP leg, or NULL */
+	/* Limits: past one, a new connection is refused with a reset. */
+	unsigned int max_conns;          /* 0: none */
+	unsigned int max_per_subscriber; /* per subscriber prefix; 0: none */
+	int subs4_fd, subs6_fd;          /* LPM maps of the prefixes, or -1 */
+	unsigned int idle_timeout_s;     /* no byte either way; 0: never */
+	unsigned int half_open_timeout_s; /* one way closed, no byte; 0: never */
 	struct access_addrs aa; /* what makes a subflow "secondary" */
 };
 
@@ -43,6 +49,8 @@ struct relay_counters {
 	uint64_t net_sent[NET_MAX], net_recv[NET_MAX];
 	uint64_t fallback;       /* MPTCP connections that fell back to TCP */
 	uint64_t stalled;        /* connections reset by the stall timeout */
+	uint64_t refused_limit;  /* new connections refused by a limit */
+	uint64_t idle_closed;    /* closed by the idle or half-open timeout */
 };
 
 /* One proxied connection as `hybond stats` shows it. */
@@ -66,6 +74,11 @@ void relay_set_hold(struct relay *r, struct hold *h);
  * connect started: the fd or -errno. */
 int relay_upstream(struct relay *r, struct sockaddr_storage *src,
 		   struct sockaddr_storage *dst);
+/* The subscriber prefix maps, for per-subscriber limits. */
+void relay_set_subs(struct relay *r, int subs4_fd, int subs6_fd);
+/* Would a new connection from this host be admitted under the limits?
+ * (The handshake-order module asks before connecting upstream.) */
+bool relay_admits(struct relay *r, const struct sockaddr_storage *host);
 /* Stop the workers and close every connection and listener. */
 void relay_destroy(struct relay *r);
 void relay_counters(const struct relay *r, struct relay_counters *out);

@@ -33,6 +33,7 @@ static const char *const ctr_name[HYBOND_CTR_MAX] = {
 	[HYBOND_CTR_SYN_HELD_DUP] = "syn_held_duplicate_dropped",
 	[HYBOND_CTR_SYN_RELEASED] = "syn_released",
 	[HYBOND_CTR_HOLD_FAIL] = "syn_hold_failed",
+	[HYBOND_CTR_SPOOFED] = "syn_spoofed_dropped",
 };
 
 static const char *const net_name[NET_MAX] = { "primary", "secondary" };
@@ -246,7 +247,8 @@ static void render_json(const struct stats_input *in, struct sbuf *o)
 		    "},\"relay\":{\"accepted\":%llu,\"active\":%llu,"
 		    "\"upstream_failures\":%llu,\"resets\":%llu,"
 		    "\"refused_direct\":%llu,\"fallback\":%llu,"
-		    "\"bytes_up\":%llu,\"bytes_down\":%llu,\"stalled\":%llu},",
+		    "\"bytes_up\":%llu,\"bytes_down\":%llu,\"stalled\":%llu,"
+		    "\"refused_limit\":%llu,\"idle_closed\":%llu},",
 		    (unsigned long long)rc->accepted,
 		    (unsigned long long)rc->active,
 		    (unsigned long long)rc->upstream_fail,
@@ -255,7 +257,9 @@ static void render_json(const struct stats_input *in, struct sbuf *o)
 		    (unsigned long long)rc->fallback,
 		    (unsigned long long)rc->bytes_up,
 		    (unsigned long long)rc->bytes_down,
-		    (unsigned long long)rc->stalled);
+		    (unsigned long long)rc->stalled,
+		    (unsigned long long)(rc->refused_limit + in->hold.refused_limit),
+		    (unsigned long long)rc->idle_closed);
 	if (in->bonding.present)
 		sbuf_printf(o,
 			    "\"bonding\":{\"mode\":\"%s\",\"secondary_in_use\":%s,"
@@ -282,12 +286,13 @@ static void render_json(const struct stats_input *in, struct sbuf *o)
 	sbuf_printf(o,
 		    "\"handshake\":{\"released\":%llu,\"refused\":%llu,"
 		    "\"unreachable\":%llu,\"timed_out\":%llu,"
-		    "\"time_wait_cleared\":%llu},",
+		    "\"time_wait_cleared\":%llu,\"overload\":%llu},",
 		    (unsigned long long)in->hold.released,
 		    (unsigned long long)in->hold.refused,
 		    (unsigned long long)in->hold.unreachable,
 		    (unsigned long long)in->hold.timed_out,
-		    (unsigned long long)in->hold.tw_cleared);
+		    (unsigned long long)in->hold.tw_cleared,
+		    (unsigned long long)in->hold.overload);
 	sbuf_printf(o, "\"steering\":{");
 	for (int f = 0; f < HYBOND_FAM_MAX; f++) {
 		sbuf_printf(o, "%s\"%s\":{", f ? "," : "", fam_name[f]);

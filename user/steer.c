@@ -309,7 +309,8 @@ static int write_cfg(struct steer *s, const struct steer_opts *o, bool on)
 {
 	struct hybond_cfg cfg = {
 		.role = o->role,
-		.flags = (on ? HYBOND_F_ENABLED : 0) | o->flags,
+		.flags = (on ? HYBOND_F_ENABLED : 0) | o->flags |
+			 (o->nsubs ? HYBOND_F_SUBS_ONLY : 0),
 		.mark = o->mark,
 		.lport4 = o->lport4,
 		.lport6 = o->lport6,
@@ -367,6 +368,30 @@ int steer_start(struct steer *s, const struct steer_opts *o)
 		       "and bpf_sk_assign)",
 		       strerror(-err));
 		goto fail;
+	}
+	for (int i = 0; i < o->nsubs; i++) {
+		const struct hb_addr *a = &o->subs[i];
+		__u32 idx = i;
+
+		if (a->family == AF_INET) {
+			struct hybond_lpm4 k = { .prefixlen = a->prefixlen,
+						 .addr = a->v4.s_addr };
+
+			err = bpf_map__update_elem(s->skel->maps.hybond_subs4, &k,
+						   sizeof(k), &idx, sizeof(idx),
+						   BPF_ANY);
+		} else {
+			struct hybond_lpm6 k = { .prefixlen = a->prefixlen };
+
+			memcpy(k.addr, &a->v6, 16);
+			err = bpf_map__update_elem(s->skel->maps.hybond_subs6, &k,
+						   sizeof(k), &idx, sizeof(idx),
+						   BPF_ANY);
+		}
+		if (err) {
+			pr_err("subscriber prefix %d: %s", i, strerror(-err));
+			goto fail;
+		}
 	}
 	s->policy_word = HYBOND_POLICY(0, HYBOND_ACT_BOND, 0);
 	err = write_cfg(s, o, false);
@@ -524,6 +549,12 @@ int steer_held_fd(const struct steer *s)
 int steer_events_fd(const struct steer *s)
 {
 	return bpf_map__fd(s->skel->maps.hybond_events);
+}
+
+int steer_subs_fd(const struct steer *s, int family)
+{
+	return bpf_map__fd(family == AF_INET ? s->skel->maps.hybond_subs4 :
+					       s->skel->maps.hybond_subs6);
 }
 
 int steer_reinject_fd(const struct steer *s)

@@ -25,6 +25,8 @@ struct steer_opts {
 	const char *name;     /* instance name: pins go to pin_root/name */
 	const struct policy *policy; /* in force from the start; NULL: bond all */
 	uint32_t flags;       /* extra HYBOND_F_* (HYBOND_F_STRIP_TS) */
+	const struct hb_addr *subs; /* subscriber prefixes (HAG), or NULL */
+	int nsubs;
 };
 
 struct tc_hook_state {
@@ -54,6 +56,7 @@ int steer_stats_fd(const struct steer *s);
 int steer_held_fd(const struct steer *s);
 int steer_events_fd(const struct steer *s);
 int steer_reinject_fd(const struct steer *s);
+int steer_subs_fd(const struct steer *s, int family);
 /* Replace the policy in force atomically (new SYNs follow it at once). */
 int steer_set_policy(struct steer *s, const struct policy *p);
 /* Read the policy in force back from the maps. */

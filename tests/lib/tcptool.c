@@ -10,6 +10,10 @@
  *     reset            read until 1 byte arrived, then reset (SO_LINGER 0)
  *   tcptool connect ADDR PORT [--send FILE] [--timeout S]
  *     connect, send FILE (if any), shutdown(SHUT_WR), read until EOF
+ *   tcptool syn SRC DST PORT COUNT [--mptcp] [--vary-src]
+ *     send COUNT IPv4 SYNs from SRC (raw socket, so any source; with
+ *     --vary-src the last octet varies) with MP_CAPABLE if --mptcp, as
+ *     fast as it can; prints "sent N"
  *
  * Both print one result line on stdout:
  *   "eof sent=N received=M sha256=HEX"   the stream ended cleanly
@@ -23,6 +27,7 @@
 #include <netdb.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -308,6 +313,106 @@ static int do_serve(int argc, char **argv)
 	return report(err, sent, received, &sha);
 }
 
+static uint16_t csum16(const uint8_t *p, size_t len, uint32_t sum)
+{
+	for (size_t i = 0; i + 1 < len; i += 2)
+		sum += (uint32_t)p[i] << 8 | p[i + 1];
+	if (len & 1)
+		sum += (uint32_t)p[len - 1] << 8;
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)~sum;
+}
+
+/* A bounded SYN generator for the flood and spoofing tests. */
+static int do_syn(int argc, char **argv)
+{
+	struct sockaddr_in dst = { .sin_family = AF_INET };
+	uint8_t pkt[20 + 28];
+	struct in_addr src;
+	unsigned long count, sent = 0;
+	bool mptcp = false, vary = false;
+	int fd, one = 1, tcplen;
+
+	if (argc < 6)
+		return 2;
+	for (int i = 6; i < argc; i++) {
+		if (!strcmp(argv[i], "--mptcp"))
+			mptcp = true;
+		else if (!strcmp(argv[i], "--vary-src"))
+			vary = true;
+		else
+			return 2;
+	}
+	if (inet_pton(AF_INET, argv[2], &src) != 1 ||
+	    inet_pton(AF_INET, argv[3], &dst.sin_addr) != 1)
+		return 2;
+	count = strtoul(argv[5], NULL, 10);
+	fd = socket(AF_INET, SOCK_RAW, IPPROTO_RAW);
+	if (fd < 0 || setsockopt(fd, IPPROTO_IP, IP_HDRINCL, &one, sizeof(one))) {
+		perror("tcptool: raw socket");
+		return 4;
+	}
+	tcplen = mptcp ? 28 : 24;
+	for (unsigned long n = 0; n < count; n++) {
+		uint8_t *ip = pkt, *tcp = pkt + 20, ph[12];
+		uint16_t c, sport = htons(1024 + n % 60000);
+		uint32_t seq = htonl((uint32_t)(n * 2654435761u));
+		struct in_addr s = src;
+
+		if (vary)
+			((uint8_t *)&s)[3] = 1 + n % 250;
+		memset(pkt, 0, sizeof(pkt));
+		ip[0] = 0x45;
+		ip[2] = 0;
+		ip[3] = 20 + tcplen;
+		ip[8] = 64;
+		ip[9] = IPPROTO_TCP;
+		memcpy(ip + 12, &s, 4);
+		memcpy(ip + 16, &dst.sin_addr, 4);
+		c = htons(csum16(ip, 20, 0));
+		memcpy(ip + 10, &c, 2);
+		memcpy(tcp, &sport, 2);
+		{
+			uint16_t dp = htons(atoi(argv[4]));
+
+			memcpy(tcp + 2, &dp, 2);
+		}
+		memcpy(tcp + 4, &seq, 4);
+		tcp[12] = (tcplen / 4) << 4;
+		tcp[13] = 0x02;
+		tcp[14] = 0xff;
+		tcp[20] = 2; /* MSS 1460 */
+		tcp[21] = 4;
+		tcp[22] = 0x05;
+		tcp[23] = 0xb4;
+		if (mptcp) { /* MP_CAPABLE v1, SYN form */
+			tcp[24] = 30;
+			tcp[25] = 4;
+			tcp[26] = 0x01;
+			tcp[27] = 0x81;
+		}
+		memcpy(ph, ip + 12, 8);
+		ph[8] = 0;
+		ph[9] = IPPROTO_TCP;
+		ph[10] = 0;
+		ph[11] = tcplen;
+		{
+			uint32_t sum = 0;
+
+			for (int i = 0; i < 12; i += 2)
+				sum += (uint32_t)ph[i] << 8 | ph[i + 1];
+			c = htons(csum16(tcp, tcplen, sum));
+		}
+		memcpy(tcp + 16, &c, 2);
+		if (sendto(fd, pkt, 20 + tcplen, 0, (struct sockaddr *)&dst,
+			   sizeof(dst)) > 0)
+			sent++;
+	}
+	printf("sent %lu\n", sent);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	int rc = 2;
@@ -318,6 +423,8 @@ int main(int argc, char **argv)
 		rc = do_connect(argc, argv);
 	else if (argc > 1 && !strcmp(argv[1], "serve"))
 		rc = do_serve(argc, argv);
+	else if (argc > 1 && !strcmp(argv[1], "syn"))
+		rc = do_syn(argc, argv);
 	if (rc == 2)
 		fprintf(stderr,
 			"usage: tcptool serve PORT sink-reply|reply-sink|reset "
