@@ -33,10 +33,15 @@ done
 capture_text sec $CAP >"$TOPO_DIR/sec.txt"
 check "MP_JOIN from HCPE@2 to HAG@2 over IPv6" \
 	grep -qE "IP6 $CPE_S6\.[0-9]+ > $HAG_S6\.9300: Flags \[S\].*mptcp [0-9]+ join" "$TOPO_DIR/sec.txt"
+# (The ADD_ADDR transmit counters exist since Linux 6.2.)
 drops=$(nsx "$NS_HAG" nstat -az MPTcpExtAddAddrTxDrop | awk '/AddAddrTxDrop/ {print $2}')
-check_eq "no ADD_ADDR dropped for lack of option space" "${drops:-0}" 0
 sent=$(nsx "$NS_HAG" nstat -az MPTcpExtAddAddrTx | awk '/AddAddrTx / {print $2}')
-check_ge "the HAG sent its IPv6 ADD_ADDRs" "${sent:-0}" 2
+if [ -n "$sent" ]; then
+	check_eq "no ADD_ADDR dropped for lack of option space" "${drops:-0}" 0
+	check_ge "the HAG sent its IPv6 ADD_ADDRs" "$sent" 2
+else
+	note "this kernel has no ADD_ADDR transmit counters; the joins above prove the announcements"
+fi
 stripped=$(nsx "$NS_HAG" build/hybond stats -j | jq '[.steering[].steer.syn_timestamps_stripped] | add')
 check_ge "stats count the SYNs whose timestamps were blanked" "$stripped" 2
 
