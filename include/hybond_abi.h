@@ -189,4 +189,41 @@ struct hybond_event {
 	__u8 frame[HYBOND_EVENT_FRAME];
 };
 
+/*
+ * The HAG's secondary interface guard (bpf/xdp_guard.bpf.c): it admits
+ * only what the bonding needs there and counts the rest.
+ */
+#define HYBOND_MAP_GCFG "hybond_gcfg"
+#define HYBOND_MAP_GADDRS "hybond_gaddrs"
+#define HYBOND_MAP_GSTATS "hybond_gstats"
+#define HYBOND_PROG_GUARD "hybond_guard"
+
+struct hybond_gcfg {
+	__u32 enabled;
+	__u16 join_port; /* host order: where MP_JOIN SYNs are expected */
+	__u16 _pad;
+};
+_Static_assert(sizeof(struct hybond_gcfg) == 8, "hybond_gcfg layout");
+
+/* An announced secondary address (hybond_gaddrs key; value unused). */
+struct hybond_gaddr {
+	__u8 family; /* 4 or 6 */
+	__u8 _pad[3];
+	__be32 addr[4];
+};
+_Static_assert(sizeof(struct hybond_gaddr) == 20, "hybond_gaddr layout");
+
+enum hybond_gctr {
+	HYBOND_G_PASS_JOIN = 0,  /* MP_JOIN SYN to an announced address:port */
+	HYBOND_G_PASS_EST,       /* segment of an existing subflow */
+	HYBOND_G_PASS_ICMP,      /* path MTU, neighbour discovery */
+	HYBOND_G_PASS_NONIP,     /* ARP and other non-IP frames */
+	HYBOND_G_DROP_NOT_OURS,  /* to an address that is not announced */
+	HYBOND_G_DROP_SYN,       /* a SYN that is not an MP_JOIN to the port */
+	HYBOND_G_DROP_NO_SOCK,   /* TCP segment of no subflow */
+	HYBOND_G_DROP_ICMP,      /* any other ICMP */
+	HYBOND_G_DROP_OTHER,     /* UDP, other protocols, fragments, malformed */
+	HYBOND_G_MAX,
+};
+
 #endif /* HYBOND_ABI_H */

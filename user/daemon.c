@@ -234,6 +234,7 @@ static int do_stats(struct daemon *d, const char *arg, struct sbuf *out)
 	in.conns = views;
 	in.nconns = n > 0 ? n : 0;
 	hold_counters(d->hold, &in.hold);
+	in.have_guard = !steer_guard_stats(&d->steer, in.guard);
 	if (d->ov) {
 		in.bonding.present = true;
 		in.bonding.mode = bonding_mode_name(d->ov->o.mode);
@@ -557,6 +558,13 @@ int run_daemon(const struct daemon_opts *o)
 	if (o->nsubs)
 		relay_set_subs(d.relay, steer_subs_fd(&d.steer, AF_INET),
 			       steer_subs_fd(&d.steer, AF_INET6));
+	/* All programs or none: a guard that cannot attach stops the start. */
+	if (o->role == HYBOND_ROLE_HAG && !o->no_guard) {
+		err = steer_guard_start(&d.steer, o->ifx_secondary, ro.aa.secondary,
+					ro.aa.n, o->join_port);
+		if (err)
+			goto out;
+	}
 	err = hold_start(&d.hold, &d.steer, d.relay, !o->accept_first);
 	if (err) {
 		pr_err("starting the handshake-order thread: %s", strerror(-err));

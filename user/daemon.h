@@ -20,6 +20,7 @@ struct daemon_opts {
 	int ifx_steer, ifx_up, ifx_secondary;
 	bool nat;
 	bool keep_timestamps; /* HAG: do not blank timestamps (IPv6 ADD_ADDR) */
+	bool no_guard;        /* HAG: no XDP guard on the secondary */
 	uint16_t join_port;
 	uint32_t mark, table, pref;
 	const char *pin_root;

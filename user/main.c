@@ -69,6 +69,9 @@ static void usage_daemon(FILE *f, int role)
 			"  --subscribers P,.. subscriber prefixes: MP_CAPABLE SYNs from elsewhere\n"
 			"                     are dropped and counted (BCP 38)\n"
 			"  --max-conns-per-subscriber N  connections per subscriber prefix\n"
+			"  --no-guard         no XDP guard on --secondary (by default it\n"
+			"                     admits only MP_JOINs to the announced port,\n"
+			"                     existing subflows and path-MTU/ND ICMP)\n"
 			"  --keep-timestamps  keep TCP timestamps on first subflows even\n"
 			"                     when an IPv6 ADD_ADDR with a port then cannot\n"
 			"                     be sent (see README)\n",
@@ -255,7 +258,7 @@ static int parse_daemon(int argc, char **argv, int role,
 		O_NAME, O_WORKERS, O_BUF, O_MARK, O_TABLE, O_PREF, O_PIN,
 		O_NOPIN, O_JOINPORT, O_POLICY, O_KEEPTS, O_PRATE, O_SRATE,
 		O_BONDING, O_STALL, O_ACCEPTFIRST, O_CC, O_SUBS, O_MAXC, O_MAXSUB,
-		O_IDLE, O_HALF,
+		O_IDLE, O_HALF, O_NOGUARD,
 	};
 	static const struct option cpe_opts[] = {
 		{ "lan", required_argument, 0, O_LAN },
@@ -290,6 +293,7 @@ static int parse_daemon(int argc, char **argv, int role,
 		{ "secondary", required_argument, 0, O_SECONDARY },
 		{ "join-port", required_argument, 0, O_JOINPORT },
 		{ "subscribers", required_argument, 0, O_SUBS },
+		{ "no-guard", no_argument, 0, O_NOGUARD },
 		{ "max-conns-per-subscriber", required_argument, 0, O_MAXSUB },
 		{ "keep-timestamps", no_argument, 0, O_KEEPTS },
 		{ "name", required_argument, 0, O_NAME },
@@ -442,6 +446,9 @@ static int parse_daemon(int argc, char **argv, int role,
 		}
 		case O_ACCEPTFIRST:
 			o->accept_first = true;
+			break;
+		case O_NOGUARD:
+			o->no_guard = true;
 			break;
 		case O_SUBS:
 			if (parse_prefixes(optarg, o))

@@ -783,7 +783,7 @@ static void accept_one(struct worker *w, int fd)
 	}
 	c->w = w;
 	c->state = connected ? C_OPEN : C_CONNECTING;
-	c->start_ms = c->progress_ms = c->checked_ms = now_ms();
+	c->start_ms = c->progress_ms = c->checked_ms = w->now_ms;
 	c->sub = w->r->o.max_per_subscriber ? subscriber_of(w->r, &peer) : -1;
 	atomic_fetch_add(&w->r->total, 1);
 	if (c->sub >= 0)
@@ -873,7 +873,9 @@ static void housekeeping(struct worker *w)
 
 	for (struct conn *c = w->conns, *next; c; c = next) {
 		struct conn_sockinfo si;
-		uint64_t quiet = now - c->progress_ms;
+		/* (A connection accepted in this turn may be newer than the
+		 * turn's clock: never let the difference wrap.) */
+		uint64_t quiet = now > c->progress_ms ? now - c->progress_ms : 0;
 		bool half_open = c->s[DOWN].rd_eof || c->s[UP].rd_eof;
 
 		next = c->next;
@@ -886,7 +888,7 @@ static void housekeeping(struct worker *w)
 			continue;
 		}
 		/* Idle but healthy connections cost one check per period. */
-		if (stall && quiet >= stall && now - c->checked_ms >= stall) {
+		if (stall && quiet >= stall && now >= c->checked_ms + stall) {
 			c->checked_ms = now;
 			if (conn_stuck(c)) {
 				pr_debug("connection stalled for %us: reset",

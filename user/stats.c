@@ -37,6 +37,17 @@ static const char *const ctr_name[HYBOND_CTR_MAX] = {
 };
 
 static const char *const net_name[NET_MAX] = { "primary", "secondary" };
+static const char *const guard_name[HYBOND_G_MAX] = {
+	[HYBOND_G_PASS_JOIN] = "pass_mp_join",
+	[HYBOND_G_PASS_EST] = "pass_subflow",
+	[HYBOND_G_PASS_ICMP] = "pass_icmp",
+	[HYBOND_G_PASS_NONIP] = "pass_non_ip",
+	[HYBOND_G_DROP_NOT_OURS] = "drop_not_announced",
+	[HYBOND_G_DROP_SYN] = "drop_syn_not_join",
+	[HYBOND_G_DROP_NO_SOCK] = "drop_no_subflow",
+	[HYBOND_G_DROP_ICMP] = "drop_icmp",
+	[HYBOND_G_DROP_OTHER] = "drop_other",
+};
 static const char *const dir_name[HYBOND_DIR_MAX] = { "steer", "return" };
 static const char *const fam_name[HYBOND_FAM_MAX] = { "ipv4", "ipv6" };
 
@@ -193,6 +204,13 @@ static void render_table(const struct stats_input *in, struct sbuf *o)
 			    (unsigned long long)ctr(in, 0, 1, c),
 			    (unsigned long long)ctr(in, 1, 1, c));
 
+	if (in->have_guard) {
+		sbuf_printf(o, "\nsecondary guard (XDP):");
+		for (int g = 0; g < HYBOND_G_MAX; g++)
+			sbuf_printf(o, " %s %llu", guard_name[g],
+				    (unsigned long long)in->guard[g]);
+		sbuf_printf(o, "\n");
+	}
 	sbuf_printf(o, "\nactive connections: %d%s\n", in->nconns,
 		    in->conns_truncated ? " (list truncated)" : "");
 	for (int i = 0; i < in->nconns; i++) {
@@ -293,6 +311,13 @@ static void render_json(const struct stats_input *in, struct sbuf *o)
 		    (unsigned long long)in->hold.timed_out,
 		    (unsigned long long)in->hold.tw_cleared,
 		    (unsigned long long)in->hold.overload);
+	if (in->have_guard) {
+		sbuf_printf(o, "\"guard\":{");
+		for (int g = 0; g < HYBOND_G_MAX; g++)
+			sbuf_printf(o, "%s\"%s\":%llu", g ? "," : "", guard_name[g],
+				    (unsigned long long)in->guard[g]);
+		sbuf_printf(o, "},");
+	}
 	sbuf_printf(o, "\"steering\":{");
 	for (int f = 0; f < HYBOND_FAM_MAX; f++) {
 		sbuf_printf(o, "%s\"%s\":{", f ? "," : "", fam_name[f]);
@@ -398,6 +423,16 @@ static void render_prometheus(const struct stats_input *in, struct sbuf *o)
 		  "Proxied connections open now.");
 	sbuf_printf(o, "hybond_connections_active{instance_name=\"%s\"} %llu\n",
 		    n, (unsigned long long)rc->active);
+	if (in->have_guard) {
+		prom_head(o, "hybond_guard_packets_total", "counter",
+			  "The secondary interface guard's verdicts.");
+		for (int g = 0; g < HYBOND_G_MAX; g++)
+			sbuf_printf(o,
+				    "hybond_guard_packets_total{instance_name="
+				    "\"%s\",verdict=\"%s\"} %llu\n",
+				    n, guard_name[g],
+				    (unsigned long long)in->guard[g]);
+	}
 	prom_head(o, "hybond_steering_events_total", "counter",
 		  "Steering program counters by family, side and event.");
 	for (int f = 0; f < HYBOND_FAM_MAX; f++)

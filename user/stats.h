@@ -25,6 +25,8 @@ struct stats_input {
 	int nconns;
 	int conns_truncated; /* more connections than listed */
 	struct hold_counters hold;
+	bool have_guard;
+	uint64_t guard[HYBOND_G_MAX];
 	struct {
 		bool present; /* CPE only */
 		const char *mode;

@@ -29,6 +29,7 @@
 #include "policy.h"
 #include "steer.h"
 #include "tc_steer.skel.h"
+#include "xdp_guard.skel.h"
 
 #ifndef BPF_FS_MAGIC
 #define BPF_FS_MAGIC 0xcafe4a11
@@ -166,9 +167,9 @@ static int claim_pin_dir(const char *dir, const char *name)
 	return 0;
 }
 
-static int pin_all(struct steer *s)
+
+static int pin_obj(struct bpf_object *obj, const char *dir)
 {
-	struct bpf_object *obj = s->skel->obj;
 	struct bpf_program *prog;
 	struct bpf_map *map;
 	char path[PATH_MAX];
@@ -176,22 +177,92 @@ static int pin_all(struct steer *s)
 
 	bpf_object__for_each_map(map, obj)
 	{
-		/* .rodata/.bss style internal maps have dots: not pinnable. */
 		if (strchr(bpf_map__name(map), '.'))
 			continue;
-		snprintf(path, sizeof(path), "%s/%s", s->pin_dir,
-			 bpf_map__name(map));
+		snprintf(path, sizeof(path), "%s/%s", dir, bpf_map__name(map));
 		err = bpf_map__pin(map, path);
 		if (err)
 			return err;
 	}
 	bpf_object__for_each_program(prog, obj)
 	{
-		snprintf(path, sizeof(path), "%s/%s", s->pin_dir,
+		snprintf(path, sizeof(path), "%s/%s", dir,
 			 bpf_program__name(prog));
 		err = bpf_program__pin(prog, path);
 		if (err)
 			return err;
+	}
+	return 0;
+}
+
+int steer_guard_start(struct steer *s, int ifindex, const struct hb_addr *a,
+		      int n, uint16_t join_port)
+{
+	struct hybond_gcfg cfg = { .enabled = 1, .join_port = join_port };
+	char ifname[IF_NAMESIZE] = "?";
+	__u32 key = 0;
+	__u8 one = 1;
+	int err;
+
+	if_indextoname(ifindex, ifname);
+	s->guard = xdp_guard_bpf__open_and_load();
+	if (!s->guard) {
+		err = -errno;
+		pr_err("loading the secondary interface guard (XDP) failed: %s",
+		       strerror(-err));
+		return err;
+	}
+	for (int i = 0; i < n; i++) {
+		struct hybond_gaddr g = { .family = a[i].family == AF_INET ? 4 : 6 };
+
+		memcpy(g.addr, &a[i].v6, a[i].family == AF_INET ? 4 : 16);
+		err = bpf_map__update_elem(s->guard->maps.hybond_gaddrs, &g,
+					   sizeof(g), &one, sizeof(one), BPF_ANY);
+		if (err)
+			return err;
+	}
+	err = bpf_map__update_elem(s->guard->maps.hybond_gcfg, &key, sizeof(key),
+				   &cfg, sizeof(cfg), BPF_ANY);
+	if (err)
+		return err;
+	/* A link: it goes when the daemon goes (fail open, like steering). */
+	s->guard_link = bpf_program__attach_xdp(s->guard->progs.hybond_guard,
+						ifindex);
+	if (!s->guard_link) {
+		err = -errno;
+		s->guard_link = NULL;
+		pr_err("%s: attaching the XDP guard failed: %s; start with "
+		       "--no-guard to run without it",
+		       ifname, strerror(-err));
+		return err;
+	}
+	s->guard_ifindex = ifindex;
+	if (s->pinned) {
+		err = pin_obj(s->guard->obj, s->pin_dir);
+		if (err)
+			pr_warn("pinning the guard: %s", strerror(-err));
+	}
+	pr_debug("%s: guard attached (XDP)", ifname);
+	return 0;
+}
+
+int steer_guard_stats(const struct steer *s, uint64_t *ctr)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	uint64_t vals[256];
+
+	if (!s->guard)
+		return -ENOENT;
+	if (ncpu <= 0 || ncpu > 256)
+		return -EINVAL;
+	for (__u32 i = 0; i < HYBOND_G_MAX; i++) {
+		ctr[i] = 0;
+		if (bpf_map__lookup_elem(s->guard->maps.hybond_gstats, &i,
+					 sizeof(i), vals,
+					 sizeof(uint64_t) * ncpu, 0))
+			continue;
+		for (int c = 0; c < ncpu; c++)
+			ctr[i] += vals[c];
 	}
 	return 0;
 }
@@ -412,8 +483,9 @@ int steer_start(struct steer *s, const struct steer_opts *o)
 
 	if (o->pin_root) {
 		err = mkdir_p(s->pin_dir, 0700);
+		/* (.rodata-style internal maps have dots: not pinnable.) */
 		if (!err)
-			err = pin_all(s);
+			err = pin_obj(s->skel->obj, s->pin_dir);
 		if (err) {
 			pr_err("pinning under %s failed: %s", s->pin_dir,
 			       strerror(-err));
@@ -451,6 +523,12 @@ void steer_stop_traffic(struct steer *s)
 void steer_stop(struct steer *s)
 {
 	steer_stop_traffic(s);
+	if (s->guard_link)
+		bpf_link__destroy(s->guard_link);
+	s->guard_link = NULL;
+	if (s->guard)
+		xdp_guard_bpf__destroy(s->guard);
+	s->guard = NULL;
 	if (s->pinned) {
 		char *slash;
 

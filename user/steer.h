@@ -11,6 +11,8 @@
 #include "nl.h"
 
 struct tc_steer_bpf;
+struct xdp_guard_bpf;
+struct bpf_link;
 struct policy;
 
 struct steer_opts {
@@ -37,6 +39,9 @@ struct tc_hook_state {
 
 struct steer {
 	struct tc_steer_bpf *skel;
+	struct xdp_guard_bpf *guard;
+	struct bpf_link *guard_link;
+	int guard_ifindex;
 	struct nl rt;
 	struct tc_hook_state hooks[2];
 	bool rule[2], route[2]; /* [0] IPv4, [1] IPv6 */
@@ -57,6 +62,12 @@ int steer_held_fd(const struct steer *s);
 int steer_events_fd(const struct steer *s);
 int steer_reinject_fd(const struct steer *s);
 int steer_subs_fd(const struct steer *s, int family);
+/* HAG: attach the secondary interface's guard (XDP), admitting MP_JOIN
+ * SYNs to these addresses and port, existing subflows, needed ICMP. */
+int steer_guard_start(struct steer *s, int ifindex, const struct hb_addr *a,
+		      int n, uint16_t join_port);
+/* The guard's counters (enum hybond_gctr), summed; -ENOENT if none. */
+int steer_guard_stats(const struct steer *s, uint64_t *ctr);
 /* Replace the policy in force atomically (new SYNs follow it at once). */
 int steer_set_policy(struct steer *s, const struct policy *p);
 /* Read the policy in force back from the maps. */

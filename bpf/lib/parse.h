@@ -51,7 +51,8 @@ struct pkt {
 	__u8 family;        /* 4 or 6 */
 	__u8 tcp_flags;     /* byte 13 of the TCP header */
 	__u8 mptcp_sub;     /* first MPTCP option subtype, MPTCP_SUB_NONE */
-	__u8 _pad;
+	__u8 l4proto;       /* IP protocol / last next header (also for
+			     * PARSE_NOT_TCP, with l4_off, unless fragmented) */
 	__be32 saddr[4];    /* IPv4 in [0] */
 	__be32 daddr[4];
 	__be16 sport;
@@ -201,17 +202,21 @@ static __always_inline int parse_pkt(const void *data, const void *data_end,
 		ihl = ip->ihl * 4;
 		if (ihl < sizeof(*ip))
 			return PARSE_MALFORMED;
-		/* Any fragment (MF set or offset non-zero) is left alone. */
-		if (ip->frag_off & bpf_htons(0x3fff))
-			return PARSE_NOT_TCP;
-		if (ip->protocol != IPPROTO_TCP)
-			return PARSE_NOT_TCP;
 		pkt->family = 4;
 		pkt->saddr[0] = ip->saddr;
 		pkt->daddr[0] = ip->daddr;
 		pkt->saddr[1] = pkt->saddr[2] = pkt->saddr[3] = 0;
 		pkt->daddr[1] = pkt->daddr[2] = pkt->daddr[3] = 0;
+		/* Any fragment (MF set or offset non-zero) is left alone. */
+		if (ip->frag_off & bpf_htons(0x3fff)) {
+			pkt->l4proto = IPPROTO_FRAGMENT_;
+			return PARSE_NOT_TCP;
+		}
+		pkt->l4proto = ip->protocol;
 		off += ihl;
+		pkt->l4_off = off;
+		if (ip->protocol != IPPROTO_TCP)
+			return PARSE_NOT_TCP;
 	} else if (proto == ETH_P_IPV6) {
 		const struct ipv6hdr *ip6 = data + off;
 		int ret;
@@ -226,8 +231,10 @@ static __always_inline int parse_pkt(const void *data, const void *data_end,
 		nexthdr = ip6->nexthdr;
 		off += sizeof(*ip6);
 		ret = parse_ipv6_exthdrs(data, data_end, &off, &nexthdr);
+		pkt->l4proto = nexthdr;
 		if (ret != PARSE_OK)
 			return ret;
+		pkt->l4_off = off;
 		if (nexthdr != IPPROTO_TCP)
 			return PARSE_NOT_TCP;
 	} else {

@@ -10,10 +10,11 @@
  *     reset            read until 1 byte arrived, then reset (SO_LINGER 0)
  *   tcptool connect ADDR PORT [--send FILE] [--timeout S]
  *     connect, send FILE (if any), shutdown(SHUT_WR), read until EOF
- *   tcptool syn SRC DST PORT COUNT [--mptcp] [--vary-src]
+ *   tcptool syn SRC DST PORT COUNT [--mptcp|--join] [--vary-src]
  *     send COUNT IPv4 SYNs from SRC (raw socket, so any source; with
- *     --vary-src the last octet varies) with MP_CAPABLE if --mptcp, as
- *     fast as it can; prints "sent N"
+ *     --vary-src the last octet varies) with MP_CAPABLE (--mptcp) or an
+ *     MP_JOIN with a made-up token (--join), as fast as it can; prints
+ *     "sent N"
  *
  * Both print one result line on stdout:
  *   "eof sent=N received=M sha256=HEX"   the stream ended cleanly
@@ -328,10 +329,10 @@ static uint16_t csum16(const uint8_t *p, size_t len, uint32_t sum)
 static int do_syn(int argc, char **argv)
 {
 	struct sockaddr_in dst = { .sin_family = AF_INET };
-	uint8_t pkt[20 + 28];
+	uint8_t pkt[20 + 36];
 	struct in_addr src;
 	unsigned long count, sent = 0;
-	bool mptcp = false, vary = false;
+	bool mptcp = false, vary = false, join = false;
 	int fd, one = 1, tcplen;
 
 	if (argc < 6)
@@ -339,6 +340,8 @@ static int do_syn(int argc, char **argv)
 	for (int i = 6; i < argc; i++) {
 		if (!strcmp(argv[i], "--mptcp"))
 			mptcp = true;
+		else if (!strcmp(argv[i], "--join"))
+			join = true;
 		else if (!strcmp(argv[i], "--vary-src"))
 			vary = true;
 		else
@@ -353,7 +356,7 @@ static int do_syn(int argc, char **argv)
 		perror("tcptool: raw socket");
 		return 4;
 	}
-	tcplen = mptcp ? 28 : 24;
+	tcplen = join ? 36 : mptcp ? 28 : 24;
 	for (unsigned long n = 0; n < count; n++) {
 		uint8_t *ip = pkt, *tcp = pkt + 20, ph[12];
 		uint16_t c, sport = htons(1024 + n % 60000);
@@ -391,6 +394,12 @@ static int do_syn(int argc, char **argv)
 			tcp[25] = 4;
 			tcp[26] = 0x01;
 			tcp[27] = 0x81;
+		} else if (join) { /* MP_JOIN SYN: id, a token nobody has, nonce */
+			tcp[24] = 30;
+			tcp[25] = 12;
+			tcp[26] = 0x10;
+			tcp[27] = 1;
+			memcpy(tcp + 28, "\xde\xad\xbe\xef\x01\x02\x03\x04", 8);
 		}
 		memcpy(ph, ip + 12, 8);
 		ph[8] = 0;

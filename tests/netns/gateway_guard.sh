@@ -74,7 +74,23 @@ rss1=$(awk '/VmRSS/ {print $2}' /proc/$HAG_PID/status)
 note "HAG resident memory: $rss0 KiB before the flood, $rss1 KiB after"
 check_le "the HAG's memory came back to its baseline (KiB, +2 MiB)" "$rss1" $((rss0 + 2048))
 
-# 3. The per-subscriber limit (4): a fifth connection is refused cleanly,
+# 3. The secondary interface's guard (XDP): only what the bonding needs.
+guard() { hag | jq ".guard.$1"; }
+loss=$(nsx "$NS_CPE" ping -c 3 -i 0.2 -W 1 "$HAG_S4" | grep -oE '[0-9]+% packet loss')
+check_eq "guard: ping to HAG@2 is not answered" "$loss" "100% packet loss"
+check_ge "guard: the echo requests were dropped and counted" "$(guard drop_icmp)" 3
+nsx "$NS_CPE" "$TCPTOOL" syn "$CPE_S4" "$HAG_S4" 9300 5 >/dev/null
+nsx "$NS_CPE" "$TCPTOOL" syn "$CPE_S4" "$HAG_S4" 22 5 >/dev/null
+check_ge "guard: plain SYNs to HAG@2 (join port and others) dropped" "$(guard drop_syn_not_join)" 10
+before=$(nsx "$NS_HAG" nstat -az MPTcpExtMPJoinNoTokenFound | awk '/NoTokenFound/ {print $2}')
+nsx "$NS_CPE" "$TCPTOOL" syn "$CPE_S4" "$HAG_S4" 9300 5 --join >/dev/null
+after=$(nsx "$NS_HAG" nstat -az MPTcpExtMPJoinNoTokenFound | awk '/NoTokenFound/ {print $2}')
+check_ge "guard: MP_JOIN SYNs to the join port pass the guard" "$(guard pass_mp_join)" 5
+check_ge "the kernel refuses joins with an unknown token (MPJoinNoTokenFound)" \
+	$(( ${after:-0} - ${before:-0} )) 5
+check_ge "guard: segments of real subflows pass" "$(guard pass_subflow)" 100
+
+# 4. The per-subscriber limit (4): a fifth connection is refused cleanly,
 # the four complete intact.
 want=$(sha256sum <"$TOPO_DIR/www/big.bin" | cut -d' ' -f1)
 pids=()

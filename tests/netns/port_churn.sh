@@ -21,6 +21,7 @@ topo_start_nginx || { fail "nginx starts"; exit 1; }
 ab_run() {
 	local out
 	out=$(nsx "$NS_H" ab -q -n 4000 -c 8 -s 10 "http://$S4:$1/1k" 2>&1)
+	grep -q "Requests per second" <<<"$out" || note "ab: $(tail -n 2 <<<"$out" | tr "\n" " ")"
 	RATE=$(awk '/Requests per second/ {print int($4)}' <<<"$out")
 	FAILED=$(awk '/Failed requests/ {print $3}' <<<"$out")
 	: "${RATE:=0}" "${FAILED:=4000}"
