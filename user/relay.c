@@ -67,6 +67,7 @@ struct side {
 	struct ep_tag tag; /* EP_SIDE */
 	uint8_t idx;       /* DOWN or UP */
 	bool readable, writable, rd_eof, wr_shut;
+	bool fin_first; /* we closed first: this leg ends in TIME_WAIT */
 	int fd;
 	struct conn *c;
 };
@@ -102,6 +103,7 @@ struct conn {
 	uint64_t progress_ms;     /* last time bytes moved */
 	uint64_t checked_ms;      /* last stall check */
 	int sub;                  /* subscriber prefix index, -1: none */
+	struct sockaddr_storage host, server; /* H@:port, S@:port */
 	uint64_t bytes[2];        /* per direction, as d[] */
 	struct sub_track *trk;    /* TRACK_MAX entries, once sampled */
 };
@@ -136,6 +138,8 @@ struct worker {
 	_Atomic uint64_t net_sent[NET_MAX], net_recv[NET_MAX];
 	uint64_t last_sample_ms;
 	uint64_t now_ms;          /* refreshed once per loop turn */
+	struct nl diag;           /* sock_diag, to remove our TIME_WAITs */
+	bool have_diag;
 	/* A snapshot request from the control thread (NULL: none). */
 	struct snap_req *_Atomic req;
 };
@@ -370,6 +374,34 @@ static void enqueue(struct conn *c)
 	w->run_tail = c;
 }
 
+/*
+ * A leg we closed first now sits in TIME_WAIT on the host's own 4-tuple
+ * (the proxy keeps H's port). The real endpoints keep their TIME_WAIT; ours
+ * would only make the host's next connection from that port wait (or be
+ * held), so it goes now.
+ */
+static void drop_time_wait(struct conn *c, int i)
+{
+	struct worker *w = c->w;
+	const struct sockaddr_storage *l = i == DOWN ? &c->server : &c->host;
+	const struct sockaddr_storage *r = i == DOWN ? &c->host : &c->server;
+
+	if (!w->have_diag || (i == UP && w->r->o.nat))
+		return;
+	if (l->ss_family == AF_INET)
+		nl_destroy_tcp(&w->diag, AF_INET,
+			       &((const struct sockaddr_in *)l)->sin_addr,
+			       sa_port(l),
+			       &((const struct sockaddr_in *)r)->sin_addr,
+			       sa_port(r));
+	else
+		nl_destroy_tcp(&w->diag, AF_INET6,
+			       &((const struct sockaddr_in6 *)l)->sin6_addr,
+			       sa_port(l),
+			       &((const struct sockaddr_in6 *)r)->sin6_addr,
+			       sa_port(r));
+}
+
 /* Close both legs; reset_down/reset_up choose a reset instead of a FIN. */
 static void conn_close(struct conn *c, bool reset_down, bool reset_up)
 {
@@ -396,6 +428,8 @@ static void conn_close(struct conn *c, bool reset_down, bool reset_up)
 		else
 			close(c->s[i].fd);
 		c->s[i].fd = -1;
+		if (!rst && c->s[i].fin_first)
+			drop_time_wait(c, i);
 		if (c->d[i].buf)
 			buf_put(w, c->d[i].buf);
 		c->d[i].buf = NULL;
@@ -515,6 +549,7 @@ static bool pump_dir(struct conn *c, int d, bool *more)
 			return false;
 		}
 		dst->wr_shut = true;
+		dst->fin_first = !dst->rd_eof;
 	}
 	return true;
 }
@@ -785,6 +820,8 @@ static void accept_one(struct worker *w, int fd)
 	c->state = connected ? C_OPEN : C_CONNECTING;
 	c->start_ms = c->progress_ms = c->checked_ms = w->now_ms;
 	c->sub = w->r->o.max_per_subscriber ? subscriber_of(w->r, &peer) : -1;
+	c->host = peer;
+	c->server = orig;
 	atomic_fetch_add(&w->r->total, 1);
 	if (c->sub >= 0)
 		atomic_fetch_add(&w->r->sub_active[c->sub], 1);
@@ -1105,6 +1142,7 @@ int relay_create(struct relay **rp, const struct relay_opts *o,
 
 		w->r = r;
 		w->id = i;
+		w->have_diag = !nl_open(&w->diag, NETLINK_SOCK_DIAG);
 		w->epfd = epoll_create1(EPOLL_CLOEXEC);
 		w->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 		if (w->epfd < 0 || w->wakefd < 0) {
@@ -1185,6 +1223,8 @@ void relay_destroy(struct relay *r)
 
 		if (w->started)
 			pthread_join(w->th, NULL);
+		if (w->have_diag)
+			nl_close(&w->diag);
 		worker_cleanup(w);
 		if (w->epfd >= 0)
 			close(w->epfd);
