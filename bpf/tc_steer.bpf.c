@@ -462,8 +462,9 @@ static __noinline int handle(struct __sk_buff *skb, __u32 dir)
 	data = (void *)(long)skb->data;
 	data_end = (void *)(long)skb->data_end;
 	ret = parse_pkt(data, data_end, &p);
-	fam = skb->protocol == bpf_htons(ETH_P_IPV6) ? HYBOND_FAM_V6 :
-						      HYBOND_FAM_V4;
+	/* From the frame's own ethertype (past any VLAN tags still in it),
+	 * not skb->protocol, which is the outer tag's. */
+	fam = p.family == 6 ? HYBOND_FAM_V6 : HYBOND_FAM_V4;
 	if (ret == PARSE_NOT_IP)
 		return TC_ACT_OK;
 	count(dir, fam, HYBOND_CTR_PACKETS);
@@ -475,7 +476,6 @@ static __noinline int handle(struct __sk_buff *skb, __u32 dir)
 		count(dir, fam, HYBOND_CTR_MALFORMED);
 		return TC_ACT_OK;
 	}
-	fam = p.family == 6 ? HYBOND_FAM_V6 : HYBOND_FAM_V4;
 
 	if (dir == HYBOND_DIR_STEER &&
 	    (p.tcp_flags & (TCP_SYN_ | TCP_ACK_ | TCP_RST_)) == TCP_SYN_) {

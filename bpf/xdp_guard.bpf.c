@@ -62,17 +62,22 @@ static __always_inline int icmp_needed(const struct pkt *p, const void *data,
 	return p->l4proto == 58 && (t[0] == 2 || (t[0] >= 133 && t[0] <= 137));
 }
 
+/*
+ * Always load 40 bytes, the ones that end where the options end (they
+ * start inside the IP or TCP header when the options are shorter): a
+ * constant size, which every verifier accepts, and always inside the frame.
+ */
 static __always_inline int is_join(struct xdp_md *ctx, const struct pkt *p)
 {
 	struct optwalk w = {};
-	__u32 n = p->opt_len;
+	__u32 n = p->opt_len, end = p->opt_off + p->opt_len;
 
-	if (n < 4 || n > 40)
+	if (n == 0 || n > 40 || end < 40)
 		return 0;
-	if (bpf_xdp_load_bytes(ctx, p->opt_off, w.buf, n))
+	if (bpf_xdp_load_bytes(ctx, end - 40, w.buf, 40))
 		return 0;
-	w.len = n;
-	return tcp_mptcp_subtype(&w) == MPTCP_SUB_JOIN;
+	w.len = 40;
+	return tcp_mptcp_subtype_at(&w, 40 - n) == MPTCP_SUB_JOIN;
 }
 
 SEC("xdp")

@@ -110,11 +110,12 @@ static long optwalk_step(__u32 idx, void *ctx)
 	return 0;
 }
 
-/* Subtype of the first MPTCP option in w->buf[0..w->len), or NONE; the walk
- * also notes where the timestamps option is (w->ts_off). */
-static __always_inline __u8 tcp_mptcp_subtype(struct optwalk *w)
+/* Subtype of the first MPTCP option in w->buf[start..w->len), or NONE; the
+ * walk also notes where the timestamps option is (w->ts_off). */
+static __always_inline __u8 tcp_mptcp_subtype_at(struct optwalk *w,
+						 __u32 start)
 {
-	w->off = 0;
+	w->off = start;
 	w->sub = MPTCP_SUB_NONE;
 	w->ts_off = 0xff;
 	if (w->len > 40)
@@ -127,6 +128,11 @@ static __always_inline __u8 tcp_mptcp_subtype(struct optwalk *w)
 			break;
 #endif
 	return w->sub;
+}
+
+static __always_inline __u8 tcp_mptcp_subtype(struct optwalk *w)
+{
+	return tcp_mptcp_subtype_at(w, 0);
 }
 
 static __always_inline int parse_ipv6_exthdrs(const void *data,
@@ -191,6 +197,9 @@ static __always_inline int parse_pkt(const void *data, const void *data_end,
 	}
 
 	pkt->l3_off = off;
+	/* The family is known from the ethertype, before any length check, so
+	 * that even a malformed packet is counted under the right one. */
+	pkt->family = proto == ETH_P_IPV6 ? 6 : proto == ETH_P_IP ? 4 : 0;
 	if (proto == ETH_P_IP) {
 		const struct iphdr *ip = data + off;
 		__u32 ihl;
@@ -202,7 +211,6 @@ static __always_inline int parse_pkt(const void *data, const void *data_end,
 		ihl = ip->ihl * 4;
 		if (ihl < sizeof(*ip))
 			return PARSE_MALFORMED;
-		pkt->family = 4;
 		pkt->saddr[0] = ip->saddr;
 		pkt->daddr[0] = ip->daddr;
 		pkt->saddr[1] = pkt->saddr[2] = pkt->saddr[3] = 0;
@@ -225,7 +233,6 @@ static __always_inline int parse_pkt(const void *data, const void *data_end,
 			return PARSE_MALFORMED;
 		if (ip6->version != 6)
 			return PARSE_MALFORMED;
-		pkt->family = 6;
 		__builtin_memcpy(pkt->saddr, &ip6->saddr, 16);
 		__builtin_memcpy(pkt->daddr, &ip6->daddr, 16);
 		nexthdr = ip6->nexthdr;
