@@ -24,7 +24,7 @@ USER_OBJS := $(patsubst user/%.c,$(BUILD)/user/%.o,$(USER_SRCS))
 HEADERS   := $(wildcard include/*.h user/*.h)
 
 .SECONDARY:
-.PHONY: all clean check check-unit check-bpf check-netns demo deps vmtest bench format
+.PHONY: all clean check check-unit check-bpf check-netns check-fuzz check-asan demo deps vmtest bench format
 
 all: $(BUILD)/hybond
 
@@ -32,7 +32,7 @@ all: $(BUILD)/hybond
 demo: all $(BUILD)/tests/tcptool
 	tests/demo.sh
 
-check: check-unit check-bpf check-netns
+check: check-unit check-bpf check-fuzz check-netns
 
 # Install the Debian packages listed in .ci/packages that are missing.
 deps:
@@ -107,3 +107,36 @@ bench: all $(BUILD)/tests/tcptool $(BUILD)/bench/holdconns
 # ---- the suite on other kernels (QEMU) -------------------------------------
 vmtest: all $(BUILD)/tests/tcptool
 	vmtest/matrix $(VMTEST_ARGS)
+
+# ---- fuzzing (libFuzzer, bounded runs; corpus in tests/fuzz/corpus) ------
+FUZZ_SECS ?= 20
+FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Iinclude -Iuser
+
+$(BUILD)/fuzz/fuzz_policy: tests/fuzz/fuzz_policy.c user/policy.c $(HEADERS)
+	@mkdir -p $(@D)
+	$(CLANG) $(FUZZ_CFLAGS) tests/fuzz/fuzz_policy.c user/policy.c -o $@
+
+$(BUILD)/fuzz/fuzz_netlink: tests/fuzz/fuzz_netlink.c user/nl.c user/pm.c user/log.c $(HEADERS)
+	@mkdir -p $(@D)
+	$(CLANG) $(FUZZ_CFLAGS) tests/fuzz/fuzz_netlink.c user/log.c -o $@ -lmnl -lbpf
+
+check-fuzz: $(BUILD)/fuzz/fuzz_policy $(BUILD)/fuzz/fuzz_netlink
+	@for f in policy netlink; do \
+		echo "=== fuzz_$$f ($(FUZZ_SECS) s)"; \
+		mkdir -p $(BUILD)/fuzz/corpus-$$f; \
+		$(BUILD)/fuzz/fuzz_$$f -max_total_time=$(FUZZ_SECS) -rss_limit_mb=1024 \
+			-print_final_stats=1 $(BUILD)/fuzz/corpus-$$f tests/fuzz/corpus/$$f \
+			>$(BUILD)/fuzz/fuzz_$$f.log 2>&1; rc=$$?; \
+		grep -E "ERROR|SUMMARY|stat::number_of_executed_units|Done" $(BUILD)/fuzz/fuzz_$$f.log; \
+		test $$rc -eq 0 || { echo "fuzz_$$f failed (exit $$rc): see $(BUILD)/fuzz/fuzz_$$f.log"; exit 1; }; \
+	done
+
+# ---- the daemon under AddressSanitizer and UndefinedBehaviorSanitizer ----
+ASAN_TESTS ?= bonded_path stream_semantics stats gateway_guard
+$(BUILD)/asan/hybond: $(USER_SRCS) $(HEADERS) $(SKELS)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
+		-Wall -Wextra -Werror -std=gnu11 -D_GNU_SOURCE $(USER_SRCS) -o $@ $(LDLIBS)
+
+check-asan: $(BUILD)/asan/hybond $(BUILD)/tests/tcptool
+	@HYBOND=$(BUILD)/asan/hybond HYBOND_ASAN=1 tests/run.sh $(patsubst %,tests/netns/%.sh,$(ASAN_TESTS))

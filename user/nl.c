@@ -97,7 +97,7 @@ int nl_request(struct nl *nl, struct nlmsghdr *req, mnl_cb_t cb, void *data)
 				continue;
 			return -errno;
 		}
-		for (; mnl_nlmsg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len)) {
+		for (; nl_msg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len)) {
 			if (nlh->nlmsg_seq != seq || nlh->nlmsg_pid != nl->portid)
 				continue;
 			if (nlh->nlmsg_type == NLMSG_ERROR) {
@@ -180,7 +180,8 @@ static int link_cb(const struct nlmsghdr *nlh, void *data)
 	struct link_stats *ls = data;
 	const struct nlattr *attr;
 
-	if (nlh->nlmsg_type != RTM_NEWLINK)
+	if (nlh->nlmsg_type != RTM_NEWLINK ||
+	    mnl_nlmsg_get_payload_len(nlh) < sizeof(struct ifinfomsg))
 		return MNL_CB_OK;
 	mnl_attr_for_each(attr, nlh, sizeof(struct ifinfomsg))
 	{
@@ -228,9 +229,16 @@ static int addr_cb(const struct nlmsghdr *nlh, void *data)
 	const struct ifaddrmsg *ifa = mnl_nlmsg_get_payload(nlh);
 	const struct nlattr *attr;
 	const void *addr = NULL;
-	uint32_t flags = ifa->ifa_flags;
+	uint32_t flags;
+	size_t alen;
 
-	if (nlh->nlmsg_type != RTM_NEWADDR || (int)ifa->ifa_index != d->ifindex)
+	if (nlh->nlmsg_type != RTM_NEWADDR ||
+	    mnl_nlmsg_get_payload_len(nlh) < sizeof(*ifa) ||
+	    (int)ifa->ifa_index != d->ifindex)
+		return MNL_CB_OK;
+	flags = ifa->ifa_flags;
+	alen = ifa->ifa_family == AF_INET ? 4 : ifa->ifa_family == AF_INET6 ? 16 : 0;
+	if (!alen)
 		return MNL_CB_OK;
 	if (ifa->ifa_scope != RT_SCOPE_UNIVERSE)
 		return MNL_CB_OK;
@@ -243,7 +251,8 @@ static int addr_cb(const struct nlmsghdr *nlh, void *data)
 			flags = mnl_attr_get_u32(attr);
 		/* IFA_LOCAL is the address on point-to-point links; IFA_ADDRESS
 		 * otherwise (and always for IPv6). */
-		if (type == IFA_LOCAL || (type == IFA_ADDRESS && !addr))
+		if ((type == IFA_LOCAL || (type == IFA_ADDRESS && !addr)) &&
+		    mnl_attr_get_payload_len(attr) == alen)
 			addr = mnl_attr_get_payload(attr);
 	}
 	if (!addr || (flags & (IFA_F_TENTATIVE | IFA_F_DADFAILED)) ||
@@ -251,7 +260,7 @@ static int addr_cb(const struct nlmsghdr *nlh, void *data)
 		return MNL_CB_OK;
 	d->out[d->n].family = ifa->ifa_family;
 	d->out[d->n].prefixlen = ifa->ifa_prefixlen;
-	memcpy(&d->out[d->n].v6, addr, ifa->ifa_family == AF_INET ? 4 : 16);
+	memcpy(&d->out[d->n].v6, addr, alen);
 	d->n++;
 	return MNL_CB_OK;
 }
@@ -311,7 +320,7 @@ static int diag_cb(const struct nlmsghdr *nlh, void *data)
 	const struct inet_diag_msg *d = mnl_nlmsg_get_payload(nlh);
 	int len = m->family == AF_INET ? 4 : 16;
 
-	if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*d)))
+	if (mnl_nlmsg_get_payload_len(nlh) < sizeof(*d))
 		return MNL_CB_OK;
 	if (d->idiag_state == 10 /* TCP_LISTEN */ || d->id.idiag_sport != m->port ||
 	    memcmp(d->id.idiag_src, m->addr, len) || m->n >= 64)
@@ -395,6 +404,8 @@ static int genl_cb(const struct nlmsghdr *nlh, void *data)
 	struct genl_fam *f = data;
 	const struct nlattr *attr;
 
+	if (mnl_nlmsg_get_payload_len(nlh) < sizeof(struct genlmsghdr))
+		return MNL_CB_OK;
 	mnl_attr_for_each(attr, nlh, sizeof(struct genlmsghdr))
 	{
 		int type = mnl_attr_get_type(attr);

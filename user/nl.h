@@ -26,6 +26,14 @@ struct hb_addr {
 	};
 };
 
+/* Is there a whole message at nlh within len bytes? (libmnl's own check
+ * compares through a signed int, so a huge nlmsg_len passes it.) */
+static inline bool nl_msg_ok(const struct nlmsghdr *nlh, int len)
+{
+	return len >= (int)sizeof(*nlh) && nlh->nlmsg_len >= sizeof(*nlh) &&
+	       nlh->nlmsg_len <= (unsigned int)len;
+}
+
 int nl_open(struct nl *nl, int bus);
 void nl_close(struct nl *nl);
 /* Send req (flags get NLM_F_REQUEST|NLM_F_ACK), run cb on every reply

@@ -77,6 +77,8 @@ static int limits_cb(const struct nlmsghdr *nlh, void *data)
 	struct limits *l = data;
 	const struct nlattr *a;
 
+	if (mnl_nlmsg_get_payload_len(nlh) < sizeof(struct genlmsghdr))
+		return MNL_CB_OK;
 	mnl_attr_for_each(a, nlh, sizeof(struct genlmsghdr))
 	{
 		if (mnl_attr_validate(a, MNL_TYPE_U32) < 0)
@@ -158,6 +160,8 @@ static int dump_cb(const struct nlmsghdr *nlh, void *data)
 	struct pm_endpoint got = { 0 };
 	bool have_id = false;
 
+	if (mnl_nlmsg_get_payload_len(nlh) < sizeof(struct genlmsghdr))
+		return MNL_CB_OK;
 	mnl_attr_for_each(a, nlh, sizeof(struct genlmsghdr))
 	{
 		if (mnl_attr_get_type(a) != MPTCP_PM_ATTR_ADDR)
