@@ -102,6 +102,8 @@ struct conn {
 	uint64_t start_ms;
 	uint64_t progress_ms;     /* last time bytes moved */
 	uint64_t checked_ms;      /* last stall check */
+	uint64_t poke_ms;         /* next time a quiet connection is re-polled */
+	bool poked;               /* re-polled: did bytes move after it? */
 	int sub;                  /* subscriber prefix index, -1: none */
 	struct sockaddr_storage host, server; /* H@:port, S@:port */
 	uint64_t bytes[2];        /* per direction, as d[] */
@@ -134,7 +136,7 @@ struct worker {
 	/* Counters: written by this worker only, read by anyone. */
 	_Atomic uint64_t accepted, active, upstream_fail, resets,
 		refused_direct, bytes_up, bytes_down, fallback, stalled,
-		refused_limit, idle_closed;
+		refused_limit, idle_closed, wakeups_lost, rcvbuf_raised;
 	_Atomic uint64_t net_sent[NET_MAX], net_recv[NET_MAX];
 	uint64_t last_sample_ms;
 	uint64_t now_ms;          /* refreshed once per loop turn */
@@ -571,9 +573,36 @@ static void finish_connect(struct conn *c)
 	c->state = C_OPEN;
 }
 
+/*
+ * A re-poll found nothing to move. The MPTCP leg may be wedged: seen on
+ * 6.18, its receive buffer full of data that arrived out of order on one
+ * subflow while the data before it waits in the other subflow's queue, not
+ * moved up because the buffer is full (nothing becomes readable, so nothing
+ * is read, so the buffer never drains or grows). A larger buffer lets the
+ * kernel move the waiting data; doubling it at each quiet re-poll (up to
+ * RCVBUF_MAX) costs nothing on a truly idle connection: it is a limit, and
+ * the relay reads as fast as the other leg takes.
+ */
+#define RCVBUF_MAX (4 << 20)
+static void raise_mptcp_rcvbuf(struct conn *c)
+{
+	int m = c->w->r->o.role == HYBOND_ROLE_HAG ? DOWN : UP, v = 0;
+	socklen_t len = sizeof(v);
+
+	if (c->s[m].rd_eof ||
+	    getsockopt(c->s[m].fd, SOL_SOCKET, SO_RCVBUF, &v, &len) ||
+	    v >= RCVBUF_MAX)
+		return;
+	/* The kernel doubles what it is given; FORCE: past net.core.rmem_max
+	 * (the daemon has CAP_NET_ADMIN). */
+	if (!setsockopt(c->s[m].fd, SOL_SOCKET, SO_RCVBUFFORCE, &v, sizeof(v)))
+		count_add(&c->w->rcvbuf_raised, 1);
+}
+
 static void pump(struct conn *c)
 {
-	bool more = false;
+	uint64_t moved = c->bytes[DOWN] + c->bytes[UP];
+	bool more = false, poked = c->poked;
 
 	if (c->state == C_CONNECTING) {
 		if (!c->s[UP].writable)
@@ -582,9 +611,14 @@ static void pump(struct conn *c)
 		if (c->state != C_OPEN)
 			return;
 	}
+	c->poked = false;
 	for (int d = 0; d < 2; d++)
 		if (!pump_dir(c, d, &more))
 			return;
+	if (poked && c->bytes[DOWN] + c->bytes[UP] != moved)
+		count_add(&c->w->wakeups_lost, 1);
+	else if (poked)
+		raise_mptcp_rcvbuf(c);
 	if (c->s[DOWN].rd_eof && c->s[UP].rd_eof && c->s[DOWN].wr_shut &&
 	    c->s[UP].wr_shut) {
 		conn_close(c, false, false);
@@ -935,6 +969,18 @@ static void housekeeping(struct worker *w)
 				continue;
 			}
 		}
+		/* Re-poll a quiet connection now and then (after 1, 2, 4, ...
+		 * seconds of quiet): an MPTCP socket can have bytes to read
+		 * without having signalled an edge (seen on 6.18 with a full
+		 * receive buffer after a half-close); the cost is a recv() and a
+		 * send() that find nothing, logarithmic in the quiet time. */
+		if (c->state == C_OPEN && quiet >= 1000 && now >= c->poke_ms) {
+			c->poke_ms = now + quiet;
+			for (int i = 0; i < 2; i++)
+				c->s[i].readable = c->s[i].writable = true;
+			c->poked = true;
+			enqueue(c);
+		}
 		if (c->dirty && c->state == C_OPEN)
 			conn_sample(c, &si);
 	}
@@ -1261,6 +1307,8 @@ void relay_counters(const struct relay *r, struct relay_counters *out)
 		out->stalled += atomic_load(&w->stalled);
 		out->refused_limit += atomic_load(&w->refused_limit);
 		out->idle_closed += atomic_load(&w->idle_closed);
+		out->wakeups_lost += atomic_load(&w->wakeups_lost);
+		out->rcvbuf_raised += atomic_load(&w->rcvbuf_raised);
 		for (int k = 0; k < NET_MAX; k++) {
 			out->net_sent[k] += atomic_load(&w->net_sent[k]);
 			out->net_recv[k] += atomic_load(&w->net_recv[k]);

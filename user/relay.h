@@ -51,6 +51,8 @@ struct relay_counters {
 	uint64_t stalled;        /* connections reset by the stall timeout */
 	uint64_t refused_limit;  /* new connections refused by a limit */
 	uint64_t idle_closed;    /* closed by the idle or half-open timeout */
+	uint64_t wakeups_lost;   /* bytes found only by a re-poll (no edge came) */
+	uint64_t rcvbuf_raised;  /* MPTCP receive buffer raised after a quiet re-poll */
 };
 
 /* One proxied connection as `hybond stats` shows it. */

@@ -266,7 +266,8 @@ static void render_json(const struct stats_input *in, struct sbuf *o)
 		    "\"upstream_failures\":%llu,\"resets\":%llu,"
 		    "\"refused_direct\":%llu,\"fallback\":%llu,"
 		    "\"bytes_up\":%llu,\"bytes_down\":%llu,\"stalled\":%llu,"
-		    "\"refused_limit\":%llu,\"idle_closed\":%llu},",
+		    "\"refused_limit\":%llu,\"idle_closed\":%llu,"
+		    "\"wakeups_lost\":%llu,\"rcvbuf_raised\":%llu},",
 		    (unsigned long long)rc->accepted,
 		    (unsigned long long)rc->active,
 		    (unsigned long long)rc->upstream_fail,
@@ -277,7 +278,9 @@ static void render_json(const struct stats_input *in, struct sbuf *o)
 		    (unsigned long long)rc->bytes_down,
 		    (unsigned long long)rc->stalled,
 		    (unsigned long long)(rc->refused_limit + in->hold.refused_limit),
-		    (unsigned long long)rc->idle_closed);
+		    (unsigned long long)rc->idle_closed,
+		    (unsigned long long)rc->wakeups_lost,
+		    (unsigned long long)rc->rcvbuf_raised);
 	if (in->bonding.present)
 		sbuf_printf(o,
 			    "\"bonding\":{\"mode\":\"%s\",\"secondary_in_use\":%s,"

@@ -95,10 +95,16 @@ check_ge "guard: segments of real subflows pass" "$(guard pass_subflow)" 100
 want=$(sha256sum <"$TOPO_DIR/www/big.bin" | cut -d' ' -f1)
 pids=()
 for i in 1 2 3 4; do
-	nsx "$NS_H" curl -s -o "$TOPO_DIR/lim$i" --limit-rate 500k --max-time 30 "http://$S4/big.bin" &
+	nsx "$NS_H" curl -s -o "$TOPO_DIR/lim$i" --limit-rate 300k --max-time 40 "http://$S4/big.bin" &
 	pids+=($!)
 done
-sleep 1.5
+# Wait until the HAG proxies all four (a slow machine needs more than a
+# moment to start four curls), then try a fifth.
+for i in $(seq 50); do
+	[ "$(hag | jq .relay.active)" -ge 4 ] && break
+	sleep 0.2
+done
+check_ge "the HAG proxies the four connections" "$(hag | jq .relay.active)" 4
 out=$(nsx "$NS_H" "$TCPTOOL" connect "$S4" 80 --timeout 5)
 check_eq "past the limit: the host's connect() is refused" "$out" "error ECONNREFUSED"
 check_ge "the refusal is counted" "$(hag | jq .relay.refused_limit)" 1
