@@ -80,7 +80,7 @@ static __always_inline int is_join(struct xdp_md *ctx, const struct pkt *p)
 	return tcp_mptcp_subtype_at(&w, 40 - n) == MPTCP_SUB_JOIN;
 }
 
-SEC("xdp")
+SEC("xdp.frags")
 int hybond_guard(struct xdp_md *ctx)
 {
 	void *data = (void *)(long)ctx->data;

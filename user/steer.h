@@ -40,7 +40,7 @@ struct tc_hook_state {
 struct steer {
 	struct tc_steer_bpf *skel;
 	struct xdp_guard_bpf *guard;
-	struct bpf_link *guard_link;
+	int guard_link;    /* XDP link fd + 1 (0: none) */
 	int guard_ifindex;
 	struct nl rt;
 	struct tc_hook_state hooks[2];
