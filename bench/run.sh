@@ -1,315 +1,516 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-only
-# `make bench`: figures, not a test. Runs side by side on the namespaced
-# testbed (tests/lib/topo.sh) and prints a table; writes the results as
-# JSON to build/bench/results-DATE.json and build/bench/latest.json.
+# bench/run.sh - hybond's benchmarks: figures, never a pass/fail verdict.
 #
-#   bench/run.sh [--quick] [throughput] [connrate] [memory] [efficiency]
+#   bench/run.sh [--quick] [SECTION...]      (as root; `make bench` runs it)
 #
-# throughput  bulk H->S and S->H, 1 and 16 connections, unshaped links:
-#             plain routing, hybond, and a naive relay (nft tproxy +
-#             socat made MPTCP with mptcpize, one process per connection);
-#             ratio to plain routing; proxies' CPU seconds per GiB
-# connrate    new connections per second (ab, keep-alive off, 1 KiB) at 8
-#             and 32 in parallel, and time to first byte (median of curl)
-# memory      resident memory of each daemon with 10k and 50k idle proxied
-#             connections
-# efficiency  tbf 20 + 30 Mbit/s: goodput and wire bytes against the sum
+# SECTION is any of (default: all four, in this order):
+#   throughput  bulk iperf3 H->S and S->H with 1 and 16 connections on
+#               unshaped veth links: plain routing, hybond, and a naive
+#               relay of stock parts (nft tproxy + socat, MPTCP with
+#               mptcpize); Gbit/s, ratio to plain routing, CPU seconds the
+#               proxies spent per GiB moved
+#   conn-rate   new connections per second (ab, keep-alive off, 1 KiB) for
+#               plain routing, hybond (also --accept-first) and the naive
+#               relay, proxy CPU per connection; time to connect and to the
+#               first byte (median of curl)
+#   memory      resident memory of each hybond daemon holding 10k and 50k
+#               idle proxied connections, bytes per connection; a request
+#               and the logs checked afterwards
+#   efficiency  tbf 20 + 30 Mbit/s: bonded goodput / 50 Mbit/s, each way
+# --quick: shorter runs and fewer connections (a ~2 minute smoke test).
+#
+# Prints a table per section and writes everything as JSON to
+# build/bench/results-YYYYmmdd-HHMMSS.json and build/bench/latest.json
+# (compare two with bench/compare.sh). See bench/README.md.
 set -u
 cd "$(dirname "$0")/.."
-[ "$(id -u)" = 0 ] || { echo "bench: run as root (network namespaces, BPF)" >&2; exit 2; }
-for bin in build/hybond build/tests/tcptool build/bench/holdconns; do
-	[ -x "$bin" ] || { echo "bench: $bin missing; run 'make bench'" >&2; exit 2; }
-done
-for tool in iperf3 ab curl nft socat mptcpize jq; do
-	command -v $tool >/dev/null || { echo "bench: $tool missing (apt-get install iperf3 apache2-utils curl nftables socat mptcpd jq)" >&2; exit 2; }
-done
+
+usage() {
+	sed -n '3,22p' "$0" | sed 's/^# \{0,1\}//'
+	exit "${1:-0}"
+}
 
 QUICK=0
 SECTIONS=()
 for a in "$@"; do
 	case $a in
-	--quick) QUICK=1 ;;
-	throughput | connrate | memory | efficiency) SECTIONS+=("$a") ;;
-	*) echo "bench: unknown argument '$a'" >&2; exit 2 ;;
+	--quick | -q) QUICK=1 ;;
+	-h | --help) usage 0 ;;
+	throughput | memory | efficiency) SECTIONS+=("$a") ;;
+	conn-rate | connrate) SECTIONS+=(connrate) ;;
+	all) SECTIONS+=(throughput connrate memory efficiency) ;;
+	*) echo "bench: unknown argument '$a'" >&2; usage 2 ;;
 	esac
 done
 [ ${#SECTIONS[@]} -gt 0 ] || SECTIONS=(throughput connrate memory efficiency)
-if [ $QUICK = 1 ]; then SECS=3 NREQ=2000 MEMN="2000 5000"; else SECS=6 NREQ=4000 MEMN="10000 50000"; fi
+
+if [ "$QUICK" = 1 ]; then
+	SECS=${BENCH_SECS:-2} NREQ=${BENCH_NREQ:-1000} CONCS=${BENCH_CONCS:-8} AB_SECS=5
+	TTFB_N=${BENCH_TTFB_N:-15} MEMN=${BENCH_MEMN:-"2000 5000"}
+	EFF_SECS=${BENCH_EFF_SECS:-4} EFF_SETUPS="plain hybond"
+	DEADLINE=${BENCH_DEADLINE:-600}
+else
+	SECS=${BENCH_SECS:-5} NREQ=${BENCH_NREQ:-4000} CONCS=${BENCH_CONCS:-"8 32"} AB_SECS=15
+	TTFB_N=${BENCH_TTFB_N:-50} MEMN=${BENCH_MEMN:-"10000 50000"}
+	EFF_SECS=${BENCH_EFF_SECS:-10} EFF_SETUPS="plain hybond hybond_ovf naive"
+	DEADLINE=${BENCH_DEADLINE:-2400}
+fi
+RATE1=20 RATE2=30
+
+# ---- prerequisites -------------------------------------------------------------
+[ "$(id -u)" = 0 ] || { echo "bench: run as root (network namespaces, BPF)" >&2; exit 2; }
+[ -x build/hybond ] || { echo "bench: build/hybond missing: run 'make' first" >&2; exit 2; }
+missing=
+for t in iperf3:iperf3 ab:apache2-utils curl:curl jq:jq nginx:nginx-light timeout:coreutils; do
+	command -v "${t%%:*}" >/dev/null || missing="$missing ${t#*:}"
+done
+[ -z "$missing" ] || { echo "bench: missing tools; apt-get install$missing" >&2; exit 2; }
+HAVE_NAIVE=1
+for t in socat:socat mptcpize:mptcpd nft:nftables; do
+	command -v "${t%%:*}" >/dev/null || {
+		echo "bench: ${t%%:*} missing (apt-get install ${t#*:}): the naive baseline is skipped" >&2
+		HAVE_NAIVE=0
+	}
+done
+mkdir -p build/bench
+if [ ! -x build/bench/holdconns ] || [ bench/holdconns.c -nt build/bench/holdconns ]; then
+	${CC:-cc} -O2 -Wall -Wextra -std=gnu11 -D_GNU_SOURCE bench/holdconns.c \
+		-o build/bench/holdconns || { echo "bench: cannot build holdconns" >&2; exit 2; }
+fi
 
 TOPO_ID=hbbench$$
 . tests/lib/topo.sh
-HB=$PWD/build/hybond
-NAIVE_PIDS=()
+. bench/lib.sh
+HB=$PWD/build/hybond HOLD=$PWD/build/bench/holdconns
+CPE_ARGS=() HAG_ARGS=()
+CURRENT_SETUP=
+STAMP=$(date +%Y%m%d-%H%M%S)
+OUT=build/bench/results-$STAMP.json
+
 cleanup() {
-	local p
-	for p in "${NAIVE_PIDS[@]}"; do kill "$p" 2>/dev/null; done
-	topo_down
+	trap - EXIT INT TERM
+	[ -n "$CURRENT_SETUP" ] && setup_down "$CURRENT_SETUP" >/dev/null 2>&1
+	topo_down >/dev/null 2>&1
+	cg_cleanup
+	[ -n "${WATCHDOG:-}" ] && kill "$WATCHDOG" 2>/dev/null
 }
 trap cleanup EXIT
+trap 'say "bench: interrupted"; exit 130' INT TERM
+# The whole run is bounded too: the watchdog sends us SIGTERM.
+(
+	trap 'kill "$sp" 2>/dev/null; exit 0' TERM
+	sleep "$DEADLINE" &
+	sp=$!
+	wait "$sp" && echo "bench: deadline of ${DEADLINE}s reached" >&2 && kill -TERM $$
+) 2>/dev/null &
+WATCHDOG=$!
+cg_init
 
-declare -A R # results: key -> number
-say() { printf '%s\n' "$*"; }
-ticks() { # CPU ticks (user+sys, children reaped included) of a pid
-	awk '{print $14 + $15 + $16 + $17}' "/proc/$1/stat" 2>/dev/null || echo 0
-}
-HZ=$(getconf CLK_TCK)
+use_setup() { CURRENT_SETUP=$1; setup_up "$1"; }
+end_setup() { setup_down "$1"; CURRENT_SETUP=; }
 
-iperf() { # iperf ARGS... -> prints "bits_per_second bytes"
-	nsx "$NS_H" iperf3 -c "$S4" -p 5201 -t "$SECS" "$@" -J 2>/dev/null |
-		jq -r '"\(.end.sum_received.bits_per_second // 0) \(.end.sum_received.bytes // 0)"'
-}
-
-# ---- the naive baseline: nft tproxy + socat (mptcpize) in both gateways ----
-naive_up() {
-	local ns p
-	for ns in $NS_CPE $NS_HAG; do
-		nsx "$ns" ip rule add fwmark 0x2 lookup 102
-		nsx "$ns" ip route add local 0.0.0.0/0 dev lo table 102
+# Keep the logs of the daemons, relays and load generators of one setup
+# (the testbed's directory goes away with topo_down).
+LOGDIR=build/bench/logs-$STAMP
+keep_logs() { # TAG
+	local f
+	mkdir -p "$LOGDIR"
+	for f in "$TOPO_DIR"/cpe.log "$TOPO_DIR"/hag.log "$TOPO_DIR"/naive-*.log \
+		"$TOPO_DIR"/ab-*.txt "$TOPO_DIR"/ttfb-*.txt "$TOPO_DIR"/hold-*.log "$TOPO_DIR"/iperf-*.json; do
+		[ -s "$f" ] && mv "$f" "$LOGDIR/$1-$(basename "$f")"
 	done
-	nsx "$NS_CPE" nft -f - <<'NFT'
-table ip hbnaive {
-	chain pre {
-		type filter hook prerouting priority mangle; policy accept;
-		meta l4proto tcp socket transparent 1 meta mark set 0x2 accept
-		iifname "lan0" tcp dport 5201 tproxy to 127.0.0.1:7100 meta mark set 0x2 accept
-		iifname "lan0" tcp dport 80 tproxy to 127.0.0.1:7101 meta mark set 0x2 accept
-	}
-}
-NFT
-	nsx "$NS_HAG" nft -f - <<'NFT'
-table ip hbnaive {
-	chain pre {
-		type filter hook prerouting priority mangle; policy accept;
-		meta l4proto tcp socket transparent 1 meta mark set 0x2 accept
-		iifname "acc0" tcp flags & (syn|ack) == syn tcp option mptcp subtype 0 tcp dport 5201 tproxy to 127.0.0.1:7200 meta mark set 0x2 accept
-		iifname "acc0" tcp flags & (syn|ack) == syn tcp option mptcp subtype 0 tcp dport 80 tproxy to 127.0.0.1:7201 meta mark set 0x2 accept
-	}
-}
-NFT
-	nsx "$NS_HAG" ip mptcp endpoint add $HAG_S4 dev sec0 signal port 9400
-	nsx "$NS_HAG" ip mptcp limits set subflow 2 add_addr_accepted 0
-	nsx "$NS_CPE" ip mptcp limits set subflow 2 add_addr_accepted 2
-	for spec in "$NS_CPE 7100 5201" "$NS_CPE 7101 80" "$NS_HAG 7200 5201" "$NS_HAG 7201 80"; do
-		set -- $spec
-		ip netns exec "$1" mptcpize run socat -b 262144 \
-			TCP4-LISTEN:$2,bind=127.0.0.1,fork,reuseaddr,ip-transparent,backlog=1024 \
-			TCP4:$S4:$3 >/dev/null 2>&1 &
-		NAIVE_PIDS+=($!)
-	done
-	for p in 7100 7101; do wait_port "$NS_CPE" $p 5; done
-	for p in 7200 7201; do wait_port "$NS_HAG" $p 5; done
-}
-naive_down() {
-	local p ns
-	for p in "${NAIVE_PIDS[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
-	NAIVE_PIDS=()
-	for ns in $NS_CPE $NS_HAG; do
-		nsx "$ns" nft delete table ip hbnaive 2>/dev/null
-		nsx "$ns" ip rule del fwmark 0x2 lookup 102 2>/dev/null
-		nsx "$ns" ip route del local 0.0.0.0/0 dev lo table 102 2>/dev/null
-	done
-	nsx "$NS_HAG" ip mptcp endpoint flush
-}
-naive_ticks() {
-	local t=0 p
-	for p in "${NAIVE_PIDS[@]}"; do t=$((t + $(ticks "$p"))); done
-	echo $t
+	return 0
 }
 
-# measure SETUP: fills R[SETUP.*] for the four throughput runs
-measure_tp() {
-	local setup=$1 name args bps bytes t0 t1 cpu
-	for name in p1_down p1_up p16_down p16_up; do
-		case $name in
-		p1_down) args="-R" ;; p1_up) args="" ;;
-		p16_down) args="-R -P 16" ;; p16_up) args="-P 16" ;;
-		esac
-		case $setup in
-		hybond) t0=$(( $(ticks "$CPE_PID") + $(ticks "$HAG_PID") )) ;;
-		naive) t0=$(naive_ticks) ;;
-		*) t0=0 ;;
-		esac
-		read -r bps bytes <<<"$(iperf $args)"
-		sleep 0.5 # let forked relays exit and be reaped
-		case $setup in
-		hybond) t1=$(( $(ticks "$CPE_PID") + $(ticks "$HAG_PID") )) ;;
-		naive) t1=$(naive_ticks) ;;
-		*) t1=0 ;;
-		esac
-		R[$setup.$name.gbps]=$(awk -v b="${bps:-0}" 'BEGIN { printf "%.2f", b / 1e9 }')
-		if [ "$setup" != plain ] && [ "${bytes:-0}" != 0 ]; then
-			R[$setup.$name.cpu_s_per_gib]=$(awk -v t=$((t1 - t0)) -v hz="$HZ" -v b="$bytes" \
-				'BEGIN { printf "%.2f", t / hz / (b / 1073741824) }')
-		fi
-	done
-}
+# MPTCP MIB counter in a namespace (absolute, without touching history).
+mib() { nsx "$1" nstat -asz "$2" 2>/dev/null | awk -v k="$2" '$1 == k { print $2 }'; }
 
+# ---- 1. throughput ---------------------------------------------------------------
 section_throughput() {
-	say "== throughput (unshaped veth, ${SECS}s per run)"
-	topo_up
-	topo_spawn "$NS_S" "$TOPO_DIR/iperf3.log" iperf3 -s -p 5201
-	wait_port "$NS_S" 5201 5
-	measure_tp plain
-	topo_start_hybond >/dev/null || { say "hybond did not start"; return; }
-	measure_tp hybond
-	stop_pid "$CPE_PID"; stop_pid "$HAG_PID"
-	naive_up
-	measure_tp naive
-	naive_down
-	printf '%-10s %10s %10s %10s %10s   %s\n' setup "1 down" "1 up" "16 down" "16 up" "(Gbit/s; ratio to plain; proxy CPU s/GiB)"
-	for setup in plain hybond naive; do
-		printf '%-10s' $setup
-		for n in p1_down p1_up p16_down p16_up; do
-			printf ' %10s' "${R[$setup.$n.gbps]:-?}"
+	local setups="plain hybond" setup t args c0 h0 c1 h1 b0 b1 bps bytes \
+		sp0 ss0 sp1 ss1 k mc0 mj0
+	[ $HAVE_NAIVE = 1 ] && setups="$setups naive"
+	say ""
+	say "== throughput: iperf3 H <-> S, ${SECS}s per run, unshaped veth links"
+	topo_up || { warn "topology failed"; return 1; }
+	topo_spawn "$NS_S" "$TOPO_DIR/iperf3-server.log" iperf3 -s -p 5201
+	wait_port "$NS_S" 5201 5 || { warn "iperf3 server did not start"; topo_down; return 1; }
+	for setup in $setups; do
+		use_setup $setup || { res "throughput.$setup.error" "did not start"; end_setup $setup; continue; }
+		mc0=$(mib "$NS_CPE" MPTcpExtMPCapableSYNACKRX) mj0=$(mib "$NS_CPE" MPTcpExtMPJoinSynAckRx)
+		for t in down_1 up_1 down_16 up_16; do
+			case $t in
+			down_1) args="-R" ;; up_1) args="" ;;
+			down_16) args="-R -P 16" ;; up_16) args="-P 16" ;;
+			esac
+			k=throughput.$setup.$t
+			read -r c0 h0 <<<"$(setup_usec $setup)"
+			b0=$(box_usec)
+			sp0=$(( $(if_bytes "$NS_CPE" pri0 tx) + $(if_bytes "$NS_CPE" pri0 rx) ))
+			ss0=$(( $(if_bytes "$NS_CPE" sec0 tx) + $(if_bytes "$NS_CPE" sec0 rx) ))
+			read -r bps bytes <<<"$(iperf_run "$setup-$t" "$SECS" $args)"
+			b1=$(box_usec)
+			# Let the relays finish and reap the per-connection processes.
+			sleep 1
+			read -r c1 h1 <<<"$(setup_usec $setup)"
+			sp1=$(( $(if_bytes "$NS_CPE" pri0 tx) + $(if_bytes "$NS_CPE" pri0 rx) ))
+			ss1=$(( $(if_bytes "$NS_CPE" sec0 tx) + $(if_bytes "$NS_CPE" sec0 rx) ))
+			res "$k.gbps" "$(calc %.2f 'b / 1e9' b="$bps")"
+			res "$k.bytes" "$bytes"
+			res "$k.box_cpu_s_per_gib" "$(calc %.2f 'bytes ? u / 1e6 / (bytes / 2^30) : 0' u=$((b1 - b0)) bytes="$bytes")"
+			res "$k.secondary_share" "$(calc %.2f '(p + s) ? s / (p + s) : 0' p=$((sp1 - sp0)) s=$((ss1 - ss0)))"
+			if [ $setup != plain ]; then
+				res "$k.cpu_s_per_gib" "$(calc %.2f 'bytes ? u / 1e6 / (bytes / 2^30) : 0' u=$((c1 - c0 + h1 - h0)) bytes="$bytes")"
+				res "$k.cpu_s_per_gib_cpe" "$(calc %.2f 'bytes ? u / 1e6 / (bytes / 2^30) : 0' u=$((c1 - c0)) bytes="$bytes")"
+				res "$k.cpu_s_per_gib_hag" "$(calc %.2f 'bytes ? u / 1e6 / (bytes / 2^30) : 0' u=$((h1 - h0)) bytes="$bytes")"
+			fi
 		done
-		printf '\n'
-		if [ $setup != plain ]; then
-			printf '%-10s' "  ratio"
-			for n in p1_down p1_up p16_down p16_up; do
-				R[$setup.$n.ratio]=$(awk -v a="${R[$setup.$n.gbps]:-0}" -v b="${R[plain.$n.gbps]:-0}" \
-					'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
-				printf ' %10s' "${R[$setup.$n.ratio]}"
-			done
-			printf '\n%-10s' "  cpu/GiB"
-			for n in p1_down p1_up p16_down p16_up; do
-				printf ' %10s' "${R[$setup.$n.cpu_s_per_gib]:-?}"
-			done
-			printf '\n'
-		fi
+		res "throughput.$setup.mptcp_connections" $(( $(mib "$NS_CPE" MPTcpExtMPCapableSYNACKRX) - mc0 ))
+		res "throughput.$setup.mptcp_joins" $(( $(mib "$NS_CPE" MPTcpExtMPJoinSynAckRx) - mj0 ))
+		case $setup in
+		hybond) res throughput.hybond.log_problems "$(hybond_log_problems | wc -l)" ;;
+		naive) res throughput.naive.log_problems "$(naive_log_problems | grep -cvE 'Broken pipe|Connection reset by peer')" ;;
+		esac
+		end_setup $setup
+		keep_logs "throughput-$setup"
 	done
-	for n in p1_down p1_up p16_down p16_up; do
-		R[hybond_vs_naive.$n.per_cpu]=$(awk -v h="${R[hybond.$n.cpu_s_per_gib]:-0}" -v s="${R[naive.$n.cpu_s_per_gib]:-0}" \
-			'BEGIN { printf "%.2f", (h > 0 ? s / h : 0) }')
-	done
-	say "hybond moves ${R[hybond_vs_naive.p16_down.per_cpu]}x (16 down) / ${R[hybond_vs_naive.p1_down.per_cpu]}x (1 down) the naive relay's bytes per proxy CPU second"
 	topo_down
+
+	for setup in $setups; do
+		for t in down_1 up_1 down_16 up_16; do
+			k=throughput.$setup.$t
+			res "$k.ratio" "$(calc %.2f 'p > 0 ? g / p : 0' g="$(get $k.gbps)" p="$(get throughput.plain.$t.gbps)")"
+		done
+	done
+	printf '%-20s %-9s %8s %9s %22s %10s\n' setup test Gbit/s "vs plain" "proxy CPU s/GiB" "secondary"
+	printf '%-20s %-9s %8s %9s %22s %10s\n' "" "" "" "" "total (CPE + HAG)" "share"
+	for setup in $setups; do
+		for t in down_1 up_1 down_16 up_16; do
+			k=throughput.$setup.$t
+			local cpu=-
+			[ $setup != plain ] && cpu="$(get $k.cpu_s_per_gib) ($(get $k.cpu_s_per_gib_cpe) + $(get $k.cpu_s_per_gib_hag))"
+			printf '%-20s %-9s %8s %9s %22s %10s\n' "$(setup_label $setup)" \
+				"${t%_*} x${t#*_}" "$(get $k.gbps)" "$(get $k.ratio)" "$cpu" "$(get $k.secondary_share)"
+		done
+	done
+	for setup in $setups; do
+		[ $setup = plain ] && continue
+		say "$(setup_label $setup): $(get throughput.$setup.mptcp_connections) MPTCP connections, $(get throughput.$setup.mptcp_joins) joins over the secondary; $(get throughput.$setup.log_problems) error lines in its logs$( [ $setup = naive ] && echo " (not counting resets and broken pipes: iperf3 ends its streams that way)")"
+	done
 }
 
-ab_rate() { # ab_rate PORT CONC -> requests/s (integer)
-	nsx "$NS_H" ab -q -n "$NREQ" -c "$2" -s 10 "http://$S4:$1/1k" 2>/dev/null |
-		awk '/Requests per second/ {print int($4)}'
-}
-ttfb() { # median time to first byte, microseconds, of 31 requests
-	local i
-	for i in $(seq 31); do
-		nsx "$NS_H" curl -s -o /dev/null -w '%{time_starttransfer}\n' "http://$S4/1k"
-	done | sort -n | awk '{a[NR] = $1} END { printf "%d", a[int((NR + 1) / 2)] * 1e6 }'
-}
-
+# ---- 2. connection rate ------------------------------------------------------------
 section_connrate() {
-	say "== connection rate (ab -n $NREQ, keep-alive off, 1 KiB) and time to first byte"
-	topo_up
+	local setups="plain hybond hybond_af" setup c k c0 h0 c1 h1 rps done failed non2xx
+	[ $HAVE_NAIVE = 1 ] && setups="$setups naive"
+	say ""
+	say "== connection rate: ab -n $NREQ -t $AB_SECS (keep-alive off, 1 KiB over HTTP) H -> nginx in S; time to first byte (curl x$TTFB_N)"
+	topo_up || { warn "topology failed"; return 1; }
+	# H cycles through its ports: give it the whole range (H's namespace only).
+	nsx "$NS_H" sysctl -qw net.ipv4.ip_local_port_range="1024 65535"
 	mkdir -p "$TOPO_DIR/www"
 	head -c 1024 /dev/urandom >"$TOPO_DIR/www/1k"
-	topo_start_nginx >/dev/null
-	for c in 8 32; do R[plain.connrate_c$c]=$(ab_rate 80 $c); done
-	R[plain.ttfb_us]=$(ttfb)
-	topo_start_hybond >/dev/null || { say "hybond did not start"; return; }
-	for c in 8 32; do R[hybond.connrate_c$c]=$(ab_rate 80 $c); done
-	R[hybond.ttfb_us]=$(ttfb)
-	stop_pid "$CPE_PID"; stop_pid "$HAG_PID"
-	CPE_ARGS=(--accept-first) HAG_ARGS=(--accept-first)
-	topo_start_hybond >/dev/null || { say "hybond did not start"; return; }
-	for c in 8 32; do R[hybond_accept_first.connrate_c$c]=$(ab_rate 8080 $c); done
-	stop_pid "$CPE_PID"; stop_pid "$HAG_PID"
-	CPE_ARGS=() HAG_ARGS=()
-	naive_up
-	for c in 8 32; do R[naive.connrate_c$c]=$(ab_rate 80 $c); done
-	naive_down
-	printf '%-22s %12s %12s %12s\n' setup "8 parallel" "32 parallel" "TTFB (us)"
-	for setup in plain hybond hybond_accept_first naive; do
-		printf '%-22s %12s %12s %12s\n' $setup "${R[$setup.connrate_c8]:-?}" "${R[$setup.connrate_c32]:-?}" "${R[$setup.ttfb_us]:--}"
+	topo_start_nginx >/dev/null || { warn "nginx did not start"; topo_down; return 1; }
+	for setup in $setups; do
+		use_setup $setup || { res "connrate.$setup.error" "did not start"; end_setup $setup; continue; }
+		for c in $CONCS; do
+			k=connrate.$setup.c$c
+			read -r c0 h0 <<<"$(setup_usec $setup)"
+			read -r rps done failed non2xx <<<"$(ab_run "$setup-c$c" "$c" "$NREQ" "$AB_SECS" /1k)"
+			sleep 1
+			read -r c1 h1 <<<"$(setup_usec $setup)"
+			res "$k.conn_per_s" "$rps"
+			res "$k.complete" "$done"
+			res "$k.failed" "$((failed + non2xx))"
+			[ $setup != plain ] &&
+				res "$k.cpu_us_per_conn" "$(calc %.0f 'n ? u / n : 0' u=$((c1 - c0 + h1 - h0)) n="$done")"
+		done
+		if [ $setup != hybond_af ]; then
+			local cm tm t90 bad
+			read -r cm tm t90 bad <<<"$(ttfb_run "$setup" "$TTFB_N" /1k)"
+			res "connrate.$setup.connect_median_us" "$cm"
+			res "connrate.$setup.ttfb_median_us" "$tm"
+			res "connrate.$setup.ttfb_p90_us" "$t90"
+			res "connrate.$setup.ttfb_failures" "$bad"
+		fi
+		case $setup in
+		hybond*) res "connrate.$setup.log_problems" "$(hybond_log_problems | wc -l)" ;;
+		naive) res connrate.naive.log_problems "$(naive_log_problems | wc -l)" ;;
+		esac
+		end_setup $setup
+		keep_logs "connrate-$setup"
 	done
-	for setup in hybond hybond_accept_first naive; do
-		for c in 8 32; do
-			R[$setup.connrate_c$c.ratio]=$(awk -v a="${R[$setup.connrate_c$c]:-0}" -v b="${R[plain.connrate_c$c]:-0}" \
-				'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
+	topo_down
+
+	printf '%-24s %5s %8s %9s %7s %15s\n' setup conc conn/s "vs plain" failed "proxy CPU us"
+	printf '%-24s %5s %8s %9s %7s %15s\n' "" "" "" "" "" "per connection"
+	for setup in $setups; do
+		for c in $CONCS; do
+			k=connrate.$setup.c$c
+			res "$k.ratio" "$(calc %.2f 'p > 0 ? g / p : 0' g="$(get $k.conn_per_s)" p="$(get connrate.plain.c$c.conn_per_s)")"
+			printf '%-24s %5s %8s %9s %7s %15s\n' "$(setup_label $setup)" "$c" "$(get $k.conn_per_s)" \
+				"$(get $k.ratio)" "$(get $k.failed)" "$( [ $setup = plain ] && echo - || get $k.cpu_us_per_conn)"
 		done
 	done
-	say "ratio to plain routing: hybond ${R[hybond.connrate_c8.ratio]} (8) ${R[hybond.connrate_c32.ratio]} (32), accept-first ${R[hybond_accept_first.connrate_c8.ratio]} / ${R[hybond_accept_first.connrate_c32.ratio]}, naive ${R[naive.connrate_c8.ratio]} / ${R[naive.connrate_c32.ratio]}"
-	topo_down
+	printf '\n%-24s %14s %14s %14s %9s\n' setup "connect (med)" "TTFB (median)" "TTFB (p90)" failures
+	for setup in $setups; do
+		[ $setup = hybond_af ] && continue
+		printf '%-24s %11s us %11s us %11s us %9s\n' "$(setup_label $setup)" \
+			"$(get connrate.$setup.connect_median_us)" "$(get connrate.$setup.ttfb_median_us)" \
+			"$(get connrate.$setup.ttfb_p90_us)" "$(get connrate.$setup.ttfb_failures)"
+	done
+	for setup in $setups; do
+		[ $setup = plain ] && continue
+		say "$(setup_label $setup): $(get connrate.$setup.log_problems) error lines in its logs"
+	done
 }
 
-rss_kib() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
+# ---- 3. memory -----------------------------------------------------------------------
+rss_kib() { awk '$1 == "VmRSS:" { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
+slab_kib() { awk '$1 == "Slab:" { print $2 }' /proc/meminfo; }
+active_conns() { # NS -> relay.active of that daemon
+	hybond_stats "$1" | jq -r '.relay.active // "?"' 2>/dev/null || echo "?"
+}
+# Wait until both daemons report no active connection (bounded).
+wait_drained() { # SECS
+	local i a b
+	for ((i = 0; i < $1; i++)); do
+		a=$(active_conns "$NS_CPE") b=$(active_conns "$NS_HAG")
+		[ "$a" = 0 ] && [ "$b" = 0 ] && return 0
+		sleep 1
+	done
+	return 1
+}
 
+# Established TCP sockets (accepted legs and MPTCP subflows) in a namespace.
+tcp_estab() { bounded 60 ip netns exec "$1" ss -Htn state established 2>/dev/null | wc -l; }
+
+# Each N on freshly started daemons: start, warm up (one-off allocations
+# such as pools and thread stacks are not per connection), measure the
+# base, open N idle connections from H to holdconns in S, measure, close
+# them, wait until the daemons dropped them, measure again, one download.
 section_memory() {
-	say "== memory with idle proxied connections"
-	topo_up
-	nsx "$NS_H" sysctl -qw net.ipv4.ip_local_port_range="1024 65000"
-	topo_spawn "$NS_S" "$TOPO_DIR/hold-srv.log" build/bench/holdconns serve 7001 7002 7003 7004
-	wait_for "$TOPO_DIR/hold-srv.log" listening 5
-	topo_start_hybond >/dev/null || { say "hybond did not start"; return; }
-	local n base_c base_h c h est
-	base_c=$(rss_kib "$CPE_PID") base_h=$(rss_kib "$HAG_PID")
-	R[memory.baseline_kib.cpe]=$base_c R[memory.baseline_kib.hag]=$base_h
-	printf '%-8s %12s %12s %14s %14s\n' conns "CPE RSS KiB" "HAG RSS KiB" "CPE B/conn" "HAG B/conn"
-	printf '%-8s %12s %12s\n' 0 "$base_c" "$base_h"
+	local n ports=7001,7002,7003,7004,7005,7006,7007,7008 cli est failed t0 held
+	local base_c base_h start_c start_h c h slab0 slab code k
+	say ""
+	say "== memory: RSS of each hybond daemon holding N idle proxied connections"
+	topo_up || { warn "topology failed"; return 1; }
+	nsx "$NS_H" sysctl -qw net.ipv4.ip_local_port_range="1024 65535"
+	topo_spawn "$NS_S" "$TOPO_DIR/hold-server.log" "$HOLD" serve ${ports//,/ }
+	wait_for "$TOPO_DIR/hold-server.log" listening 5 || { warn "holdconns serve did not start"; topo_down; return 1; }
+	topo_mkfile after.bin 1
+	topo_start_nginx >/dev/null || { warn "nginx did not start"; topo_down; return 1; }
+	local problems= target last_target= lim cap tool_lim note
+	# Descriptors: holdconns needs one a connection (in H and in S), each
+	# daemon two. As root with CAP_SYS_RESOURCE a process may raise its
+	# limit up to fs.nr_open (hybond and holdconns do); without it, the hard
+	# limit it inherited is the ceiling (we never change host sysctls).
+	if bash -c "ulimit -n $(cat /proc/sys/fs/nr_open)" 2>/dev/null; then
+		tool_lim=$(cat /proc/sys/fs/nr_open)
+	else
+		tool_lim=$(ulimit -Hn)
+		say "  (no CAP_SYS_RESOURCE here: the per-process descriptor limit stays at the hard limit, $tool_lim)"
+	fi
+	res memory.fd_limit_tools "$tool_lim"
 	for n in $MEMN; do
-		topo_spawn "$NS_H" "$TOPO_DIR/hold-$n.log" build/bench/holdconns connect "$S4" 7001,7002,7003,7004 "$n" 240
-		local cli=$TOPO_LAST_PID
-		wait_for "$TOPO_DIR/hold-$n.log" established 240
-		est=$(awk '/established/ {print $2}' "$TOPO_DIR/hold-$n.log")
-		sleep 2
-		c=$(rss_kib "$CPE_PID") h=$(rss_kib "$HAG_PID")
-		R[memory.$n.established]=${est:-0}
-		R[memory.$n.rss_kib.cpe]=$c R[memory.$n.rss_kib.hag]=$h
-		R[memory.$n.bytes_per_conn.cpe]=$(( (c - base_c) * 1024 / (${est:-1} > 0 ? ${est:-1} : 1) ))
-		R[memory.$n.bytes_per_conn.hag]=$(( (h - base_h) * 1024 / (${est:-1} > 0 ? ${est:-1} : 1) ))
-		printf '%-8s %12s %12s %14s %14s   (%s established)\n' "$n" "$c" "$h" \
-			"${R[memory.$n.bytes_per_conn.cpe]}" "${R[memory.$n.bytes_per_conn.hag]}" "${est:-0}"
-		R[memory.$n.active.hag]=$(nsx "$NS_HAG" "$HB" stats -j 2>/dev/null | jq .relay.active)
-		kill "$cli" 2>/dev/null; wait "$cli" 2>/dev/null
+		k=memory.n$n
+		use_setup hybond || { res "$k.error" "hybond did not start"; end_setup hybond; continue; }
+		# hybond's default --max-conns: (soft RLIMIT_NOFILE - 1024) / 2.
+		lim=$(awk '/^Max open files/ { print $4 }' "/proc/$CPE_PID/limits" "/proc/$HAG_PID/limits" | sort -n | head -1)
+		cap=$(( (lim - 1024) / 2 ))
+		res memory.fd_limit_daemons "$lim"
+		res memory.max_conns_daemons "$cap"
+		target=$n note=
+		if [ "$target" -gt $((cap - 200)) ]; then
+			target=$(( (cap - 200) / 100 * 100 ))
+			note="the daemons' descriptor limit ($lim, 2 a connection) allows $cap connections"
+		fi
+		if [ "$target" -gt $((tool_lim - 200)) ]; then
+			target=$(( (tool_lim - 200) / 100 * 100 ))
+			note="holdconns' descriptor limit ($tool_lim, 1 a connection)"
+		fi
+		res "$k.requested" "$n"
+		res "$k.measured_at" "$target"
+		[ -n "$note" ] && res "$k.limited_by" "$note"
+		if [ "$target" = "$last_target" ]; then
+			say "  $n: not reachable here ($note): measured at $target already"
+			res "$k.skipped" "same as the previous point ($target): $note"
+			end_setup hybond
+			continue
+		fi
+		last_target=$target
+		[ -n "$note" ] && say "  $n: not reachable here, $note: measuring $target"
+		start_c=$(rss_kib "$CPE_PID") start_h=$(rss_kib "$HAG_PID")
+		topo_spawn "$NS_H" "$TOPO_DIR/hold-warmup.log" "$HOLD" connect "$S4" "$ports" 500 3
+		wait "$TOPO_LAST_PID" 2>/dev/null
+		wait_drained 30 || warn "connections left after the warm-up"
+		sleep 1
+		base_c=$(rss_kib "$CPE_PID") base_h=$(rss_kib "$HAG_PID") slab0=$(slab_kib)
+		res "$k.rss_kib_start.cpe" "$start_c"
+		res "$k.rss_kib_start.hag" "$start_h"
+		res "$k.rss_kib_base.cpe" "$base_c"
+		res "$k.rss_kib_base.hag" "$base_h"
+
+		topo_spawn "$NS_H" "$TOPO_DIR/hold-$n.log" "$HOLD" connect "$S4" "$ports" "$target" 900 256
+		cli=$TOPO_LAST_PID
+		t0=$(date +%s.%N)
+		wait_for "$TOPO_DIR/hold-$n.log" '^established' $((target / 100 + 120)) ||
+			warn "holdconns: not all $target connections finished in time"
+		res "$k.connect_s" "$(calc %.1f "$(date +%s.%N) - t0" t0="$t0")"
+		read -r est failed <<<"$(awk '/^established/ { print $2, $4 }' "$TOPO_DIR/hold-$n.log")"
+		est=${est:-0} failed=${failed:-0}
 		sleep 3
+		c=$(rss_kib "$CPE_PID") h=$(rss_kib "$HAG_PID") slab=$(slab_kib)
+		res "$k.established" "$est"
+		res "$k.failed" "$failed"
+		res "$k.active.cpe" "$(active_conns "$NS_CPE")"
+		res "$k.active.hag" "$(active_conns "$NS_HAG")"
+		res "$k.tcp_sockets.cpe" "$(tcp_estab "$NS_CPE")"
+		res "$k.tcp_sockets.hag" "$(tcp_estab "$NS_HAG")"
+		res "$k.rss_kib.cpe" "$c"
+		res "$k.rss_kib.hag" "$h"
+		res "$k.bytes_per_conn.cpe" "$(calc %.0f 'e > 0 ? (r - b) * 1024 / e : 0' r="$c" b="$base_c" e="$est")"
+		res "$k.bytes_per_conn.hag" "$(calc %.0f 'e > 0 ? (r - b) * 1024 / e : 0' r="$h" b="$base_h" e="$est")"
+		res "$k.kernel_slab_bytes_per_conn" "$(calc %.0f 'e > 0 ? (s - s0) * 1024 / e : 0' s="$slab" s0="$slab0" e="$est")"
+		kill -TERM "$cli" 2>/dev/null
+		wait "$cli" 2>/dev/null
+		held=$(awk '/^closing/ { print $3 " held, " $5 " lost" }' "$TOPO_DIR/hold-$n.log")
+		res "$k.lost" "$(awk '/^closing/ { print $5 }' "$TOPO_DIR/hold-$n.log")"
+		t0=$(date +%s.%N)
+		wait_drained 120 || warn "the daemons still had connections 120 s after the $n closed"
+		res "$k.drain_s" "$(calc %.1f "$(date +%s.%N) - t0" t0="$t0")"
+		sleep 1
+		res "$k.rss_kib_after_close.cpe" "$(rss_kib "$CPE_PID")"
+		res "$k.rss_kib_after_close.hag" "$(rss_kib "$HAG_PID")"
+		code=$(bounded 15 ip netns exec "$NS_H" curl -s -o "$TOPO_DIR/after.out" -w '%{http_code}' \
+			--max-time 10 "http://$S4/after.bin")
+		cmp -s "$TOPO_DIR/after.out" "$TOPO_DIR/www/after.bin" || code="$code (content differs)"
+		res "$k.request_after" "$code"
+		res "$k.log_problems" "$(hybond_log_problems | wc -l)"
+		problems+=$(hybond_log_problems | sed "s/^/[$n] /")$'\n'
+		res "$k.errors" "$(awk '/^errors/ { printf "%s%s %s", sep, $2, $3; sep = ", " }' "$TOPO_DIR/hold-$n.log")"
+		say "  $target connections: $est established, $failed failed$( [ "$failed" != 0 ] && echo " ($(get $k.errors))") in $(get $k.connect_s) s; $held while idle; closed and drained in $(get $k.drain_s) s; then a 1 MiB download: HTTP $code"
+		end_setup hybond
+		keep_logs "memory-$n"
 	done
-	topo_mkfile f.bin 1
-	topo_start_nginx >/dev/null
-	R[memory.curl_after]=$(nsx "$NS_H" curl -s -o /dev/null -w '%{http_code}' --max-time 10 "http://$S4/f.bin")
-	say "a request after the idle connections closed: HTTP ${R[memory.curl_after]}; errors in the logs: $(grep -ci error "$TOPO_DIR/cpe.log" "$TOPO_DIR/hag.log" | awk -F: '{s += $2} END {print s}')"
 	topo_down
+
+	printf '%-7s %7s %9s %9s %9s %9s %8s %8s %12s %10s\n' conns "held" "CPE KiB" "HAG KiB" \
+		"CPE base" "HAG base" "CPE B/c" "HAG B/c" "kernel B/c" "sockets"
+	for n in $MEMN; do
+		k=memory.n$n
+		[ -n "$(get $k.skipped)" ] && { printf '%-7s %7s   %s\n' "$n" - "not reachable here: $(get $k.limited_by)"; continue; }
+		printf '%-7s %7s %9s %9s %9s %9s %8s %8s %12s %10s\n' "$n" "$(get $k.established)" \
+			"$(get $k.rss_kib.cpe)" "$(get $k.rss_kib.hag)" "$(get $k.rss_kib_base.cpe)" "$(get $k.rss_kib_base.hag)" \
+			"$(get $k.bytes_per_conn.cpe)" "$(get $k.bytes_per_conn.hag)" \
+			"$(get $k.kernel_slab_bytes_per_conn)" "$(get $k.tcp_sockets.cpe)/$(get $k.tcp_sockets.hag)"
+	done
+	say "(KiB: VmRSS with N held; base: after start and a 500-connection warm-up; B/c: (RSS - base) / held;"
+	say " kernel B/c: growth of the whole machine's slab per held connection, all 4 namespaces, approximate;"
+	say " sockets: established TCP sockets (legs and MPTCP subflows) in the CPE / HAG)"
+	for n in $MEMN; do
+		k=memory.n$n
+		[ -n "$(get $k.skipped)" ] && continue
+		say "after closing the $(get $k.measured_at): RSS CPE $(get $k.rss_kib_after_close.cpe) KiB, HAG $(get $k.rss_kib_after_close.hag) KiB (at start: $(get $k.rss_kib_start.cpe) / $(get $k.rss_kib_start.hag)); $(get $k.log_problems) error/warning lines in the logs"
+	done
+	[ -n "${problems//$'\n'/}" ] && printf '%s' "$problems" | grep . | sort | uniq -c | sort -rn | head -5 | sed 's/^/    /'
+	return 0
 }
 
+# ---- 4. bonding efficiency -------------------------------------------------------
 section_efficiency() {
-	say "== bonding efficiency, tbf 20 + 30 Mbit/s (iperf3 12 s, the last 10 s measured)"
-	topo_up --rate1 20 --rate2 30
-	topo_spawn "$NS_S" "$TOPO_DIR/iperf3.log" iperf3 -s -p 5201
-	wait_port "$NS_S" 5201 5
-	CPE_ARGS=(--primary-rate 20)
-	topo_start_hybond >/dev/null || { say "hybond did not start"; return; }
-	local dir flag a b p0 s0 p1 s1 bps
-	for dir in down up; do
-		if [ $dir = down ]; then flag=-R a="$NS_HAG acc0" b="$NS_HAG sec0"; else flag= a="$NS_CPE pri0" b="$NS_CPE sec0"; fi
-		p0=$(if_bytes $a tx); s0=$(if_bytes $b tx)
-		bps=$(nsx "$NS_H" iperf3 -c "$S4" -p 5201 $flag -t 12 -O 2 -J | jq '.end.sum_received.bits_per_second')
-		p1=$(if_bytes $a tx); s1=$(if_bytes $b tx)
-		R[efficiency.$dir.goodput_mbps]=$(awk -v b="$bps" 'BEGIN { printf "%.1f", b / 1e6 }')
-		R[efficiency.$dir.goodput_ratio]=$(awk -v b="$bps" 'BEGIN { printf "%.3f", b / 50e6 }')
-		# Frames on both links over the whole 12 s against 50 Mbit/s.
-		R[efficiency.$dir.wire_ratio]=$(awk -v x=$((p1 - p0 + s1 - s0)) 'BEGIN { printf "%.3f", x * 8 / 12 / 50e6 }')
-		printf '%-5s goodput %6s Mbit/s = %s of 50; link utilisation %s\n' $dir \
-			"${R[efficiency.$dir.goodput_mbps]}" "${R[efficiency.$dir.goodput_ratio]}" "${R[efficiency.$dir.wire_ratio]}"
+	local setup dir flag bps bytes p0 s0 p1 s1 k setups=$EFF_SETUPS
+	[ $HAVE_NAIVE = 1 ] || setups=${setups/naive/}
+	say ""
+	say "== bonding efficiency: tbf primary $RATE1 + secondary $RATE2 Mbit/s, iperf3 ${EFF_SECS}s (after 1 s omitted)"
+	topo_up --rate1 $RATE1 --rate2 $RATE2 || { warn "topology failed"; return 1; }
+	topo_spawn "$NS_S" "$TOPO_DIR/iperf3-server.log" iperf3 -s -p 5201
+	wait_port "$NS_S" 5201 5 || { warn "iperf3 server did not start"; topo_down; return 1; }
+	for setup in $setups; do
+		use_setup $setup || { res "efficiency.$setup.error" "did not start"; end_setup $setup; continue; }
+		sleep 1
+		for dir in down up; do
+			flag=; [ $dir = down ] && flag=-R
+			k=efficiency.$setup.$dir
+			p0=$(( $(if_bytes "$NS_CPE" pri0 tx) + $(if_bytes "$NS_CPE" pri0 rx) ))
+			s0=$(( $(if_bytes "$NS_CPE" sec0 tx) + $(if_bytes "$NS_CPE" sec0 rx) ))
+			read -r bps bytes <<<"$(iperf_run "eff-$setup-$dir" "$EFF_SECS" -O 1 $flag)"
+			p1=$(( $(if_bytes "$NS_CPE" pri0 tx) + $(if_bytes "$NS_CPE" pri0 rx) ))
+			s1=$(( $(if_bytes "$NS_CPE" sec0 tx) + $(if_bytes "$NS_CPE" sec0 rx) ))
+			res "$k.goodput_mbps" "$(calc %.1f 'b / 1e6' b="$bps")"
+			res "$k.ratio_to_sum" "$(calc %.3f "b / (($RATE1 + $RATE2) * 1e6)" b="$bps")"
+			res "$k.secondary_share" "$(calc %.2f '(p + s) ? s / (p + s) : 0' p=$((p1 - p0)) s=$((s1 - s0)))"
+		done
+		end_setup $setup
+		keep_logs "efficiency-$setup"
 	done
-	CPE_ARGS=()
 	topo_down
+	printf '%-26s %-5s %14s %14s %10s\n' setup dir "goodput Mbit/s" "/ $((RATE1 + RATE2)) Mbit/s" secondary
+	for setup in $setups; do
+		for dir in down up; do
+			k=efficiency.$setup.$dir
+			local label
+			label=$(setup_label $setup)
+			[ $setup = plain ] && label="plain routing (primary)"
+			[ $setup = hybond_ovf ] && label="hybond --primary-rate $RATE1"
+			printf '%-26s %-5s %14s %14s %10s\n' "$label" $dir "$(get $k.goodput_mbps)" \
+				"$(get $k.ratio_to_sum)" "$(get $k.secondary_share)"
+		done
+	done
 }
 
-say "hybond bench on $(nproc) CPUs, kernel $(uname -r), commit $(git rev-parse --short HEAD 2>/dev/null || echo ?)"
-for s in "${SECTIONS[@]}"; do "section_$s"; done
+# ---- JSON ------------------------------------------------------------------------------
+write_json() {
+	local commit dirty flat
+	commit=$(git rev-parse HEAD 2>/dev/null || echo unknown)
+	# GIT_OPTIONAL_LOCKS=0: status must not refresh (write) the index.
+	if [ -n "$(GIT_OPTIONAL_LOCKS=0 git status --porcelain --untracked-files=no 2>/dev/null)" ]; then
+		dirty=true
+	else
+		dirty=false
+	fi
+	flat=$(for k in "${!R[@]}"; do printf '%s\t%s\n' "$k" "${R[$k]}"; done | sort)
+	jq -n --arg date "$(date -Iseconds)" --arg kernel "$(uname -r)" \
+		--argjson nproc "$(nproc)" --arg cpu "$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)" \
+		--arg load_start "$LOAD_START" --arg load_end "$(cut -d' ' -f1-3 /proc/loadavg)" \
+		--arg commit "$commit" --argjson dirty "$dirty" \
+		--argjson quick "$([ "$QUICK" = 1 ] && echo true || echo false)" \
+		--arg sections "${SECTIONS[*]}" --arg cc "$TCP_CC" \
+		--arg iperf3 "$(iperf3 --version 2>/dev/null | head -1)" \
+		--arg socat "$(socat -V 2>/dev/null | awk '/socat version/ { print $3; exit }')" \
+		--argjson secs "$SECS" --argjson nreq "$NREQ" --arg concs "$CONCS" \
+		--argjson ttfb_n "$TTFB_N" --arg memn "$MEMN" --argjson eff_secs "$EFF_SECS" \
+		--argjson naive_buf "$NAIVE_BUF" --argjson ab_secs "$AB_SECS" --arg flat "$flat" '
+		def num: (tonumber? // .);
+		{
+			schema: 1,
+			date: $date,
+			machine: { nproc: $nproc, cpu: $cpu, kernel: $kernel,
+				loadavg_start: $load_start, loadavg_end: $load_end,
+				tcp_congestion_control: $cc },
+			git: { commit: $commit, dirty: $dirty },
+			quick: $quick,
+			sections: ($sections | split(" ")),
+			params: { throughput_secs: $secs, connrate_requests: $nreq, connrate_max_secs: $ab_secs,
+				connrate_concurrency: ($concs | split(" ") | map(tonumber)),
+				ttfb_requests: $ttfb_n,
+				memory_connections: ($memn | split(" ") | map(tonumber)),
+				efficiency_secs: $eff_secs, naive_socat_buffer: $naive_buf },
+			tools: { iperf3: $iperf3, socat: $socat },
+			results: ($flat | split("\n") | map(select(length > 0) | split("\t"))
+				| reduce .[] as $e ({}; setpath($e[0] | split("."); $e[1] | num)))
+		}' >"$OUT.tmp" && mv "$OUT.tmp" "$OUT"
+}
 
-mkdir -p build/bench
-out=build/bench/results-$(date +%Y%m%d-%H%M%S).json
-{
-	printf '{"machine":{"cpus":%s,"kernel":"%s"},"commit":"%s","quick":%s,"results":{' \
-		"$(nproc)" "$(uname -r)" "$(git rev-parse HEAD 2>/dev/null)" "$([ $QUICK = 1 ] && echo true || echo false)"
-	first=1
-	for k in $(printf '%s\n' "${!R[@]}" | sort); do
-		v=${R[$k]}
-		[[ $v =~ ^-?[0-9]+(\.[0-9]+)?$ ]] || v="\"$v\""
-		[ $first = 1 ] || printf ','
-		printf '"%s":%s' "$k" "$v"
-		first=0
-	done
-	printf '}}\n'
-} >"$out"
-cp "$out" build/bench/latest.json
-say "results: $out"
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
+TCP_CC=$(sysctl -n net.ipv4.tcp_congestion_control 2>/dev/null || echo ?)
+say "hybond bench$([ "$QUICK" = 1 ] && echo ' (quick)'): $(nproc) CPUs, kernel $(uname -r), commit $(git rev-parse --short HEAD 2>/dev/null || echo ?), load $LOAD_START"
+say "sections: ${SECTIONS[*]}; figures are from one run on a shared machine: expect noise"
+for s in "${SECTIONS[@]}"; do
+	"section_$s"
+	write_json # after each section: a partial run keeps what it measured
+done
+cp "$OUT" build/bench/latest.json
+say ""
+say "results: $OUT (and build/bench/latest.json)"
