@@ -42,9 +42,23 @@ t_require_root() {
 	fi
 }
 
-# On failure, show the daemons' logs; always clean up the testbed.
+# On failure, show the daemons' logs; always clean up the testbed. Under
+# sanitizers (make check-asan sets HYBOND_ASAN) the daemons are stopped
+# first, since LeakSanitizer reports at exit, and any report fails the test.
 t_cleanup() {
-	local f
+	local f pid san=0
+	if [ -n "${HYBOND_ASAN:-}" ] && [ -n "${TOPO_DIR:-}" ]; then
+		for pid in ${HAG_PID:-} ${CPE_PID:-}; do
+			stop_pid "$pid" >/dev/null 2>&1
+		done
+		for f in "$TOPO_DIR"/*.log; do
+			grep -qE "ERROR: (Address|Leak)Sanitizer|runtime error:" "$f" 2>/dev/null || continue
+			echo "FAIL - sanitizer report in $(basename "$f"):"
+			grep -E -A25 "ERROR: (Address|Leak)Sanitizer|runtime error:" "$f" | head -60 | sed 's/^/#   /'
+			san=1
+		done
+		[ $san = 0 ] && echo "ok - no sanitizer report in the daemons' logs"
+	fi
 	if [ "$T_FAIL" -gt 0 ] && [ -n "${TOPO_DIR:-}" ]; then
 		for f in "$TOPO_DIR"/*.log; do
 			[ -f "$f" ] || continue
@@ -53,6 +67,7 @@ t_cleanup() {
 		done
 	fi
 	topo_down
+	[ $san = 0 ] || exit 1
 }
 
 t_finish() {
