@@ -110,6 +110,8 @@ vmtest: all $(BUILD)/tests/tcptool
 
 # ---- fuzzing (libFuzzer, bounded runs; corpus in tests/fuzz/corpus) ------
 FUZZ_SECS ?= 20
+# A fixed seed makes a CI run repeatable; FUZZ_SEED=0 lets libFuzzer pick one.
+FUZZ_SEED ?= 1
 FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Iinclude -Iuser
 
 $(BUILD)/fuzz/fuzz_policy: tests/fuzz/fuzz_policy.c user/policy.c $(HEADERS)
@@ -124,7 +126,7 @@ check-fuzz: $(BUILD)/fuzz/fuzz_policy $(BUILD)/fuzz/fuzz_netlink
 	@for f in policy netlink; do \
 		echo "=== fuzz_$$f ($(FUZZ_SECS) s)"; \
 		mkdir -p $(BUILD)/fuzz/corpus-$$f; \
-		$(BUILD)/fuzz/fuzz_$$f -max_total_time=$(FUZZ_SECS) -rss_limit_mb=1024 \
+		$(BUILD)/fuzz/fuzz_$$f -max_total_time=$(FUZZ_SECS) -seed=$(FUZZ_SEED) -rss_limit_mb=1024 \
 			-print_final_stats=1 $(BUILD)/fuzz/corpus-$$f tests/fuzz/corpus/$$f \
 			>$(BUILD)/fuzz/fuzz_$$f.log 2>&1; rc=$$?; \
 		grep -E "ERROR|SUMMARY|stat::number_of_executed_units|Done" $(BUILD)/fuzz/fuzz_$$f.log; \

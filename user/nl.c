@@ -65,7 +65,7 @@ static void take_extack(struct nl *nl, const struct nlmsghdr *nlh)
 	/* Without NLM_F_CAPPED the original request follows the header. */
 	if (!(nlh->nlmsg_flags & NLM_F_CAPPED))
 		off += e->msg.nlmsg_len - sizeof(e->msg);
-	mnl_attr_for_each(attr, nlh, off)
+	nl_attr_for_each(attr, nlh, off)
 	{
 		if (mnl_attr_get_type(attr) == NLMSGERR_ATTR_MSG &&
 		    mnl_attr_validate(attr, MNL_TYPE_NUL_STRING) >= 0) {
@@ -183,7 +183,7 @@ static int link_cb(const struct nlmsghdr *nlh, void *data)
 	if (nlh->nlmsg_type != RTM_NEWLINK ||
 	    mnl_nlmsg_get_payload_len(nlh) < sizeof(struct ifinfomsg))
 		return MNL_CB_OK;
-	mnl_attr_for_each(attr, nlh, sizeof(struct ifinfomsg))
+	nl_attr_for_each(attr, nlh, sizeof(struct ifinfomsg))
 	{
 		int type = mnl_attr_get_type(attr);
 
@@ -242,7 +242,7 @@ static int addr_cb(const struct nlmsghdr *nlh, void *data)
 		return MNL_CB_OK;
 	if (ifa->ifa_scope != RT_SCOPE_UNIVERSE)
 		return MNL_CB_OK;
-	mnl_attr_for_each(attr, nlh, sizeof(*ifa))
+	nl_attr_for_each(attr, nlh, sizeof(*ifa))
 	{
 		int type = mnl_attr_get_type(attr);
 
@@ -406,7 +406,7 @@ static int genl_cb(const struct nlmsghdr *nlh, void *data)
 
 	if (mnl_nlmsg_get_payload_len(nlh) < sizeof(struct genlmsghdr))
 		return MNL_CB_OK;
-	mnl_attr_for_each(attr, nlh, sizeof(struct genlmsghdr))
+	nl_attr_for_each(attr, nlh, sizeof(struct genlmsghdr))
 	{
 		int type = mnl_attr_get_type(attr);
 

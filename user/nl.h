@@ -34,6 +34,15 @@ static inline bool nl_msg_ok(const struct nlmsghdr *nlh, int len)
 	       nlh->nlmsg_len <= (unsigned int)len;
 }
 
+/* Like mnl_attr_for_each, but bounded by nlmsg_len itself, not by its
+ * 4-byte aligned tail: in a message whose length is not a multiple of 4 an
+ * attribute must not reach past the bytes that were received. */
+#define nl_attr_for_each(attr, nlh, off)                                      \
+	for ((attr) = mnl_nlmsg_get_payload_offset((nlh), (off));             \
+	     mnl_attr_ok((attr), (int)((const char *)(nlh) + (nlh)->nlmsg_len - \
+				       (const char *)(attr)));                \
+	     (attr) = mnl_attr_next(attr))
+
 int nl_open(struct nl *nl, int bus);
 void nl_close(struct nl *nl);
 /* Send req (flags get NLM_F_REQUEST|NLM_F_ACK), run cb on every reply

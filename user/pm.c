@@ -79,7 +79,7 @@ static int limits_cb(const struct nlmsghdr *nlh, void *data)
 
 	if (mnl_nlmsg_get_payload_len(nlh) < sizeof(struct genlmsghdr))
 		return MNL_CB_OK;
-	mnl_attr_for_each(a, nlh, sizeof(struct genlmsghdr))
+	nl_attr_for_each(a, nlh, sizeof(struct genlmsghdr))
 	{
 		if (mnl_attr_validate(a, MNL_TYPE_U32) < 0)
 			continue;
@@ -162,7 +162,7 @@ static int dump_cb(const struct nlmsghdr *nlh, void *data)
 
 	if (mnl_nlmsg_get_payload_len(nlh) < sizeof(struct genlmsghdr))
 		return MNL_CB_OK;
-	mnl_attr_for_each(a, nlh, sizeof(struct genlmsghdr))
+	nl_attr_for_each(a, nlh, sizeof(struct genlmsghdr))
 	{
 		if (mnl_attr_get_type(a) != MPTCP_PM_ATTR_ADDR)
 			continue;
