@@ -132,6 +132,13 @@ static int cpe_endpoints(struct pm *pm, const struct daemon_opts *o,
 			.flags = backup ? MPTCP_PM_ADDR_FLAG_BACKUP : 0,
 			.ifindex = o->ifx_secondary,
 		};
+
+		/* --join-port: announce CPE@2:PORT, where the kernel then
+		 * listens, so that a HAG may open the subflow (Figure 6). */
+		if (o->cpe_listen) {
+			ep.flags |= MPTCP_PM_ADDR_FLAG_SIGNAL;
+			ep.port = o->join_port;
+		}
 		int err = pm_add_endpoint(pm, &ep);
 
 		if (err)
@@ -196,6 +203,7 @@ struct daemon {
 	struct relay *relay;
 	struct hold *hold;
 	struct overflow *ov; /* CPE only */
+	struct upm *upm;     /* hybond's own path manager, when asked for */
 	uint64_t started;
 	const char *datapath, *datapath_why;
 };
@@ -246,6 +254,15 @@ static int do_stats(struct daemon *d, const char *arg, struct sbuf *out)
 			in.bonding.rate_bps[i] = d->ov->rate[i] * 8;
 		in.bonding.activations = d->ov->activations;
 		in.bonding.cap_holds = d->ov->cap_holds;
+	}
+	if (d->upm) {
+		in.pm.present = true;
+		in.pm.established = d->upm->st.established;
+		in.pm.subflows_created = d->upm->st.subflows_created;
+		in.pm.subflow_errors = d->upm->st.subflow_errors;
+		in.pm.retries = d->upm->st.retries;
+		in.pm.announced = d->upm->st.announced;
+		in.pm.tracked = d->upm->nconns;
 	}
 	in.conns_truncated = n >= max && (uint64_t)n < in.rc.active;
 	stats_render(&in, fmt, out);
@@ -396,6 +413,8 @@ int run_daemon(const struct daemon_opts *o)
 	};
 	struct policy *policy = NULL;
 	struct overflow ov;
+	struct upm upm;
+	struct upm_opts uo = { 0 };
 	struct pm pm;
 	bool pm_up = false, steer_up = false;
 	struct epoll_event ev;
@@ -497,6 +516,21 @@ int run_daemon(const struct daemon_opts *o)
 		if (err)
 			goto out;
 		d.ov = &ov;
+		if (o->npm_targets) {
+			uo.ntargets = o->npm_targets;
+			memcpy(uo.targets, o->pm_targets, sizeof(uo.targets));
+			uo.nlocal = ro.aa.n < UPM_MAX_LOCAL ? ro.aa.n :
+							      UPM_MAX_LOCAL;
+			memcpy(uo.local, ro.aa.secondary,
+			       uo.nlocal * sizeof(uo.local[0]));
+			uo.ifx_secondary = o->ifx_secondary;
+			uo.backup = !ov.on;
+			err = upm_open(&upm, &uo);
+			if (err)
+				goto out;
+			d.upm = &upm;
+			ov.upm = &upm;
+		}
 		if (o->bonding < 0 && oo.mode == BOND_ALWAYS)
 			pr_warn("bonding: secondary always in use; give "
 				"--primary-rate (the primary's capacity) to use it "
@@ -524,6 +558,22 @@ int run_daemon(const struct daemon_opts *o)
 		err = pm_raise_limits(&pm, 2, 0);
 		if (!err)
 			err = hag_endpoints(&pm, o, &v6_port);
+		if (!err && o->initiate_subflows) {
+			/* The endpoints above keep the kernel's listeners on
+			 * HAG@2:PORT; hybond's PM announces and opens. */
+			uo.server = true;
+			uo.ntargets = o->npm_targets;
+			memcpy(uo.targets, o->pm_targets, sizeof(uo.targets));
+			uo.nlocal = ro.aa.n < UPM_MAX_LOCAL ? ro.aa.n :
+							      UPM_MAX_LOCAL;
+			memcpy(uo.local, ro.aa.secondary,
+			       uo.nlocal * sizeof(uo.local[0]));
+			uo.ifx_secondary = o->ifx_secondary;
+			uo.announce_port = o->join_port;
+			err = upm_open(&upm, &uo);
+			if (!err)
+				d.upm = &upm;
+		}
 		if (v6_port && !o->keep_timestamps) {
 			so.flags |= HYBOND_F_STRIP_TS;
 			pr_info("first subflows run without TCP timestamps so "
@@ -534,6 +584,25 @@ int run_daemon(const struct daemon_opts *o)
 	if (err)
 		goto out;
 
+	if (d.upm) {
+		ev.events = EPOLLIN;
+		ev.data.fd = upm_event_fd(d.upm);
+		epoll_ctl(epfd, EPOLL_CTL_ADD, ev.data.fd, &ev);
+		if (tfd < 0)
+			tfd = timerfd_create(CLOCK_MONOTONIC,
+					     TFD_CLOEXEC | TFD_NONBLOCK);
+		if (tfd >= 0) {
+			struct itimerspec its = {
+				.it_interval = { 0, 100000000 },
+				.it_value = { 0, 100000000 },
+			};
+
+			timerfd_settime(tfd, 0, &its, NULL);
+			ev.events = EPOLLIN;
+			ev.data.fd = tfd;
+			epoll_ctl(epfd, EPOLL_CTL_ADD, tfd, &ev);
+		}
+	}
 	if (o->role == HYBOND_ROLE_HAG && !o->nsubs)
 		pr_warn("no --subscribers: MP_CAPABLE SYNs from any source are "
 			"proxied (no BCP 38 source validation)");
@@ -603,6 +672,12 @@ int run_daemon(const struct daemon_opts *o)
 
 			if (read(tfd, &ticks, sizeof(ticks)) > 0 && d.ov)
 				overflow_tick(d.ov);
+			if (d.upm)
+				upm_tick(d.upm);
+			continue;
+		}
+		if (d.upm && ev.data.fd == upm_event_fd(d.upm)) {
+			upm_handle_events(d.upm);
 			continue;
 		}
 		if (read(sfd, &si, sizeof(si)) != sizeof(si))
@@ -637,6 +712,8 @@ out:
 		steer_stop(&d.steer);
 	if (d.ov)
 		overflow_close(d.ov);
+	if (d.upm)
+		upm_close(d.upm);
 	if (pm_up)
 		pm_close(&pm);
 	if (tfd >= 0)

@@ -11,6 +11,7 @@
 
 #include "hybond_abi.h"
 #include "nl.h"
+#include "upm.h"
 
 struct daemon_opts {
 	int role;
@@ -38,6 +39,13 @@ struct daemon_opts {
 	/* CPE: primary-first bonding */
 	int bonding;              /* enum bonding_mode; -1: choose */
 	double primary_down_bps, primary_up_bps, secondary_cap_bps;
+	/* hybond's own path manager (upm.h). CPE: --hag-secondary targets,
+	 * --join-port given (listen for the HAG's subflows). HAG:
+	 * --initiate-subflows with the --cpe-secondary map. */
+	struct upm_target pm_targets[UPM_MAX_TARGETS];
+	int npm_targets;
+	bool cpe_listen;
+	bool initiate_subflows;
 };
 
 /* 0 after a clean shutdown, -errno when set-up failed (already logged). */

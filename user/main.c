@@ -52,7 +52,13 @@ static void usage_daemon(FILE *f, int role)
 			"                     when the primary is full (primary-first)\n"
 			"  --bonding MODE     overflow (primary-first; the default when the\n"
 			"                     rate is known) or always (kernel scheduler)\n"
-			"  --secondary-rate R never use more than R Mbit/s of the secondary\n");
+			"  --secondary-rate R never use more than R Mbit/s of the secondary\n"
+			"  --hag-secondary ADDR:PORT  join the HAG's secondary address at\n"
+			"                     once, without waiting for its ADD_ADDR (IPv6 as\n"
+			"                     [ADDR]:PORT; repeat for more; runs hybond's own\n"
+			"                     path manager: net.mptcp.pm_type=1)\n"
+			"  --join-port PORT   listen on the secondary address(es) at PORT for\n"
+			"                     the subflows a HAG opens (--initiate-subflows)\n");
 	else
 		fprintf(f,
 			"usage: hybond hag --access IFACE --core IFACE --secondary IFACE\n"
@@ -74,7 +80,15 @@ static void usage_daemon(FILE *f, int role)
 			"                     existing subflows and path-MTU/ND ICMP)\n"
 			"  --keep-timestamps  keep TCP timestamps on first subflows even\n"
 			"                     when an IPv6 ADD_ADDR with a port then cannot\n"
-			"                     be sent (see README)\n",
+			"                     be sent (see README)\n"
+			"  --initiate-subflows  open the second subflow from here to the\n"
+			"                     CPE's secondary address (draft Figure 6) for\n"
+			"                     the subscribers that --cpe-secondary maps;\n"
+			"                     the others get the ADD_ADDR (hybond's own path\n"
+			"                     manager: net.mptcp.pm_type=1)\n"
+			"  --cpe-secondary PREFIX/LEN=ADDR:PORT  subscribers in PREFIX are\n"
+			"                     reached on ADDR:PORT (their CPE's --join-port);\n"
+			"                     repeat for more\n",
 			DEFAULT_JOIN_PORT);
 	fprintf(f,
 		"\n"
@@ -258,7 +272,7 @@ static int parse_daemon(int argc, char **argv, int role,
 		O_NAME, O_WORKERS, O_BUF, O_MARK, O_TABLE, O_PREF, O_PIN,
 		O_NOPIN, O_JOINPORT, O_POLICY, O_KEEPTS, O_PRATE, O_SRATE,
 		O_BONDING, O_STALL, O_ACCEPTFIRST, O_CC, O_SUBS, O_MAXC, O_MAXSUB,
-		O_IDLE, O_HALF, O_NOGUARD,
+		O_IDLE, O_HALF, O_NOGUARD, O_HAGSEC, O_CPESEC, O_INITIATE,
 	};
 	static const struct option cpe_opts[] = {
 		{ "lan", required_argument, 0, O_LAN },
@@ -283,6 +297,8 @@ static int parse_daemon(int argc, char **argv, int role,
 		{ "rule-pref", required_argument, 0, O_PREF },
 		{ "pin-root", required_argument, 0, O_PIN },
 		{ "no-pin", no_argument, 0, O_NOPIN },
+		{ "hag-secondary", required_argument, 0, O_HAGSEC },
+		{ "join-port", required_argument, 0, O_JOINPORT },
 		{ "verbose", no_argument, 0, 'v' },
 		{ "help", no_argument, 0, 'h' },
 		{ 0 },
@@ -296,6 +312,8 @@ static int parse_daemon(int argc, char **argv, int role,
 		{ "no-guard", no_argument, 0, O_NOGUARD },
 		{ "max-conns-per-subscriber", required_argument, 0, O_MAXSUB },
 		{ "keep-timestamps", no_argument, 0, O_KEEPTS },
+		{ "initiate-subflows", no_argument, 0, O_INITIATE },
+		{ "cpe-secondary", required_argument, 0, O_CPESEC },
 		{ "name", required_argument, 0, O_NAME },
 		{ "policy", required_argument, 0, O_POLICY },
 		{ "workers", required_argument, 0, O_WORKERS },
@@ -410,6 +428,32 @@ static int parse_daemon(int argc, char **argv, int role,
 				return -EINVAL;
 			}
 			o->join_port = v;
+			o->cpe_listen = role == HYBOND_ROLE_CPE;
+			break;
+		case O_HAGSEC:
+		case O_CPESEC: {
+			const char *opt = c == O_HAGSEC ? "--hag-secondary" :
+							  "--cpe-secondary";
+			char why[160];
+
+			if (o->npm_targets >= UPM_MAX_TARGETS) {
+				fprintf(stderr,
+					"hybond: %s: at most %d of them\n", opt,
+					UPM_MAX_TARGETS);
+				return -EINVAL;
+			}
+			if (upm_parse_target(optarg, c == O_CPESEC,
+					     &o->pm_targets[o->npm_targets], why,
+					     sizeof(why))) {
+				fprintf(stderr, "hybond: %s '%s': %s\n", opt,
+					optarg, why);
+				return -EINVAL;
+			}
+			o->npm_targets++;
+			break;
+		}
+		case O_INITIATE:
+			o->initiate_subflows = true;
 			break;
 		case O_PIN:
 			o->pin_root = optarg;
@@ -529,6 +573,16 @@ static int parse_daemon(int argc, char **argv, int role,
 		       o->if_up, &o->ifx_up) ||
 	    need_iface("--secondary", o->if_secondary, &o->ifx_secondary))
 		return -EINVAL;
+	if (role == HYBOND_ROLE_HAG && o->initiate_subflows != !!o->npm_targets) {
+		fprintf(stderr,
+			"hybond: %s; e.g. --initiate-subflows --cpe-secondary "
+			"192.0.2.0/24=198.51.100.2:9400\n",
+			o->initiate_subflows ?
+				"--initiate-subflows needs the map of where each "
+				"subscriber's CPE is: --cpe-secondary" :
+				"--cpe-secondary is used with --initiate-subflows");
+		return -EINVAL;
+	}
 	if (o->ifx_steer == o->ifx_up || o->ifx_steer == o->ifx_secondary ||
 	    o->ifx_up == o->ifx_secondary) {
 		fprintf(stderr, "hybond: the three interfaces must differ\n");

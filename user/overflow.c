@@ -60,6 +60,8 @@ static void set_on(struct overflow *ov, bool on, const char *why)
 		if (e)
 			err = e;
 	}
+	if (!err && ov->upm)
+		err = upm_set_backup(ov->upm, !on);
 	if (err) {
 		pr_warn("switching the secondary %s failed: %s", on ? "on" : "off",
 			strerror(-err));

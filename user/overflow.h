@@ -19,6 +19,7 @@
 
 #include "nl.h"
 #include "pm.h"
+#include "upm.h"
 
 enum bonding_mode {
 	BOND_OVERFLOW = 0, /* secondary only when the primary is full */
@@ -36,6 +37,7 @@ struct overflow_opts {
 struct overflow {
 	struct overflow_opts o;
 	struct pm *pm;
+	struct upm *upm;       /* set: switch hybond PM's subflows too */
 	struct nl rt;
 	bool on;               /* secondary endpoints non-backup now */
 	bool primary_up;

@@ -160,6 +160,18 @@ static void render_table(const struct stats_input *in, struct sbuf *o)
 			    in->bonding.rate_bps[2] / 1e6,
 			    in->bonding.rate_bps[3] / 1e6,
 			    in->bonding.secondary_cap_bps > 0 ? " (capped)" : "");
+	if (in->pm.present)
+		sbuf_printf(o,
+			    "path manager: hybond's (userspace PM), %llu "
+			    "connections seen, %llu subflows opened, %llu "
+			    "failed, %llu lost and retried, %llu announced, %llu "
+			    "tracked now\n\n",
+			    (unsigned long long)in->pm.established,
+			    (unsigned long long)in->pm.subflows_created,
+			    (unsigned long long)in->pm.subflow_errors,
+			    (unsigned long long)in->pm.retries,
+			    (unsigned long long)in->pm.announced,
+			    (unsigned long long)in->pm.tracked);
 	sbuf_printf(o, "%-16s %14s %14s\n", "access network", "sent",
 		    "received");
 	for (int n = 0; n < NET_MAX; n++)
@@ -298,6 +310,18 @@ static void render_json(const struct stats_input *in, struct sbuf *o)
 			    in->bonding.rate_bps[2], in->bonding.rate_bps[3],
 			    (unsigned long long)in->bonding.activations,
 			    (unsigned long long)in->bonding.cap_holds);
+	if (in->pm.present)
+		sbuf_printf(o,
+			    "\"path_manager\":{\"connections\":%llu,"
+			    "\"subflows_created\":%llu,\"subflow_errors\":%llu,"
+			    "\"retries\":%llu,\"announced\":%llu,"
+			    "\"tracked\":%llu},",
+			    (unsigned long long)in->pm.established,
+			    (unsigned long long)in->pm.subflows_created,
+			    (unsigned long long)in->pm.subflow_errors,
+			    (unsigned long long)in->pm.retries,
+			    (unsigned long long)in->pm.announced,
+			    (unsigned long long)in->pm.tracked);
 	sbuf_printf(o, "\"policy\":{\"bond\":{\"syns\":%llu},"
 		       "\"bypass\":{\"syns\":%llu}},",
 		    (unsigned long long)ctr_sum(in, HYBOND_DIR_STEER,

@@ -35,6 +35,11 @@ struct stats_input {
 		double rate_bps[4]; /* primary rx, tx, secondary rx, tx */
 		uint64_t activations, cap_holds;
 	} bonding;
+	struct {
+		bool present; /* hybond's own path manager runs */
+		uint64_t established, subflows_created, subflow_errors,
+			retries, announced, tracked;
+	} pm;
 };
 
 /* Sum the per-CPU hybond_stats map into in->ctr. */

@@ -14,7 +14,9 @@ trap t_cleanup EXIT
 HB=$PWD/build/hybond
 
 topo_up --rate1 20 --rate2 30
-CPE_ARGS=(--primary-rate 20)
+# PF_CPE_EXTRA: more CPE flags, e.g. "--hag-secondary 198.51.100.129:9300" to
+# run the same figures with hybond's own path manager.
+CPE_ARGS=(--primary-rate 20 ${PF_CPE_EXTRA:-})
 topo_start_hybond || { fail "daemons log ready"; exit 1; }
 topo_spawn "$NS_S" "$TOPO_DIR/iperf3.log" iperf3 -s -p 5201
 wait_port "$NS_S" 5201 5

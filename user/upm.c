@@ -1,0 +1,770 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * upm.c - hybond's userspace MPTCP path manager (see upm.h).
+ *
+ * Events come on their own generic netlink socket (non-blocking, joined to
+ * the `mptcp_pm_events` group); commands go on another with acks. A
+ * connection is remembered by token from MPTCP_EVENT_ESTABLISHED to
+ * MPTCP_EVENT_CLOSED, with which of its targets have a live subflow, so
+ * that a subflow lost with the secondary link is made again (from 250 ms,
+ * doubling up to 8 s) and MP_PRIO can be sent on every secondary subflow.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <linux/genetlink.h>
+#include <linux/mptcp.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include "log.h"
+#include "upm.h"
+
+#ifndef IPPROTO_MPTCP
+#define IPPROTO_MPTCP 262
+#endif
+
+#define TAB_SIZE 4096 /* buckets; connections chain */
+#define RETRY_FIRST_MS 250
+#define RETRY_MAX_MS 8000
+#define PM_TYPE_PATH "/proc/sys/net/mptcp/pm_type"
+
+struct upm_conn {
+	struct upm_conn *next;
+	uint32_t token;
+	int family;
+	int msk_family; /* the MPTCP socket's: IPv4 may travel mapped */
+	uint8_t want; /* targets (bits) this connection joins */
+	uint8_t up;   /* targets with a subflow made or being made */
+	uint8_t tgt_local[UPM_MAX_TARGETS]; /* index into o.local per target */
+	uint64_t retry_at_ms; /* 0: nothing to retry */
+	unsigned int backoff_ms;
+};
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int alen(int family)
+{
+	return family == AF_INET ? 4 : 16;
+}
+
+static bool addr_eq(const struct hb_addr *a, const struct hb_addr *b)
+{
+	return a->family == b->family && !memcmp(&a->v6, &b->v6, alen(a->family));
+}
+
+static bool in_prefix(const struct hb_addr *p, const struct hb_addr *a)
+{
+	const uint8_t *x = (const uint8_t *)&p->v6, *y = (const uint8_t *)&a->v6;
+	unsigned int bits = p->prefixlen, i;
+
+	if (p->family != a->family)
+		return false;
+	for (i = 0; bits >= 8; i++, bits -= 8)
+		if (x[i] != y[i])
+			return false;
+	return !bits || !((x[i] ^ y[i]) & (uint8_t)(0xff << (8 - bits)));
+}
+
+/* ---- parsing of the command-line forms ---------------------------------- */
+
+static int parse_addr_port(const char *s, struct hb_addr *a, uint16_t *port,
+			   char *err, size_t errlen)
+{
+	char host[INET6_ADDRSTRLEN + 2];
+	const char *colon, *p;
+	char *end;
+	unsigned long v;
+	size_t n;
+
+	if (*s == '[') {
+		p = strchr(s, ']');
+		if (!p || p[1] != ':')
+			goto bad;
+		n = (size_t)(p - s - 1);
+		colon = p + 1;
+		s++;
+	} else {
+		colon = strrchr(s, ':');
+		if (!colon || strchr(s, ':') != colon)
+			goto bad;
+		n = (size_t)(colon - s);
+	}
+	if (n == 0 || n >= sizeof(host))
+		goto bad;
+	memcpy(host, s, n);
+	host[n] = '\0';
+	if (hb_addr_parse(host, a)) {
+		snprintf(err, errlen, "'%s' is not an IPv4 or IPv6 address", host);
+		return -EINVAL;
+	}
+	errno = 0;
+	v = strtoul(colon + 1, &end, 10);
+	if (errno || *end || end == colon + 1 || v == 0 || v > 65535) {
+		snprintf(err, errlen, "'%s' is not a port (1-65535)", colon + 1);
+		return -EINVAL;
+	}
+	*port = (uint16_t)v;
+	return 0;
+bad:
+	snprintf(err, errlen,
+		 "expected ADDR:PORT (IPv6 as [ADDR]:PORT), e.g. "
+		 "198.51.100.1:9300 or [2001:db8:2::1]:9300");
+	return -EINVAL;
+}
+
+int upm_parse_target(const char *s, bool with_prefix, struct upm_target *t,
+		     char *err, size_t errlen)
+{
+	memset(t, 0, sizeof(*t));
+	if (with_prefix) {
+		const char *eq = strchr(s, '=');
+		char pfx[INET6_ADDRSTRLEN + 8], *slash, *end;
+		unsigned long len;
+		size_t n;
+
+		if (!eq || (n = (size_t)(eq - s)) == 0 || n >= sizeof(pfx)) {
+			snprintf(err, errlen,
+				 "expected PREFIX/LEN=ADDR:PORT, e.g. "
+				 "192.0.2.0/24=198.51.100.2:9400");
+			return -EINVAL;
+		}
+		memcpy(pfx, s, n);
+		pfx[n] = '\0';
+		slash = strchr(pfx, '/');
+		if (slash)
+			*slash = '\0';
+		if (hb_addr_parse(pfx, &t->prefix)) {
+			snprintf(err, errlen, "'%s' is not an IPv4 or IPv6 prefix",
+				 pfx);
+			return -EINVAL;
+		}
+		if (slash) {
+			errno = 0;
+			len = strtoul(slash + 1, &end, 10);
+			if (errno || *end || end == slash + 1 ||
+			    len > (t->prefix.family == AF_INET ? 32UL : 128UL)) {
+				snprintf(err, errlen, "'/%s' is not a prefix length",
+					 slash + 1);
+				return -EINVAL;
+			}
+			t->prefix.prefixlen = (uint8_t)len;
+		}
+		s = eq + 1;
+	}
+	if (parse_addr_port(s, &t->addr, &t->port, err, errlen))
+		return -EINVAL;
+	if (with_prefix && t->prefix.family != t->addr.family) {
+		snprintf(err, errlen,
+			 "the prefix and the address are of different families; "
+			 "a connection's subflows share its family");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* ---- commands ----------------------------------------------------------- */
+
+static struct nlmsghdr *cmd_msg(struct upm *u, char *buf, uint8_t cmd)
+{
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct genlmsghdr *g;
+
+	nlh->nlmsg_type = u->family_id;
+	g = mnl_nlmsg_put_extra_header(nlh, sizeof(*g));
+	g->cmd = cmd;
+	g->version = MPTCP_PM_VER;
+	return nlh;
+}
+
+static void put_nest(struct nlmsghdr *nlh, uint16_t type,
+		     const struct hb_addr *a, int id, uint16_t port,
+		     uint32_t flags, int ifindex)
+{
+	struct nlattr *nest = mnl_attr_nest_start(nlh, type);
+
+	mnl_attr_put_u16(nlh, MPTCP_PM_ADDR_ATTR_FAMILY, a->family);
+	if (a->family == AF_INET)
+		mnl_attr_put(nlh, MPTCP_PM_ADDR_ATTR_ADDR4, 4, &a->v4);
+	else
+		mnl_attr_put(nlh, MPTCP_PM_ADDR_ATTR_ADDR6, 16, &a->v6);
+	if (id >= 0)
+		mnl_attr_put_u8(nlh, MPTCP_PM_ADDR_ATTR_ID, (uint8_t)id);
+	if (port)
+		mnl_attr_put_u16(nlh, MPTCP_PM_ADDR_ATTR_PORT, port);
+	if (flags)
+		mnl_attr_put_u32(nlh, MPTCP_PM_ADDR_ATTR_FLAGS, flags);
+	if (ifindex)
+		mnl_attr_put_u32(nlh, MPTCP_PM_ADDR_ATTR_IF_IDX, ifindex);
+	mnl_attr_nest_end(nlh, nest);
+}
+
+/* An IPv4 address as the IPv6 socket of the connection knows it. */
+static struct hb_addr as_msk(const struct upm_conn *c, const struct hb_addr *a)
+{
+	struct hb_addr m = *a;
+
+	if (c->msk_family == AF_INET6 && a->family == AF_INET) {
+		memset(&m, 0, sizeof(m));
+		m.family = AF_INET6;
+		m.v6.s6_addr[10] = m.v6.s6_addr[11] = 0xff;
+		memcpy(&m.v6.s6_addr[12], &a->v4, 4);
+	}
+	return m;
+}
+
+static int subflow_create(struct upm *u, struct upm_conn *c, int ti)
+{
+	const struct upm_target *t = &u->o.targets[ti];
+	int li = c->tgt_local[ti];
+	char buf[512];
+	struct nlmsghdr *nlh = cmd_msg(u, buf, MPTCP_PM_CMD_SUBFLOW_CREATE);
+	int err;
+
+	struct hb_addr la = as_msk(c, &u->o.local[li]), ra = as_msk(c, &t->addr);
+
+	mnl_attr_put_u32(nlh, MPTCP_PM_ATTR_TOKEN, c->token);
+	put_nest(nlh, MPTCP_PM_ATTR_ADDR, &la, li + 1, 0,
+		 u->o.backup ? MPTCP_PM_ADDR_FLAG_BACKUP : 0, 0);
+	put_nest(nlh, MPTCP_PM_ATTR_ADDR_REMOTE, &ra, -1, t->port, 0, 0);
+	err = nl_request(&u->cmd, nlh, NULL, NULL);
+	if (err) {
+		char a[INET6_ADDRSTRLEN];
+
+		u->st.subflow_errors++;
+		pr_debug("subflow to %s port %u for token %08x: %s%s%s",
+			 hb_addr_str(&t->addr, a, sizeof(a)), t->port, c->token,
+			 strerror(-err), u->cmd.err[0] ? ": " : "", u->cmd.err);
+		return err;
+	}
+	u->st.subflows_created++;
+	return 0;
+}
+
+static void announce(struct upm *u, struct upm_conn *c)
+{
+	for (int i = 0; i < u->o.nlocal; i++) {
+		char buf[512];
+		struct nlmsghdr *nlh;
+
+		if (u->o.local[i].family != c->family)
+			continue;
+		nlh = cmd_msg(u, buf, MPTCP_PM_CMD_ANNOUNCE);
+		mnl_attr_put_u32(nlh, MPTCP_PM_ATTR_TOKEN, c->token);
+		put_nest(nlh, MPTCP_PM_ATTR_ADDR, &u->o.local[i], i + 1,
+			 u->o.announce_port, MPTCP_PM_ADDR_FLAG_SIGNAL, 0);
+		if (!nl_request(&u->cmd, nlh, NULL, NULL))
+			u->st.announced++;
+		else
+			pr_debug("announcing to token %08x: %s", c->token,
+				 u->cmd.err);
+	}
+}
+
+static int set_flags(struct upm *u, struct upm_conn *c, int ti, bool backup)
+{
+	const struct upm_target *t = &u->o.targets[ti];
+	int li = c->tgt_local[ti];
+	char buf[512];
+	struct nlmsghdr *nlh = cmd_msg(u, buf, MPTCP_PM_CMD_SET_FLAGS);
+
+	mnl_attr_put_u32(nlh, MPTCP_PM_ATTR_TOKEN, c->token);
+	put_nest(nlh, MPTCP_PM_ATTR_ADDR, &u->o.local[li], li + 1, 0,
+		 backup ? MPTCP_PM_ADDR_FLAG_BACKUP : 0, 0);
+	put_nest(nlh, MPTCP_PM_ATTR_ADDR_REMOTE, &t->addr, -1, t->port, 0, 0);
+	return nl_request(&u->cmd, nlh, NULL, NULL);
+}
+
+/* ---- the connection table ----------------------------------------------- */
+
+static struct upm_conn **slot(struct upm *u, uint32_t token)
+{
+	struct upm_conn **p = &u->tab[(token * 2654435761u) % TAB_SIZE];
+
+	while (*p && (*p)->token != token)
+		p = &(*p)->next;
+	return p;
+}
+
+/* Make the connection's subflows to the targets it wants and lacks. */
+static void join_missing(struct upm *u, struct upm_conn *c)
+{
+	bool failed = false;
+
+	for (int ti = 0; ti < u->o.ntargets; ti++) {
+		uint8_t bit = (uint8_t)(1u << ti);
+
+		if (!(c->want & bit) || (c->up & bit))
+			continue;
+		if (subflow_create(u, c, ti))
+			failed = true;
+		else
+			c->up |= bit;
+	}
+	if (failed) {
+		c->backoff_ms = c->backoff_ms ? c->backoff_ms * 2 : RETRY_FIRST_MS;
+		if (c->backoff_ms > RETRY_MAX_MS)
+			c->backoff_ms = RETRY_MAX_MS;
+		c->retry_at_ms = now_ms() + c->backoff_ms;
+	} else {
+		c->retry_at_ms = 0;
+	}
+}
+
+struct ev {
+	uint8_t cmd;
+	uint32_t token;
+	int family;
+	bool have_token, server_side;
+	struct hb_addr saddr, daddr;
+	uint16_t sport, dport; /* host order */
+	uint8_t error;
+	int msk_family;
+};
+
+static void on_established(struct upm *u, const struct ev *e)
+{
+	struct upm_conn **p, *c;
+	uint8_t want = 0;
+	uint8_t tl[UPM_MAX_TARGETS] = { 0 };
+
+	if (e->server_side != u->o.server)
+		return;
+	p = slot(u, e->token);
+	if (*p)
+		return;
+	for (int ti = 0; ti < u->o.ntargets; ti++) {
+		const struct upm_target *t = &u->o.targets[ti];
+		int li;
+
+		if (t->addr.family != e->family)
+			continue;
+		if (t->prefix.family && !in_prefix(&t->prefix, &e->daddr))
+			continue;
+		for (li = 0; li < u->o.nlocal; li++)
+			if (u->o.local[li].family == t->addr.family)
+				break;
+		if (li == u->o.nlocal)
+			continue;
+		want |= (uint8_t)(1u << ti);
+		tl[ti] = (uint8_t)li;
+		/* The HAG's map: the first prefix that covers the subscriber
+		 * names its CPE. */
+		if (u->o.server)
+			break;
+	}
+	u->st.established++;
+	{
+		char a[INET6_ADDRSTRLEN];
+
+		pr_debug("path manager: token %08x established, remote %s, "
+			 "%s",
+			 e->token, hb_addr_str(&e->daddr, a, sizeof(a)),
+			 want ? "joining" :
+			 u->o.server && u->o.announce_port ? "announcing" :
+							    "nothing to do");
+	}
+	if (!want) {
+		if (u->o.server && u->o.announce_port) {
+			struct upm_conn tmp = { .token = e->token,
+						.family = e->family };
+
+			announce(u, &tmp);
+		}
+		return;
+	}
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return;
+	c->token = e->token;
+	c->family = e->family;
+	c->msk_family = e->msk_family;
+	c->want = want;
+	memcpy(c->tgt_local, tl, sizeof(tl));
+	*p = c;
+	u->nconns++;
+	join_missing(u, c);
+}
+
+/* A subflow of a connection we track closed: if it was one of ours, make
+ * it again later. */
+static void on_sub_closed(struct upm *u, const struct ev *e)
+{
+	struct upm_conn *c = *slot(u, e->token);
+
+	if (!c)
+		return;
+	for (int ti = 0; ti < u->o.ntargets; ti++) {
+		const struct upm_target *t = &u->o.targets[ti];
+		uint8_t bit = (uint8_t)(1u << ti);
+
+		if (!(c->want & bit) || !(c->up & bit))
+			continue;
+		/* The CPE's subflow has the target as destination; the HAG's
+		 * too (it connects to CPE@2). */
+		if (!addr_eq(&e->daddr, &t->addr) || e->dport != t->port)
+			continue;
+		c->up &= (uint8_t)~bit;
+		if (!c->retry_at_ms) {
+			c->backoff_ms = c->backoff_ms ? c->backoff_ms : RETRY_FIRST_MS;
+			c->retry_at_ms = now_ms() + c->backoff_ms;
+		}
+		u->st.retries++;
+	}
+}
+
+/* The peer announced an address: if it is a target this connection still
+ * lacks a subflow to (the HAG's join raced the CPE's ADD_ADDR of its
+ * port, which the kernel wants first), try now rather than after the
+ * backoff. */
+static void on_announced(struct upm *u, const struct ev *e)
+{
+	struct upm_conn *c = *slot(u, e->token);
+
+	if (!c || !c->retry_at_ms)
+		return;
+	for (int ti = 0; ti < u->o.ntargets; ti++)
+		if ((c->want & ~c->up & (1u << ti)) &&
+		    addr_eq(&e->daddr, &u->o.targets[ti].addr)) {
+			join_missing(u, c);
+			return;
+		}
+}
+
+static void on_sub_established(struct upm *u, const struct ev *e)
+{
+	struct upm_conn *c = *slot(u, e->token);
+
+	if (c)
+		c->backoff_ms = 0;
+}
+
+static void on_closed(struct upm *u, const struct ev *e)
+{
+	struct upm_conn **p = slot(u, e->token), *c = *p;
+
+	if (!c)
+		return;
+	*p = c->next;
+	free(c);
+	u->nconns--;
+	u->st.closed++;
+}
+
+/* ---- events ------------------------------------------------------------- */
+
+static void get_addr(const struct nlattr *a, int family, struct hb_addr *out)
+{
+	size_t n = mnl_attr_get_payload_len(a);
+
+	if (n != (size_t)alen(family))
+		return;
+	out->family = family;
+	memcpy(&out->v6, mnl_attr_get_payload(a), n);
+}
+
+static int event_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct upm *u = data;
+	const struct genlmsghdr *g = mnl_nlmsg_get_payload(nlh);
+	const struct nlattr *a;
+	const struct nlattr *s4 = NULL, *s6 = NULL, *d4 = NULL, *d6 = NULL;
+	struct ev e = { 0 };
+
+	if (nlh->nlmsg_type != u->family_id ||
+	    mnl_nlmsg_get_payload_len(nlh) < sizeof(*g))
+		return MNL_CB_OK;
+	e.cmd = g->cmd;
+	nl_attr_for_each(a, nlh, sizeof(*g))
+	{
+		switch (mnl_attr_get_type(a)) {
+		case MPTCP_ATTR_TOKEN:
+			if (mnl_attr_validate(a, MNL_TYPE_U32) >= 0) {
+				e.token = mnl_attr_get_u32(a);
+				e.have_token = true;
+			}
+			break;
+		case MPTCP_ATTR_FAMILY:
+			if (mnl_attr_validate(a, MNL_TYPE_U16) >= 0)
+				e.family = mnl_attr_get_u16(a);
+			break;
+		case MPTCP_ATTR_SADDR4:
+			s4 = a;
+			break;
+		case MPTCP_ATTR_SADDR6:
+			s6 = a;
+			break;
+		case MPTCP_ATTR_DADDR4:
+			d4 = a;
+			break;
+		case MPTCP_ATTR_DADDR6:
+			d6 = a;
+			break;
+		case MPTCP_ATTR_SPORT:
+			if (mnl_attr_validate(a, MNL_TYPE_U16) >= 0)
+				e.sport = ntohs(mnl_attr_get_u16(a));
+			break;
+		case MPTCP_ATTR_DPORT:
+			if (mnl_attr_validate(a, MNL_TYPE_U16) >= 0)
+				e.dport = ntohs(mnl_attr_get_u16(a));
+			break;
+		case MPTCP_ATTR_SERVER_SIDE:
+			if (mnl_attr_validate(a, MNL_TYPE_U8) >= 0)
+				e.server_side = mnl_attr_get_u8(a);
+			break;
+		case MPTCP_ATTR_ERROR:
+			if (mnl_attr_validate(a, MNL_TYPE_U8) >= 0)
+				e.error = mnl_attr_get_u8(a);
+			break;
+		}
+	}
+	if (!e.have_token)
+		return MNL_CB_OK;
+	if (e.cmd == MPTCP_EVENT_CLOSED) { /* a token is all it carries */
+		on_closed(u, &e);
+		return MNL_CB_OK;
+	}
+	if (e.family != AF_INET && e.family != AF_INET6)
+		return MNL_CB_OK;
+	if (e.family == AF_INET) {
+		if (s4)
+			get_addr(s4, AF_INET, &e.saddr);
+		if (d4)
+			get_addr(d4, AF_INET, &e.daddr);
+	} else {
+		if (s6)
+			get_addr(s6, AF_INET6, &e.saddr);
+		if (d6)
+			get_addr(d6, AF_INET6, &e.daddr);
+	}
+	/* A dual-stack listener's IPv4 connections come as IPv4-mapped IPv6:
+	 * match and join them as the IPv4 they are. */
+	e.msk_family = e.family;
+	if (e.family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&e.daddr.v6)) {
+		struct in_addr d4, s4m;
+
+		memcpy(&d4, &e.daddr.v6.s6_addr[12], 4);
+		memcpy(&s4m, &e.saddr.v6.s6_addr[12], 4);
+		e.family = AF_INET;
+		e.daddr.family = AF_INET;
+		e.daddr.v4 = d4;
+		if (e.saddr.family) {
+			e.saddr.family = AF_INET;
+			e.saddr.v4 = s4m;
+		}
+	}
+	switch (e.cmd) {
+	case MPTCP_EVENT_ESTABLISHED:
+		if (e.daddr.family)
+			on_established(u, &e);
+		break;
+	case MPTCP_EVENT_ANNOUNCED:
+		if (e.daddr.family)
+			on_announced(u, &e);
+		break;
+	case MPTCP_EVENT_SUB_ESTABLISHED:
+		on_sub_established(u, &e);
+		break;
+	case MPTCP_EVENT_SUB_CLOSED:
+		if (e.daddr.family)
+			on_sub_closed(u, &e);
+		break;
+	}
+	return MNL_CB_OK;
+}
+
+int upm_event_fd(const struct upm *u)
+{
+	return mnl_socket_get_fd(u->ev.sk);
+}
+
+void upm_handle_events(struct upm *u)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+
+	for (;;) {
+		ssize_t n = recv(upm_event_fd(u), buf, sizeof(buf), MSG_DONTWAIT);
+		const struct nlmsghdr *nlh = (const struct nlmsghdr *)buf;
+		int len = (int)n;
+
+		if (n < 0) {
+			if (errno == ENOBUFS)
+				pr_warn("path manager: events were lost (the "
+					"socket overflowed); some connections "
+					"may miss their secondary subflow");
+			if (errno == EINTR || errno == ENOBUFS)
+				continue;
+			return;
+		}
+		for (; nl_msg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len))
+			event_cb(nlh, u);
+	}
+}
+
+void upm_tick(struct upm *u)
+{
+	uint64_t now;
+
+	if (!u->nconns)
+		return;
+	now = now_ms();
+	for (int b = 0; b < TAB_SIZE; b++)
+		for (struct upm_conn *c = u->tab[b]; c; c = c->next)
+			if (c->retry_at_ms && c->retry_at_ms <= now)
+				join_missing(u, c);
+}
+
+int upm_set_backup(struct upm *u, bool backup)
+{
+	int err = 0;
+
+	u->o.backup = backup;
+	for (int b = 0; b < TAB_SIZE; b++)
+		for (struct upm_conn *c = u->tab[b]; c; c = c->next)
+			for (int ti = 0; ti < u->o.ntargets; ti++) {
+				int e;
+
+				if (!(c->up & (1u << ti)))
+					continue;
+				e = set_flags(u, c, ti, backup);
+				/* A subflow still connecting or just gone. */
+				if (e && e != -EINVAL && e != -ENOENT)
+					err = e;
+			}
+	return err;
+}
+
+/* ---- set-up ------------------------------------------------------------- */
+
+static int read_pm_type(void)
+{
+	char b[16] = { 0 };
+	int fd = open(PM_TYPE_PATH, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, b, sizeof(b) - 1);
+	close(fd);
+	return n > 0 ? atoi(b) : -EIO;
+}
+
+static int write_pm_type(int v)
+{
+	char b[8];
+	int fd = open(PM_TYPE_PATH, O_WRONLY | O_CLOEXEC), n, err = 0;
+
+	if (fd < 0)
+		return -errno;
+	n = snprintf(b, sizeof(b), "%d\n", v);
+	if (write(fd, b, (size_t)n) != n)
+		err = -errno;
+	close(fd);
+	return err;
+}
+
+int upm_open(struct upm *u, const struct upm_opts *o)
+{
+	uint32_t grp;
+	int one = 1, rcv = 4 << 20, err, old;
+	char a[INET6_ADDRSTRLEN];
+
+	memset(u, 0, sizeof(*u));
+	u->o = *o;
+	u->old_pm_type = -1;
+	u->tab = calloc(TAB_SIZE, sizeof(*u->tab));
+	if (!u->tab)
+		return -ENOMEM;
+	err = nl_open(&u->cmd, NETLINK_GENERIC);
+	if (!err)
+		err = nl_genl_family(&u->cmd, MPTCP_PM_NAME, &u->family_id,
+				     MPTCP_PM_EV_GRP_NAME, &grp);
+	if (!err)
+		err = nl_open(&u->ev, NETLINK_GENERIC);
+	if (err) {
+		pr_err("path manager: the MPTCP generic netlink family or its "
+		       "event group is missing (%s); the kernel needs "
+		       "CONFIG_MPTCP with the userspace PM (5.19 or later)",
+		       strerror(-err));
+		goto fail;
+	}
+	if (mnl_socket_setsockopt(u->ev.sk, NETLINK_ADD_MEMBERSHIP, &grp,
+				  sizeof(grp)) < 0) {
+		err = -errno;
+		pr_err("path manager: joining the MPTCP event group: %s",
+		       strerror(errno));
+		goto fail;
+	}
+	/* A burst of connections sends a burst of events. */
+	if (setsockopt(upm_event_fd(u), SOL_SOCKET, SO_RCVBUFFORCE, &rcv,
+		       sizeof(rcv)))
+		setsockopt(upm_event_fd(u), SOL_SOCKET, SO_RCVBUF, &rcv,
+			   sizeof(rcv));
+	mnl_socket_setsockopt(u->ev.sk, NETLINK_NO_ENOBUFS, &one, sizeof(one));
+	fcntl(upm_event_fd(u), F_SETFL,
+	      fcntl(upm_event_fd(u), F_GETFL) | O_NONBLOCK);
+
+	old = read_pm_type();
+	if (old < 0) {
+		err = old;
+		pr_err("path manager: reading %s: %s; the kernel needs the "
+		       "userspace PM (5.19 or later)",
+		       PM_TYPE_PATH, strerror(-err));
+		goto fail;
+	}
+	if (old != 1) {
+		err = write_pm_type(1);
+		if (err) {
+			pr_err("path manager: switching this network namespace "
+			       "to the userspace PM (%s = 1): %s",
+			       PM_TYPE_PATH, strerror(-err));
+			goto fail;
+		}
+		u->old_pm_type = old;
+	}
+	for (int i = 0; i < o->ntargets; i++)
+		pr_info("path manager: %s secondary subflows to %s%s%s port %u",
+			o->server ? "opening" : "joining",
+			hb_addr_str(&o->targets[i].addr, a, sizeof(a)),
+			o->targets[i].prefix.family ? " for " : "",
+			o->targets[i].prefix.family ? "a subscriber prefix" : "",
+			o->targets[i].port);
+	return 0;
+fail:
+	upm_close(u);
+	return err;
+}
+
+void upm_close(struct upm *u)
+{
+	if (u->old_pm_type >= 0 && write_pm_type(u->old_pm_type))
+		pr_warn("path manager: restoring %s to %d failed",
+			PM_TYPE_PATH, u->old_pm_type);
+	u->old_pm_type = -1;
+	if (u->tab) {
+		for (int b = 0; b < TAB_SIZE; b++)
+			while (u->tab[b]) {
+				struct upm_conn *c = u->tab[b];
+
+				u->tab[b] = c->next;
+				free(c);
+			}
+		free(u->tab);
+		u->tab = NULL;
+	}
+	u->nconns = 0;
+	nl_close(&u->ev);
+	nl_close(&u->cmd);
+}

@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* upm.h - hybond's own MPTCP path manager, for the subflows the kernel's
+ * in-kernel PM cannot make (draft section 5):
+ *   - the CPE joins a configured HAG@2 at once, without waiting for an
+ *     ADD_ADDR (`hybond cpe --hag-secondary ADDR:PORT`);
+ *   - the HAG opens the second subflow itself, towards the CPE@2 that a
+ *     subscriber-prefix map names (Figure 6, `hybond hag
+ *     --initiate-subflows --cpe-secondary PREFIX=ADDR:PORT`).
+ * It switches the network namespace to the kernel's userspace PM
+ * (net.mptcp.pm_type=1, restored on close) and acts on the events of the
+ * `mptcp_pm_events` group: a connection established, a subflow closed, a
+ * connection closed. A lost secondary subflow is re-created with backoff
+ * while its connection lives. The HAG in this mode announces HAG@2 itself
+ * (ADD_ADDR) to the connections no target covers; the kernel's listeners
+ * on HAG@2:PORT stay those of the signal endpoints. A HAG-opened subflow
+ * must go to a port the CPE announced on that connection (the kernel
+ * refuses a join to another port: MPTcpExtMismatchPortSynRx), so the CPE
+ * announces CPE@2:PORT with `--join-port` (a kernel signal endpoint). */
+#ifndef HYBOND_UPM_H
+#define HYBOND_UPM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "nl.h"
+
+#define UPM_MAX_TARGETS 8
+#define UPM_MAX_LOCAL 8
+
+/* Where a secondary subflow goes: to addr:port, for the connections whose
+ * remote address is inside prefix (prefix.family 0: every connection of the
+ * address family). */
+struct upm_target {
+	struct hb_addr prefix;
+	struct hb_addr addr;
+	uint16_t port;
+};
+
+struct upm_opts {
+	bool server; /* HAG: act on server-side connections */
+	struct upm_target targets[UPM_MAX_TARGETS];
+	int ntargets;
+	/* our secondary addresses: the subflows' local side */
+	struct hb_addr local[UPM_MAX_LOCAL];
+	int nlocal;
+	int ifx_secondary;
+	/* HAG: announce local[] with this port to the connections no target
+	 * covers. 0: announce nothing. */
+	uint16_t announce_port;
+	bool backup; /* create the subflows as backup (primary-first) */
+};
+
+struct upm_conn;
+
+struct upm_stats {
+	uint64_t established, subflows_created, subflow_errors, retries,
+		announced, closed;
+};
+
+struct upm {
+	struct upm_opts o;
+	struct nl cmd, ev;
+	uint16_t family_id;
+	int old_pm_type; /* -1: untouched */
+	struct upm_conn **tab; /* by token */
+	unsigned int nconns;
+	struct upm_stats st;
+};
+
+/* Set up: userspace PM on, events subscribed, listeners open. Logs why on
+ * failure and leaves nothing behind. */
+int upm_open(struct upm *u, const struct upm_opts *o);
+/* The descriptor to poll for events (EPOLLIN). */
+int upm_event_fd(const struct upm *u);
+/* Read and act on every pending event. */
+void upm_handle_events(struct upm *u);
+/* Call every 100 ms or so: re-creates lost subflows whose backoff ran out. */
+void upm_tick(struct upm *u);
+/* Flip the backup flag of every secondary subflow (MP_PRIO), and of the
+ * subflows created from now on. */
+int upm_set_backup(struct upm *u, bool backup);
+void upm_close(struct upm *u);
+
+/* Parse "ADDR:PORT", "[V6ADDR]:PORT"; with prefix, "PREFIX/LEN=ADDR:PORT".
+ * 0 or -EINVAL with a message in err. */
+int upm_parse_target(const char *s, bool with_prefix, struct upm_target *t,
+		     char *err, size_t errlen);
+
+#endif
