@@ -84,7 +84,7 @@ SYSCONFDIR ?= /etc
 DIST       := user/dist
 UNITS      := hybond-cpe@.service hybond-hag@.service
 DOCS       := $(DIST)/cpe.conf.example $(DIST)/hag.conf.example \
-	      policy/cpe.policy policy/hag.policy policy/README.md
+	      policy/cpe.policy policy/hag.policy README.md
 
 install: $(BUILD)/hybond
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 \
@@ -93,6 +93,7 @@ install: $(BUILD)/hybond
 	install -m 0755 $(BUILD)/hybond $(DESTDIR)$(SBINDIR)/hybond
 	install -m 0644 $(DIST)/hybond.8 $(DESTDIR)$(MANDIR)/man8/hybond.8
 	install -m 0644 $(DOCS) $(DESTDIR)$(DOCDIR)/
+	install -m 0644 policy/README.md $(DESTDIR)$(DOCDIR)/policy.md
 	set -e; for u in $(UNITS); do \
 		sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@DOCDIR@|$(DOCDIR)|g' \
 			$(DIST)/$$u.in >$(DESTDIR)$(UNITDIR)/$$u.tmp; \
@@ -104,7 +105,7 @@ install: $(BUILD)/hybond
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/hybond $(DESTDIR)$(MANDIR)/man8/hybond.8
 	rm -f $(patsubst %,$(DESTDIR)$(UNITDIR)/%,$(UNITS))
-	rm -f $(patsubst %,$(DESTDIR)$(DOCDIR)/%,$(notdir $(DOCS)))
+	rm -f $(patsubst %,$(DESTDIR)$(DOCDIR)/%,$(notdir $(DOCS)) policy.md)
 	-rmdir $(DESTDIR)$(DOCDIR)
 
 # ---- tests -------------------------------------------------------------
