@@ -25,8 +25,7 @@
 
 #include "config.h"
 
-static const struct option *find_opt(const struct option *opts,
-				     const char *key)
+static const struct option *find_opt(const struct option *opts, const char *key)
 {
 	for (; opts && opts->name; opts++)
 		if (!strcmp(opts->name, key))
@@ -68,7 +67,8 @@ static const char *closest(const struct option *opts, const char *key)
 	for (; opts->name; opts++) {
 		int d;
 
-		if (!strcmp(opts->name, "help") || !strcmp(opts->name, "config"))
+		if (!strcmp(opts->name, "help") ||
+		    !strcmp(opts->name, "config"))
 			continue;
 		d = distance(key, opts->name);
 		if (klen >= 3 && !strncmp(opts->name, key, klen))
@@ -129,8 +129,8 @@ static const char *split_line(char *s, char **key, char **val)
 				q = 0;
 		} else if (*p == '"' || *p == '\'') {
 			q = *p;
-		} else if (*p == '#' && (p == s || *(p - 1) == ' ' ||
-					 *(p - 1) == '\t')) {
+		} else if (*p == '#' &&
+			   (p == s || *(p - 1) == ' ' || *(p - 1) == '\t')) {
 			*p = '\0';
 			break;
 		}
@@ -138,7 +138,8 @@ static const char *split_line(char *s, char **key, char **val)
 	while (*s == ' ' || *s == '\t')
 		s++;
 	end = s + strlen(s);
-	while (end > s && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r'))
+	while (end > s &&
+	       (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r'))
 		*--end = '\0';
 	if (!*s)
 		return NULL;
@@ -215,8 +216,9 @@ int config_parse(const char *name, const char *text, size_t len,
 		if (key[0] == '-') {
 			const char *k = key + strspn(key, "-");
 
-			FAIL("'%s': write the key without dashes, e.g. '%s%s%s'",
-			     key, k, *val ? " " : "", val);
+			FAIL(
+			    "'%s': write the key without dashes, e.g. '%s%s%s'",
+			    key, k, *val ? " " : "", val);
 		}
 		if (!strcmp(key, "config"))
 			FAIL("'config' in a config file: files do not include "
@@ -233,8 +235,8 @@ int config_parse(const char *name, const char *text, size_t len,
 				     "the right file",
 				     key, other_role);
 			if (near)
-				FAIL("unknown key '%s'; did you mean '%s'?", key,
-				     near);
+				FAIL("unknown key '%s'; did you mean '%s'?",
+				     key, near);
 			FAIL("unknown key '%s'; the keys are the long options "
 			     "of --help without their dashes",
 			     key);
@@ -249,7 +251,10 @@ int config_parse(const char *name, const char *text, size_t len,
 			     key, key, key);
 		{
 			size_t kl = strlen(key);
-			char *opt = malloc(kl + 3 + (o->has_arg == optional_argument ? strlen(val) + 1 : 0));
+			char *opt = malloc(kl + 3 +
+					   (o->has_arg == optional_argument
+						? strlen(val) + 1
+						: 0));
 
 			if (!opt) {
 				rc = -ENOMEM;
@@ -257,7 +262,8 @@ int config_parse(const char *name, const char *text, size_t len,
 			}
 			strcpy(opt, "--");
 			strcpy(opt + 2, key);
-			if (o->has_arg == optional_argument && (*val || quoted)) {
+			if (o->has_arg == optional_argument &&
+			    (*val || quoted)) {
 				strcat(opt, "=");
 				strcat(opt, val);
 			}
@@ -321,8 +327,10 @@ int config_load(const char *path, const struct option *opts,
 	}
 	if (!S_ISREG(st.st_mode)) {
 		rc = -EINVAL;
-		snprintf(err, errlen, "%s: not a regular file; give the path "
-			 "of a config file", path);
+		snprintf(err, errlen,
+			 "%s: not a regular file; give the path "
+			 "of a config file",
+			 path);
 		goto out;
 	}
 	/* Anyone could otherwise decide what the daemon runs with. */
@@ -336,8 +344,10 @@ int config_load(const char *path, const struct option *opts,
 	}
 	if (st.st_size > CONFIG_MAX_BYTES) {
 		rc = -EFBIG;
-		snprintf(err, errlen, "%s: larger than %d bytes; is this the "
-			 "config file?", path, CONFIG_MAX_BYTES);
+		snprintf(err, errlen,
+			 "%s: larger than %d bytes; is this the "
+			 "config file?",
+			 path, CONFIG_MAX_BYTES);
 		goto out;
 	}
 	text = malloc(st.st_size + 1);

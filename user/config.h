@@ -17,11 +17,11 @@
 #define CONFIG_MAX_BYTES (1 << 20)
 
 struct config {
-	int argc;      /* argv[0], the file's arguments, the command line's */
-	char **argv;   /* NULL-terminated */
-	char *file;    /* the config file's name as given; NULL: none */
-	int nfile;     /* argv[1..nfile] came from the file */
-	int *line;     /* line[i]: source line of argv[i] (0: command line) */
+	int argc; /* argv[0], the file's arguments, the command line's */
+	char **argv; /* NULL-terminated */
+	char *file; /* the config file's name as given; NULL: none */
+	int nfile; /* argv[1..nfile] came from the file */
+	int *line; /* line[i]: source line of argv[i] (0: command line) */
 };
 
 /* Parse the text of a config file (len bytes; name for messages) against

@@ -16,7 +16,7 @@
 int notify_send(const char *msg)
 {
 	const char *path = getenv("NOTIFY_SOCKET");
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	size_t plen, mlen = strlen(msg);
 	socklen_t salen;
 	ssize_t n;

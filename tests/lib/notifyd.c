@@ -40,7 +40,7 @@ static int file_has(const char *path, const char *text)
 
 int main(int argc, char **argv)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	socklen_t salen;
 	size_t plen;
 	FILE *out;
@@ -87,8 +87,8 @@ int main(int argc, char **argv)
 			if (msg[i] == '\n' || msg[i] == '\0')
 				msg[i] = ' ';
 		fprintf(out, "%lld %d %s\n",
-			(long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, seen,
-			msg);
+			(long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000,
+			seen, msg);
 		fflush(out);
 	}
 }

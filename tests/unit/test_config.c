@@ -19,20 +19,20 @@
 enum { O_LAN = 256, O_PRIMARY, O_NAT, O_SRATE, O_CONG, O_CONFIG, O_ACCESS };
 
 static const struct option cpe[] = {
-	{ "lan", required_argument, 0, O_LAN },
-	{ "primary", required_argument, 0, O_PRIMARY },
-	{ "nat", no_argument, 0, O_NAT },
-	{ "secondary-rate", required_argument, 0, O_SRATE },
-	{ "congestion", required_argument, 0, O_CONG },
-	{ "config", required_argument, 0, O_CONFIG },
-	{ "verbose", no_argument, 0, 'v' },
-	{ "help", no_argument, 0, 'h' },
-	{ 0 },
+    {"lan", required_argument, 0, O_LAN},
+    {"primary", required_argument, 0, O_PRIMARY},
+    {"nat", no_argument, 0, O_NAT},
+    {"secondary-rate", required_argument, 0, O_SRATE},
+    {"congestion", required_argument, 0, O_CONG},
+    {"config", required_argument, 0, O_CONFIG},
+    {"verbose", no_argument, 0, 'v'},
+    {"help", no_argument, 0, 'h'},
+    {0},
 };
 static const struct option hag[] = {
-	{ "access", required_argument, 0, O_ACCESS },
-	{ "config", required_argument, 0, O_CONFIG },
-	{ 0 },
+    {"access", required_argument, 0, O_ACCESS},
+    {"config", required_argument, 0, O_CONFIG},
+    {0},
 };
 
 static struct config cfg;
@@ -46,7 +46,7 @@ static int parse_args(const char *text, int argc, char **argv)
 
 static int parse(const char *text)
 {
-	static char *argv[] = { "cpe", NULL };
+	static char *argv[] = {"cpe", NULL};
 
 	return parse_args(text, 1, argv);
 }
@@ -59,19 +59,32 @@ struct seen {
 
 static struct seen run_getopt(void)
 {
-	struct seen s = { 0 };
+	struct seen s = {0};
 	int c;
 
 	optind = 0;
 	while ((c = getopt_long(cfg.argc, cfg.argv, "vh", cpe, NULL)) != -1) {
 		switch (c) {
-		case O_LAN: s.lan = optarg; break;
-		case O_PRIMARY: s.primary = optarg; break;
-		case O_SRATE: s.srate = optarg; break;
-		case O_CONG: s.cong = optarg; break;
-		case O_NAT: s.nat++; break;
-		case 'v': s.verbose++; break;
-		default: cr_assert_fail("getopt returned %d", c);
+		case O_LAN:
+			s.lan = optarg;
+			break;
+		case O_PRIMARY:
+			s.primary = optarg;
+			break;
+		case O_SRATE:
+			s.srate = optarg;
+			break;
+		case O_CONG:
+			s.cong = optarg;
+			break;
+		case O_NAT:
+			s.nat++;
+			break;
+		case 'v':
+			s.verbose++;
+			break;
+		default:
+			cr_assert_fail("getopt returned %d", c);
 		}
 	}
 	cr_assert_eq(optind, cfg.argc);
@@ -125,7 +138,7 @@ Test(config, hash_inside_a_word_or_quotes_is_not_a_comment)
 
 Test(config, command_line_overrides_the_file)
 {
-	char *argv[] = { "cpe", "--lan", "cmdline0", "--secondary-rate=5", NULL };
+	char *argv[] = {"cpe", "--lan", "cmdline0", "--secondary-rate=5", NULL};
 
 	cr_assert_eq(parse_args("lan file0\nprimary file1\nsecondary-rate 10\n"
 				"lan file2\n",
@@ -147,12 +160,12 @@ Test(config, last_line_wins_inside_the_file)
 
 Test(config, file_arguments_come_first_and_know_their_line)
 {
-	char *argv[] = { "cpe", "--nat", NULL };
+	char *argv[] = {"cpe", "--nat", NULL};
 	char where[64];
 
-	cr_assert_eq(parse_args("\n# x\nlan eth1\n\nsecondary-rate 10\n", 2,
-				argv),
-		     0, "%s", err);
+	cr_assert_eq(
+	    parse_args("\n# x\nlan eth1\n\nsecondary-rate 10\n", 2, argv), 0,
+	    "%s", err);
 	cr_assert_eq(cfg.argc, 6);
 	cr_assert_eq(cfg.nfile, 4);
 	cr_assert_str_eq(cfg.argv[0], "cpe");
@@ -163,9 +176,9 @@ Test(config, file_arguments_come_first_and_know_their_line)
 	cr_assert_null(cfg.argv[6]);
 	cr_assert_str_eq(config_where(&cfg, cfg.argv[2], where, sizeof(where)),
 			 "t.conf:3");
-	cr_assert_str_eq(config_where(&cfg, cfg.argv[4] + 1, where,
-				      sizeof(where)),
-			 "t.conf:5", "a pointer inside the value too");
+	cr_assert_str_eq(
+	    config_where(&cfg, cfg.argv[4] + 1, where, sizeof(where)),
+	    "t.conf:5", "a pointer inside the value too");
 	cr_assert_null(config_where(&cfg, argv[1], where, sizeof(where)),
 		       "the command line is not blamed on the file");
 	cr_assert_null(config_where(&cfg, NULL, where, sizeof(where)));
@@ -180,9 +193,10 @@ Test(config, unknown_key_suggests_the_closest)
 	expect_error("primery eth0\n", "t.conf:1: unknown key 'primery'; did "
 				       "you mean 'primary'?");
 	expect_error("secondary_rate 3\n", "did you mean 'secondary-rate'?");
-	expect_error("frobnicate 1\n",
-		     "t.conf:1: unknown key 'frobnicate'; the keys are the long "
-		     "options");
+	expect_error(
+	    "frobnicate 1\n",
+	    "t.conf:1: unknown key 'frobnicate'; the keys are the long "
+	    "options");
 }
 
 Test(config, key_of_the_other_role)
@@ -200,8 +214,9 @@ Test(config, flag_with_a_value)
 
 Test(config, option_without_its_value)
 {
-	expect_error("lan eth0\nprimary\n",
-		     "t.conf:2: 'primary' needs a value; write 'primary VALUE'");
+	expect_error(
+	    "lan eth0\nprimary\n",
+	    "t.conf:2: 'primary' needs a value; write 'primary VALUE'");
 	expect_error("primary =\n", "t.conf:1: 'primary' needs a value");
 }
 
@@ -232,7 +247,7 @@ Test(config, over_long_line_and_nul)
 	free(t);
 
 	cr_assert_eq(config_parse("t.conf", "lan a\0b\n", 8, cpe, hag, "hag", 1,
-				  (char *[]){ "cpe", NULL }, &cfg, err,
+				  (char *[]){"cpe", NULL}, &cfg, err,
 				  sizeof(err)),
 		     -EINVAL);
 	cr_assert(strstr(err, "t.conf:1: NUL byte"), "%s", err);
@@ -280,21 +295,21 @@ static void rm(void)
 
 Test(config_file, load_unreadable_world_writable_good, .init = mk, .fini = rm)
 {
-	char path[256], *argv[] = { "cpe", NULL };
+	char path[256], *argv[] = {"cpe", NULL};
 
 	snprintf(path, sizeof(path), "%s/missing.conf", tmpdir);
-	cr_assert_eq(config_load(path, cpe, hag, "hag", 1, argv, &cfg, err,
-				 sizeof(err)),
-		     -ENOENT);
+	cr_assert_eq(
+	    config_load(path, cpe, hag, "hag", 1, argv, &cfg, err, sizeof(err)),
+	    -ENOENT);
 	cr_assert(strstr(err, "missing.conf: cannot read the config file: No "
 			      "such file"),
 		  "%s", err);
 
 	write_file("ww.conf", "lan eth0\n", 0666);
 	snprintf(path, sizeof(path), "%s/ww.conf", tmpdir);
-	cr_assert_eq(config_load(path, cpe, hag, "hag", 1, argv, &cfg, err,
-				 sizeof(err)),
-		     -EPERM);
+	cr_assert_eq(
+	    config_load(path, cpe, hag, "hag", 1, argv, &cfg, err, sizeof(err)),
+	    -EPERM);
 	cr_assert(strstr(err, "world-writable; fix it with chmod o-w"), "%s",
 		  err);
 
@@ -305,9 +320,9 @@ Test(config_file, load_unreadable_world_writable_good, .init = mk, .fini = rm)
 
 	write_file("ok.conf", "lan eth0\nnat\n", 0600);
 	snprintf(path, sizeof(path), "%s/ok.conf", tmpdir);
-	cr_assert_eq(config_load(path, cpe, hag, "hag", 1, argv, &cfg, err,
-				 sizeof(err)),
-		     0, "%s", err);
+	cr_assert_eq(
+	    config_load(path, cpe, hag, "hag", 1, argv, &cfg, err, sizeof(err)),
+	    0, "%s", err);
 	struct seen s = run_getopt();
 	cr_assert_str_eq(s.lan, "eth0");
 	cr_assert_eq(s.nat, 1);
@@ -315,30 +330,33 @@ Test(config_file, load_unreadable_world_writable_good, .init = mk, .fini = rm)
 
 	write_file("bad.conf", "lan eth0\n\nnat 1\n", 0600);
 	snprintf(path, sizeof(path), "%s/bad.conf", tmpdir);
-	cr_assert_eq(config_load(path, cpe, hag, "hag", 1, argv, &cfg, err,
-				 sizeof(err)),
-		     -EINVAL);
+	cr_assert_eq(
+	    config_load(path, cpe, hag, "hag", 1, argv, &cfg, err, sizeof(err)),
+	    -EINVAL);
 	cr_assert(strstr(err, "/bad.conf:3: 'nat' is a flag"), "%s", err);
 }
 
 Test(config, find_on_the_command_line)
 {
 	const char *file;
-	char *a1[] = { "cpe", "--lan", "x", "--config", "f.conf", NULL };
-	char *a2[] = { "cpe", "--config=g.conf", "--nat", NULL };
-	char *a3[] = { "cpe", "--conf", "h.conf", NULL };
-	char *a4[] = { "cpe", "--nat", "--bogus", NULL };
-	char *a5[] = { "cpe", "--config", "a", "--config", "b", NULL };
+	char *a1[] = {"cpe", "--lan", "x", "--config", "f.conf", NULL};
+	char *a2[] = {"cpe", "--config=g.conf", "--nat", NULL};
+	char *a3[] = {"cpe", "--conf", "h.conf", NULL};
+	char *a4[] = {"cpe", "--nat", "--bogus", NULL};
+	char *a5[] = {"cpe", "--config", "a", "--config", "b", NULL};
 
-	cr_assert_eq(config_find(5, a1, cpe, O_CONFIG, &file, err, sizeof(err)), 1);
+	cr_assert_eq(config_find(5, a1, cpe, O_CONFIG, &file, err, sizeof(err)),
+		     1);
 	cr_assert_str_eq(file, "f.conf");
 	cr_assert_str_eq(a1[3], "--config", "argv itself not permuted");
-	cr_assert_eq(config_find(3, a2, cpe, O_CONFIG, &file, err, sizeof(err)), 1);
+	cr_assert_eq(config_find(3, a2, cpe, O_CONFIG, &file, err, sizeof(err)),
+		     1);
 	cr_assert_str_eq(file, "g.conf");
 	cr_assert_eq(config_find(3, a3, cpe, O_CONFIG, &file, err, sizeof(err)),
 		     1, "an abbreviation getopt accepts is found too");
 	cr_assert_str_eq(file, "h.conf");
-	cr_assert_eq(config_find(3, a4, cpe, O_CONFIG, &file, err, sizeof(err)), 0);
+	cr_assert_eq(config_find(3, a4, cpe, O_CONFIG, &file, err, sizeof(err)),
+		     0);
 	cr_assert_null(file);
 	cr_assert_eq(config_find(5, a5, cpe, O_CONFIG, &file, err, sizeof(err)),
 		     -EINVAL);
