@@ -112,7 +112,8 @@ static void usage_daemon(FILE *f, int role)
 		"\n"
 		"Runs in the foreground; logs on stderr; logs 'ready' once steering is\n"
 		"attached and the listeners accept. SIGTERM or SIGINT detaches and\n"
-		"removes everything it installed.\n",
+		"removes everything it installed; SIGHUP re-reads --policy. Under\n"
+		"systemd it notifies READY=1 and the watchdog (see hybond(8)).\n",
 		DEFAULT_MARK, DEFAULT_TABLE, DEFAULT_PREF, DEFAULT_PIN_ROOT);
 }
 
