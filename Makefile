@@ -24,7 +24,8 @@ USER_OBJS := $(patsubst user/%.c,$(BUILD)/user/%.o,$(USER_SRCS))
 HEADERS   := $(wildcard include/*.h user/*.h)
 
 .SECONDARY:
-.PHONY: all clean check check-unit check-bpf check-netns check-fuzz check-asan demo deps vmtest bench format
+.PHONY: all clean check check-unit check-bpf check-netns check-fuzz check-asan demo deps vmtest bench format \
+	install uninstall
 
 all: $(BUILD)/hybond
 
@@ -70,14 +71,55 @@ $(BUILD)/hybond: $(USER_OBJS)
 clean:
 	rm -rf $(BUILD)
 
+# ---- install (PREFIX, DESTDIR as usual) ----------------------------------
+# The BPF objects are skeletons compiled into the binary: nothing else to
+# install for them. Units get the binary's path; the examples go to the
+# documentation directory, and /etc/hybond is created, never overwritten.
+PREFIX     ?= /usr/local
+SBINDIR    ?= $(PREFIX)/sbin
+MANDIR     ?= $(PREFIX)/share/man
+DOCDIR     ?= $(PREFIX)/share/doc/hybond
+UNITDIR    ?= $(PREFIX)/lib/systemd/system
+SYSCONFDIR ?= /etc
+DIST       := user/dist
+UNITS      := hybond-cpe@.service hybond-hag@.service
+DOCS       := $(DIST)/cpe.conf.example $(DIST)/hag.conf.example \
+	      policy/cpe.policy policy/hag.policy README.md
+
+install: $(BUILD)/hybond
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 \
+		$(DESTDIR)$(DOCDIR) $(DESTDIR)$(UNITDIR)
+	install -d -m 0755 $(DESTDIR)$(SYSCONFDIR)/hybond
+	install -m 0755 $(BUILD)/hybond $(DESTDIR)$(SBINDIR)/hybond
+	install -m 0644 $(DIST)/hybond.8 $(DESTDIR)$(MANDIR)/man8/hybond.8
+	install -m 0644 $(DOCS) $(DESTDIR)$(DOCDIR)/
+	install -m 0644 policy/README.md $(DESTDIR)$(DOCDIR)/policy.md
+	set -e; for u in $(UNITS); do \
+		sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@DOCDIR@|$(DOCDIR)|g' \
+			$(DIST)/$$u.in >$(DESTDIR)$(UNITDIR)/$$u.tmp; \
+		chmod 0644 $(DESTDIR)$(UNITDIR)/$$u.tmp; \
+		mv $(DESTDIR)$(UNITDIR)/$$u.tmp $(DESTDIR)$(UNITDIR)/$$u; \
+	done
+
+# Leaves /etc/hybond and what is in it.
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/hybond $(DESTDIR)$(MANDIR)/man8/hybond.8
+	rm -f $(patsubst %,$(DESTDIR)$(UNITDIR)/%,$(UNITS))
+	rm -f $(patsubst %,$(DESTDIR)$(DOCDIR)/%,$(notdir $(DOCS)) policy.md)
+	-rmdir $(DESTDIR)$(DOCDIR)
+
 # ---- tests -------------------------------------------------------------
 $(BUILD)/tests/tcptool: tests/lib/tcptool.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $< -o $@
 
+$(BUILD)/tests/notifyd: tests/lib/notifyd.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $< -o $@
+
 NETNS_TESTS := $(sort $(wildcard tests/netns/*.sh))
 
-check-netns: $(BUILD)/hybond $(BUILD)/tests/tcptool
+check-netns: $(BUILD)/hybond $(BUILD)/tests/tcptool $(BUILD)/tests/notifyd
 	@tests/run.sh $(NETNS_TESTS)
 
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(wildcard tests/unit/test_*.c))

@@ -29,6 +29,7 @@
 #include "hold.h"
 #include "hybond_abi.h"
 #include "log.h"
+#include "notify.h"
 #include "overflow.h"
 #include "pm.h"
 #include "policy.h"
@@ -359,6 +360,36 @@ static int ctl_dispatch(void *ctx, const char *verb, const char *arg, int fd,
 	return 1;
 }
 
+/* SIGHUP: re-read --policy through the path `hybond policy apply` takes; a
+ * bad file is logged with its file:line and the running policy stays.
+ * systemd hears RELOADING=1 ... READY=1 around it. */
+static void reload_policy(struct daemon *d)
+{
+	const char *file = d->o->policy_file;
+	struct sbuf msg = { 0 };
+	struct timespec ts;
+	char note[64];
+	int fd;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	snprintf(note, sizeof(note), "RELOADING=1\nMONOTONIC_USEC=%llu",
+		 (unsigned long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000);
+	notify_send(note);
+	if (!file) {
+		pr_info("SIGHUP: no --policy file to reload (bonding "
+			"everything); `hybond policy apply FILE` sets one");
+	} else if ((fd = open(file, O_RDONLY | O_CLOEXEC)) < 0) {
+		pr_warn("SIGHUP: --policy %s: %s; the running policy stays",
+			file, strerror(errno));
+	} else {
+		pr_info("SIGHUP: reloading --policy %s", file);
+		do_policy_apply(d, file, fd, &msg);
+		close(fd);
+	}
+	sbuf_free(&msg);
+	notify_send("READY=1");
+}
+
 static int secondary_addrs(const struct daemon_opts *o, struct access_addrs *aa)
 {
 	struct nl rt;
@@ -420,6 +451,8 @@ int run_daemon(const struct daemon_opts *o)
 	struct epoll_event ev;
 	sigset_t sigs;
 	int sfd = -1, cfd = -1, epfd = -1, tfd = -1, err;
+	int wfd = -1; /* systemd's watchdog: WATCHDOG=1 at half its period */
+	uint64_t wd_usec;
 
 	if (mptcp_enabled() != 1) {
 		pr_err("MPTCP is disabled in this network namespace; enable it "
@@ -652,6 +685,23 @@ int run_daemon(const struct daemon_opts *o)
 		o->policy_file ? o->policy_file : "(bond everything)",
 		o->pin_root ? ", pins in " : "",
 		o->pin_root ? d.steer.pin_dir : "");
+	notify_send("READY=1");
+	wd_usec = notify_watchdog_usec();
+	if (wd_usec)
+		wfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (wfd >= 0) {
+		uint64_t half = wd_usec / 2 ? wd_usec / 2 : 1;
+		struct itimerspec its = {
+			.it_interval = { half / 1000000, half % 1000000 * 1000 },
+			.it_value = { half / 1000000, half % 1000000 * 1000 },
+		};
+
+		timerfd_settime(wfd, 0, &its, NULL);
+		ev.events = EPOLLIN;
+		ev.data.fd = wfd;
+		epoll_ctl(epfd, EPOLL_CTL_ADD, wfd, &ev);
+		notify_send("WATCHDOG=1");
+	}
 
 	for (;;) {
 		struct signalfd_siginfo si;
@@ -680,16 +730,23 @@ int run_daemon(const struct daemon_opts *o)
 			upm_handle_events(d.upm);
 			continue;
 		}
+		if (ev.data.fd == wfd) {
+			uint64_t ticks;
+
+			if (read(wfd, &ticks, sizeof(ticks)) > 0)
+				notify_send("WATCHDOG=1");
+			continue;
+		}
 		if (read(sfd, &si, sizeof(si)) != sizeof(si))
 			continue;
 		if (si.ssi_signo == SIGHUP) {
-			pr_info("SIGHUP: nothing to reload (use `hybond policy "
-				"apply FILE`)");
+			reload_policy(&d);
 			continue;
 		}
 		pr_info("%s: shutting down", strsignal(si.ssi_signo));
 		break;
 	}
+	notify_send("STOPPING=1");
 	err = 0;
 out:
 	/* Fail open first: once steering is gone, traffic is routed. */
@@ -718,6 +775,8 @@ out:
 		pm_close(&pm);
 	if (tfd >= 0)
 		close(tfd);
+	if (wfd >= 0)
+		close(wfd);
 	free(policy);
 	if (epfd >= 0)
 		close(epfd);

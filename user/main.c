@@ -16,6 +16,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "ctl.h"
 #include "daemon.h"
 #include "hybond_abi.h"
@@ -93,6 +94,9 @@ static void usage_daemon(FILE *f, int role)
 	fprintf(f,
 		"\n"
 		"common options:\n"
+		"  --config FILE      read options from FILE, one 'key value' a line\n"
+		"                     (key: a long option without '--'); the\n"
+		"                     command line overrides it\n"
 		"  --name NAME        instance name (default: the role); pins go to\n"
 		"                     PIN-ROOT/NAME\n"
 		"  --policy FILE      what to bond and what to route untouched (see\n"
@@ -122,7 +126,8 @@ static void usage_daemon(FILE *f, int role)
 		"\n"
 		"Runs in the foreground; logs on stderr; logs 'ready' once steering is\n"
 		"attached and the listeners accept. SIGTERM or SIGINT detaches and\n"
-		"removes everything it installed.\n",
+		"removes everything it installed; SIGHUP re-reads --policy. Under\n"
+		"systemd it notifies READY=1 and the watchdog (see hybond(8)).\n",
 		DEFAULT_MARK, DEFAULT_TABLE, DEFAULT_PREF, DEFAULT_PIN_ROOT);
 }
 
@@ -246,8 +251,41 @@ static int parse_rates(const char *s, double *down, double *up)
 	return 0;
 }
 
+/* The config file, and the argument the last error was about, so that
+ * main() can say which file:line an offending value came from. */
+static struct config cfg;
+static const char *blame;
+
+/* --config FILE: the file's options go before the command line's. */
+static int load_config(int *argc, char ***argv, int role,
+		       const struct option *cpe, const struct option *hag,
+		       int config_val)
+{
+	const struct option *opts = role == HYBOND_ROLE_CPE ? cpe : hag;
+	const char *file;
+	char err[1024];
+	int rc;
+
+	rc = config_find(*argc, *argv, opts, config_val, &file, err,
+			 sizeof(err));
+	if (rc > 0)
+		rc = config_load(file, opts, role == HYBOND_ROLE_CPE ? hag : cpe,
+				 role == HYBOND_ROLE_CPE ? "hag" : "cpe", *argc,
+				 *argv, &cfg, err, sizeof(err));
+	if (rc < 0) {
+		fprintf(stderr, "hybond: %s\n", err);
+		return rc;
+	}
+	if (rc == 0 && cfg.argv) {
+		*argc = cfg.argc;
+		*argv = cfg.argv;
+	}
+	return 0;
+}
+
 static int need_iface(const char *opt, const char *name, int *ifindex)
 {
+	blame = name;
 	if (!name) {
 		fprintf(stderr, "hybond: %s IFACE is required (see --help)\n",
 			opt);
@@ -273,6 +311,7 @@ static int parse_daemon(int argc, char **argv, int role,
 		O_NOPIN, O_JOINPORT, O_POLICY, O_KEEPTS, O_PRATE, O_SRATE,
 		O_BONDING, O_STALL, O_ACCEPTFIRST, O_CC, O_SUBS, O_MAXC, O_MAXSUB,
 		O_IDLE, O_HALF, O_NOGUARD, O_HAGSEC, O_CPESEC, O_INITIATE,
+		O_CONFIG,
 	};
 	static const struct option cpe_opts[] = {
 		{ "lan", required_argument, 0, O_LAN },
@@ -299,6 +338,7 @@ static int parse_daemon(int argc, char **argv, int role,
 		{ "no-pin", no_argument, 0, O_NOPIN },
 		{ "hag-secondary", required_argument, 0, O_HAGSEC },
 		{ "join-port", required_argument, 0, O_JOINPORT },
+		{ "config", required_argument, 0, O_CONFIG },
 		{ "verbose", no_argument, 0, 'v' },
 		{ "help", no_argument, 0, 'h' },
 		{ 0 },
@@ -329,6 +369,7 @@ static int parse_daemon(int argc, char **argv, int role,
 		{ "rule-pref", required_argument, 0, O_PREF },
 		{ "pin-root", required_argument, 0, O_PIN },
 		{ "no-pin", no_argument, 0, O_NOPIN },
+		{ "config", required_argument, 0, O_CONFIG },
 		{ "verbose", no_argument, 0, 'v' },
 		{ "help", no_argument, 0, 'h' },
 		{ 0 },
@@ -351,11 +392,16 @@ static int parse_daemon(int argc, char **argv, int role,
 	o->half_open_timeout_s = 600;
 	o->congestion = "bbr";
 
+	if (load_config(&argc, &argv, role, cpe_opts, hag_opts, O_CONFIG))
+		return -EINVAL;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "vh",
 				role == HYBOND_ROLE_CPE ? cpe_opts : hag_opts,
 				NULL)) != -1) {
+		blame = optarg;
 		switch (c) {
+		case O_CONFIG: /* read by load_config() */
+			break;
 		case O_LAN:
 		case O_ACCESS:
 			o->if_steer = optarg;
@@ -559,6 +605,7 @@ static int parse_daemon(int argc, char **argv, int role,
 			return -EINVAL;
 		}
 	}
+	blame = NULL;
 	if (optind < argc) {
 		fprintf(stderr, "hybond: unexpected argument '%s' (see --help)\n",
 			argv[optind]);
@@ -783,8 +830,17 @@ int main(int argc, char **argv)
 	err = parse_daemon(argc - 1, argv + 1, role, &o);
 	if (err > 0)
 		return 0;
-	if (err)
+	if (err) {
+		char where[300];
+
+		if (config_where(&cfg, blame, where, sizeof(where)))
+			fprintf(stderr,
+				"hybond: %s: the value above comes from this "
+				"line of the config file; fix it there (or "
+				"override it on the command line)\n",
+				where);
 		return 2;
+	}
 	err = run_daemon(&o);
 	return err ? 1 : 0;
 }
