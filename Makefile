@@ -160,7 +160,7 @@ $(BUILD)/fuzz/fuzz_policy: tests/fuzz/fuzz_policy.c user/policy.c $(HEADERS)
 	@mkdir -p $(@D)
 	$(CLANG) $(FUZZ_CFLAGS) tests/fuzz/fuzz_policy.c user/policy.c -o $@
 
-$(BUILD)/fuzz/fuzz_netlink: tests/fuzz/fuzz_netlink.c user/nl.c user/pm.c user/log.c $(HEADERS)
+$(BUILD)/fuzz/fuzz_netlink: tests/fuzz/fuzz_netlink.c user/nl.c user/pm.c user/upm.c user/log.c $(HEADERS)
 	@mkdir -p $(@D)
 	$(CLANG) $(FUZZ_CFLAGS) tests/fuzz/fuzz_netlink.c user/log.c -o $@ -lmnl -lbpf
 

@@ -12,6 +12,7 @@
 
 #include "../../user/nl.c"
 #include "../../user/pm.c"
+#include "../../user/upm.c"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -27,8 +28,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct ep_find ef = { .want = &want, .found_id = -1 };
 	struct diag_match dm = { .family = AF_INET, .addr = "\xc6\x33\x64\x81",
 				 .port = htons(9300) };
+	/* Events are parsed and matched; with no targets nothing is sent. */
+	static struct upm u;
 	int len;
 
+	if (!u.tab) {
+		u.tab = calloc(TAB_SIZE, sizeof(*u.tab));
+		u.family_id = 0x1d;
+		u.o.nlocal = 1;
+		u.o.local[0].family = AF_INET;
+	}
 	if (size > (1 << 16))
 		return 0;
 	buf = malloc(size ? size : 1);
@@ -44,6 +53,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		limits_cb(nlh, &lim);
 		dump_cb(nlh, &ef);
 		diag_cb(nlh, &dm);
+		event_cb(nlh, &u);
 	}
 	free(buf);
 	return 0;
