@@ -57,7 +57,7 @@ static void reply(int fd, int status, const struct sbuf *body)
 	}
 }
 
-void ctl_serve_one(int lfd, ctl_handler h, void *ctx)
+void ctl_serve_one(int lfd, ctl_handler h, ctl_conversation conv, void *ctx)
 {
 	char line[4096], cbuf[CMSG_SPACE(sizeof(int))];
 	struct iovec iov = { line, sizeof(line) - 1 };
@@ -103,6 +103,10 @@ void ctl_serve_one(int lfd, ctl_handler h, void *ctx)
 	arg = strchr(line, ' ');
 	if (arg)
 		*arg++ = '\0';
+	if (conv && !strcmp(line, "takeover")) {
+		conv(ctx, line, fd);
+		goto out;
+	}
 	status = h(ctx, line, arg ? arg : "", passed, &out);
 	reply(fd, status, &out);
 out:
@@ -110,6 +114,23 @@ out:
 		close(passed);
 	sbuf_free(&out);
 	close(fd);
+}
+
+int ctl_connect(const char *name)
+{
+	struct sockaddr_un sun;
+	socklen_t len = ctl_addr(name, &sun);
+	int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (s < 0)
+		return -errno;
+	if (connect(s, (struct sockaddr *)&sun, len)) {
+		int err = -errno;
+
+		close(s);
+		return err;
+	}
+	return s;
 }
 
 /* The names of the instances listening in this network namespace. */

@@ -22,7 +22,13 @@ int ctl_listen(const char *name);
  * "ok" or non-zero for "error". fd is -1 when no descriptor came along. */
 typedef int (*ctl_handler)(void *ctx, const char *verb, const char *arg,
 			   int fd, struct sbuf *out);
-void ctl_serve_one(int lfd, ctl_handler h, void *ctx);
+/* A request that is a conversation ("takeover"): the handler owns the
+ * connection until it returns. */
+typedef void (*ctl_conversation)(void *ctx, const char *verb, int conn);
+void ctl_serve_one(int lfd, ctl_handler h, ctl_conversation conv, void *ctx);
+
+/* A connection to instance `name`'s control socket, or -errno. */
+int ctl_connect(const char *name);
 
 /* Client side: *name NULL picks the only instance in this namespace (or
  * fails, naming the ones there are). Returns 0 (ok), 1 (the daemon said

@@ -36,6 +36,7 @@
 #include "relay.h"
 #include "stats.h"
 #include "steer.h"
+#include "takeover.h"
 
 static int mptcp_enabled(void)
 {
@@ -205,6 +206,10 @@ struct daemon {
 	struct hold *hold;
 	struct overflow *ov; /* CPE only */
 	struct upm *upm;     /* hybond's own path manager, when asked for */
+	struct pm *pm;
+	int *cfd, epfd;      /* the control socket, for --takeover */
+	bool handed_over;    /* --takeover: a new process runs; we drain */
+	bool ov_paused;      /* --takeover in progress: no switching */
 	uint64_t started;
 	const char *datapath, *datapath_why;
 };
@@ -337,6 +342,83 @@ static int do_policy_apply(struct daemon *d, const char *arg, int fd,
 	return err ? 1 : 0;
 }
 
+/* --takeover, the running side (the protocol is in takeover.h): offer the
+ * listeners and maps, freeze, then let go, or take everything back if the
+ * new process gives up. */
+static void serve_takeover(void *ctx, const char *verb, int conn)
+{
+	struct daemon *d = ctx;
+	int fds[TK_NFDS] = {
+		[TK_FD_LISTEN4] = relay_listener_fd(d->relay, 0),
+		[TK_FD_LISTEN6] = relay_listener_fd(d->relay, 1),
+		[TK_FD_EVENTS] = steer_events_fd(&d->steer),
+		[TK_FD_HELD] = steer_held_fd(&d->steer),
+		[TK_FD_GUARD] = d->steer.guard_link ?
+					steer_guard_link_fd(&d->steer) : -1,
+	};
+	char line[256], offer[256];
+	struct relay_counters rc;
+	int n, left, len;
+
+	(void)verb;
+	if (d->handed_over) {
+		tk_send(conn, "refused: this instance has handed over already",
+			NULL, 0);
+		return;
+	}
+	len = snprintf(offer, sizeof(offer), "offer pid=%d qdisc=%d,%d",
+		       (int)getpid(), d->steer.hooks[0].created_qdisc,
+		       d->steer.hooks[1].created_qdisc);
+	if (d->pm->limits_changed)
+		len += snprintf(offer + len, sizeof(offer) - len,
+				" limits=%u,%u", d->pm->old_subflows,
+				d->pm->old_add_addr);
+	if (d->upm && d->upm->old_pm_type >= 0)
+		snprintf(offer + len, sizeof(offer) - len, " pm_type=%d",
+			 d->upm->old_pm_type);
+	if (tk_send(conn, offer, fds, TK_NFDS))
+		return;
+	pr_info("takeover: a new process asked for this instance; offered "
+		"the listeners and maps");
+	n = tk_recv(conn, line, sizeof(line), NULL, 0, 15000);
+	if (n < 0 || strcmp(line, "freeze"))
+		goto abandoned;
+	d->ov_paused = true;
+	left = hold_freeze(d->hold, 3000);
+	relay_pause_accept(d->relay, true);
+	if (left)
+		pr_warn("takeover: %d held SYNs still in progress after 3 s; "
+			"handed over as they are",
+			left);
+	tk_send(conn, "frozen", NULL, 0);
+	n = tk_recv(conn, line, sizeof(line), NULL, 0, 15000);
+	if (n < 0 || strcmp(line, "commit")) {
+		relay_pause_accept(d->relay, false);
+		hold_thaw(d->hold);
+		d->ov_paused = false;
+		goto abandoned;
+	}
+	d->handed_over = true;
+	steer_disown(&d->steer);
+	pm_disown(d->pm);
+	if (d->upm)
+		d->upm->old_pm_type = -1;
+	epoll_ctl(d->epfd, EPOLL_CTL_DEL, *d->cfd, NULL);
+	close(*d->cfd);
+	*d->cfd = -1;
+	tk_send(conn, "bye", NULL, 0);
+	relay_counters(d->relay, &rc);
+	pr_info("takeover: handed over; serving the %llu established "
+		"connections until they end, then exiting",
+		(unsigned long long)rc.active);
+	return;
+abandoned:
+	steer_reclaim(&d->steer);
+	pr_warn("takeover: the new process gave up (%s); this instance goes "
+		"on serving",
+		n < 0 ? strerror(-n) : line);
+}
+
 static int ctl_dispatch(void *ctx, const char *verb, const char *arg, int fd,
 			struct sbuf *out)
 {
@@ -453,14 +535,19 @@ int run_daemon(const struct daemon_opts *o)
 	int sfd = -1, cfd = -1, epfd = -1, tfd = -1, err;
 	int wfd = -1; /* systemd's watchdog: WATCHDOG=1 at half its period */
 	uint64_t wd_usec;
+	struct takeover tk = { .sock = -1 };
+	bool committed = false;
 
 	if (mptcp_enabled() != 1) {
 		pr_err("MPTCP is disabled in this network namespace; enable it "
 		       "with: sysctl -w net.mptcp.enabled=1");
 		return -ENOPROTOOPT;
 	}
-	cfd = ctl_listen(o->name);
-	if (cfd < 0) {
+	for (int i = 0; i < TK_NFDS; i++)
+		tk.offer.fd[i] = -1;
+	if (!o->takeover)
+		cfd = ctl_listen(o->name);
+	if (!o->takeover && cfd < 0) {
 		if (cfd == -EADDRINUSE)
 			pr_err("an instance named '%s' already runs in this "
 			       "network namespace; stop it or pick another "
@@ -490,6 +577,13 @@ int run_daemon(const struct daemon_opts *o)
 			goto out;
 		so.policy = policy;
 	}
+	/* (After the policy: a bad file must not even disturb the running
+	 * instance.) */
+	if (o->takeover) {
+		err = takeover_begin(&tk, o->name);
+		if (err)
+			goto out;
+	}
 	raise_nofile();
 	signal(SIGPIPE, SIG_IGN);
 	/* Blocked before any thread starts, so only the signalfd sees them. */
@@ -507,8 +601,13 @@ int run_daemon(const struct daemon_opts *o)
 	ev.events = EPOLLIN;
 	ev.data.fd = sfd;
 	epoll_ctl(epfd, EPOLL_CTL_ADD, sfd, &ev);
-	ev.data.fd = cfd;
-	epoll_ctl(epfd, EPOLL_CTL_ADD, cfd, &ev);
+	if (cfd >= 0) {
+		ev.data.fd = cfd;
+		epoll_ctl(epfd, EPOLL_CTL_ADD, cfd, &ev);
+	}
+	d.pm = &pm;
+	d.cfd = &cfd;
+	d.epfd = epfd;
 
 	if (o->nat) {
 		err = primary_v4(o, &ro.nat_src4);
@@ -526,6 +625,7 @@ int run_daemon(const struct daemon_opts *o)
 	if (err)
 		goto out;
 	pm_up = true;
+	pm.adopt = o->takeover;
 	if (o->role == HYBOND_ROLE_CPE) {
 		struct overflow_opts oo = {
 			.mode = o->bonding >= 0 ? o->bonding :
@@ -646,6 +746,9 @@ int run_daemon(const struct daemon_opts *o)
 		if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur > 2048)
 			ro.max_conns = (rl.rlim_cur - 1024) / 2;
 	}
+	ro.inherit_fd[0] = tk.offer.fd[TK_FD_LISTEN4];
+	ro.inherit_fd[1] = tk.offer.fd[TK_FD_LISTEN6];
+	tk.offer.fd[TK_FD_LISTEN4] = tk.offer.fd[TK_FD_LISTEN6] = -1;
 	err = relay_create(&d.relay, &ro, &so.lport4, &so.lport6);
 	if (err) {
 		pr_err("creating the relay listeners: %s", strerror(-err));
@@ -653,6 +756,9 @@ int run_daemon(const struct daemon_opts *o)
 	}
 	if (!o->accept_first)
 		so.flags |= HYBOND_F_HOLD;
+	so.takeover = o->takeover;
+	so.reuse_events_fd = tk.offer.fd[TK_FD_EVENTS];
+	so.reuse_held_fd = tk.offer.fd[TK_FD_HELD];
 	err = steer_start(&d.steer, &so);
 	if (err)
 		goto out;
@@ -662,8 +768,29 @@ int run_daemon(const struct daemon_opts *o)
 			       steer_subs_fd(&d.steer, AF_INET6));
 	/* All programs or none: a guard that cannot attach stops the start. */
 	if (o->role == HYBOND_ROLE_HAG && !o->no_guard) {
-		err = steer_guard_start(&d.steer, o->ifx_secondary, ro.aa.secondary,
-					ro.aa.n, o->join_port);
+		int link = tk.offer.fd[TK_FD_GUARD];
+
+		tk.offer.fd[TK_FD_GUARD] = -1;
+		err = link >= 0 ? steer_guard_takeover(&d.steer, link,
+						       o->ifx_secondary,
+						       ro.aa.secondary, ro.aa.n,
+						       o->join_port) :
+				  steer_guard_start(&d.steer, o->ifx_secondary,
+						    ro.aa.secondary, ro.aa.n,
+						    o->join_port);
+		if (err)
+			goto out;
+	}
+	if (o->takeover) {
+		/* Our programs are on tc already, sharing the ring: the old
+		 * process finishes what it took, then we start taking. */
+		err = takeover_freeze(&tk);
+		if (!err && getenv("HYBOND_TEST_FAULT") &&
+		    !strcmp(getenv("HYBOND_TEST_FAULT"), "takeover")) {
+			pr_err("takeover: stopping before commit "
+			       "(HYBOND_TEST_FAULT=takeover)");
+			err = -ECANCELED;
+		}
 		if (err)
 			goto out;
 	}
@@ -676,6 +803,37 @@ int run_daemon(const struct daemon_opts *o)
 	err = relay_start(d.relay);
 	if (err)
 		goto out;
+	if (o->takeover) {
+		err = takeover_commit(&tk);
+		if (err)
+			goto out;
+		committed = true;
+		steer_own(&d.steer, tk.offer.created_qdisc);
+		if (tk.offer.limits_changed) {
+			pm.limits_changed = true;
+			pm.old_subflows = tk.offer.old_subflows;
+			pm.old_add_addr = tk.offer.old_add_addr;
+		}
+		if (d.upm)
+			d.upm->old_pm_type = tk.offer.old_pm_type;
+		/* The old process closed its control socket before "bye". */
+		for (int i = 0; i < 100 && cfd < 0; i++) {
+			cfd = ctl_listen(o->name);
+			if (cfd < 0)
+				usleep(20000);
+		}
+		if (cfd < 0)
+			pr_warn("takeover: the control socket is still taken: "
+				"`hybond stats` cannot reach this instance");
+		else {
+			ev.events = EPOLLIN;
+			ev.data.fd = cfd;
+			epoll_ctl(epfd, EPOLL_CTL_ADD, cfd, &ev);
+		}
+		pr_info("takeover: pid %d handed over; now serving",
+			tk.offer.old_pid);
+		takeover_end(&tk);
+	}
 
 	pr_info("ready: %s '%s' steering %s -> %s, secondary %s, listeners "
 		"127.0.0.1:%u [::1]:%u, %s, policy %s%s%s",
@@ -713,14 +871,42 @@ int run_daemon(const struct daemon_opts *o)
 			err = -errno;
 			break;
 		}
-		if (ev.data.fd == cfd) {
-			ctl_serve_one(cfd, ctl_dispatch, &d);
+		if (cfd >= 0 && ev.data.fd == cfd) {
+			ctl_serve_one(cfd, ctl_dispatch, serve_takeover, &d);
+			if (d.handed_over && tfd < 0) {
+				/* Draining: look at the connection count. */
+				struct itimerspec its = {
+					.it_interval = { 0, 100000000 },
+					.it_value = { 0, 100000000 },
+				};
+
+				tfd = timerfd_create(CLOCK_MONOTONIC,
+						     TFD_CLOEXEC | TFD_NONBLOCK);
+				timerfd_settime(tfd, 0, &its, NULL);
+				ev.events = EPOLLIN;
+				ev.data.fd = tfd;
+				epoll_ctl(epfd, EPOLL_CTL_ADD, tfd, &ev);
+			}
 			continue;
 		}
 		if (ev.data.fd == tfd) {
 			uint64_t ticks;
+			struct relay_counters rc;
 
-			if (read(tfd, &ticks, sizeof(ticks)) > 0 && d.ov)
+			if (d.handed_over) {
+				if (read(tfd, &ticks, sizeof(ticks)) > 0)
+					relay_counters(d.relay, &rc);
+				else
+					rc.active = 1;
+				if (!rc.active) {
+					pr_info("takeover: the last connection "
+						"ended; exiting");
+					break;
+				}
+				continue;
+			}
+			if (read(tfd, &ticks, sizeof(ticks)) > 0 && d.ov &&
+			    !d.ov_paused)
 				overflow_tick(d.ov);
 			if (d.upm)
 				upm_tick(d.upm);
@@ -746,9 +932,18 @@ int run_daemon(const struct daemon_opts *o)
 		pr_info("%s: shutting down", strsignal(si.ssi_signo));
 		break;
 	}
-	notify_send("STOPPING=1");
+	if (!d.handed_over)
+		notify_send("STOPPING=1");
 	err = 0;
 out:
+	if (o->takeover && !committed) {
+		/* The running instance takes its own back when we hang up:
+		 * undo nothing of what was its. */
+		pm_disown(&pm);
+		if (d.upm)
+			d.upm->old_pm_type = -1;
+	}
+	takeover_end(&tk);
 	/* Fail open first: once steering is gone, traffic is routed. */
 	if (steer_up)
 		steer_stop_traffic(&d.steer);

@@ -46,6 +46,8 @@ struct daemon_opts {
 	int npm_targets;
 	bool cpe_listen;
 	bool initiate_subflows;
+	/* Replace the running instance of this name (takeover.h). */
+	bool takeover;
 };
 
 /* 0 after a clean shutdown, -errno when set-up failed (already logged). */

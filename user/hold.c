@@ -79,6 +79,8 @@ struct hold {
 	struct handoff *tab[TAB_SIZE];
 	struct pending *pend;
 	unsigned int npending;
+	_Atomic unsigned int nhandoff; /* entries in tab */
+	bool frozen; /* --takeover: held SYNs wait in the ring */
 	_Atomic uint64_t released, refused, unreachable, timed_out, tw_cleared,
 		refused_limit, overload;
 };
@@ -174,6 +176,7 @@ static void handoff_put(struct hold *h, const struct hkey *k, int fd)
 	pthread_mutex_lock(&h->mu);
 	o->next = h->tab[b];
 	h->tab[b] = o;
+	h->nhandoff++;
 	pthread_mutex_unlock(&h->mu);
 }
 
@@ -197,6 +200,7 @@ int hold_take(struct hold *h, const struct sockaddr_storage *host,
 			*pp = o->next;
 			fd = o->fd;
 			free(o);
+			h->nhandoff--;
 			break;
 		}
 	}
@@ -222,6 +226,7 @@ static void handoff_expire(struct hold *h, bool all)
 					   sizeof(lg));
 				close(o->fd);
 				free(o);
+				h->nhandoff--;
 			} else {
 				pp = &o->next;
 			}
@@ -690,6 +695,38 @@ void hold_stop(struct hold *h)
 		close(h->pktfd);
 	pthread_mutex_destroy(&h->mu);
 	free(h);
+}
+
+int hold_freeze(struct hold *h, int timeout_ms)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+	unsigned int left = 0;
+
+	if (!h)
+		return 0;
+	/* The thread may be in epoll_wait: taking the ring out of its set is
+	 * safe from here, and what it already read it finishes. */
+	epoll_ctl(h->epfd, EPOLL_CTL_DEL, ring_buffer__epoll_fd(h->rb), &ev);
+	h->frozen = true;
+	for (int i = 0; i < timeout_ms / 10; i++) {
+		left = __atomic_load_n(&h->npending, __ATOMIC_RELAXED) +
+		       atomic_load(&h->nhandoff);
+		if (!left)
+			break;
+		usleep(10000);
+	}
+	return (int)left;
+}
+
+void hold_thaw(struct hold *h)
+{
+	struct epoll_event ev = { .events = EPOLLIN,
+				  .data.ptr = &tags[TAG_RING] };
+
+	if (!h || !h->frozen)
+		return;
+	h->frozen = false;
+	epoll_ctl(h->epfd, EPOLL_CTL_ADD, ring_buffer__epoll_fd(h->rb), &ev);
 }
 
 void hold_counters(struct hold *h, struct hold_counters *out)

@@ -24,6 +24,12 @@ struct steer;
 
 int hold_start(struct hold **h, struct steer *s, struct relay *r, bool order);
 void hold_stop(struct hold *h);
+/* --takeover: take no more held SYNs (they wait in the ring for the next
+ * process) and wait up to timeout_ms for the ones taken to be connected and
+ * handed to the relay. Returns how many are still in progress. */
+int hold_freeze(struct hold *h, int timeout_ms);
+/* Take held SYNs again (the takeover was abandoned). */
+void hold_thaw(struct hold *h);
 
 /* The relay asks for the upstream socket connected for this host/server
  * pair before the SYN was released: the fd, or -1 if there is none. */

@@ -97,6 +97,10 @@ static void usage_daemon(FILE *f, int role)
 		"  --config FILE      read options from FILE, one 'key value' a line\n"
 		"                     (key: a long option without '--'); the\n"
 		"                     command line overrides it\n"
+		"  --takeover         replace the running instance of this --name in\n"
+		"                     this network namespace without dropping a\n"
+		"                     connection (upgrades, new options); it serves\n"
+		"                     its established connections to their end\n"
 		"  --name NAME        instance name (default: the role); pins go to\n"
 		"                     PIN-ROOT/NAME\n"
 		"  --policy FILE      what to bond and what to route untouched (see\n"
@@ -311,7 +315,7 @@ static int parse_daemon(int argc, char **argv, int role,
 		O_NOPIN, O_JOINPORT, O_POLICY, O_KEEPTS, O_PRATE, O_SRATE,
 		O_BONDING, O_STALL, O_ACCEPTFIRST, O_CC, O_SUBS, O_MAXC, O_MAXSUB,
 		O_IDLE, O_HALF, O_NOGUARD, O_HAGSEC, O_CPESEC, O_INITIATE,
-		O_CONFIG,
+		O_CONFIG, O_TAKEOVER,
 	};
 	static const struct option cpe_opts[] = {
 		{ "lan", required_argument, 0, O_LAN },
@@ -339,6 +343,7 @@ static int parse_daemon(int argc, char **argv, int role,
 		{ "hag-secondary", required_argument, 0, O_HAGSEC },
 		{ "join-port", required_argument, 0, O_JOINPORT },
 		{ "config", required_argument, 0, O_CONFIG },
+		{ "takeover", no_argument, 0, O_TAKEOVER },
 		{ "verbose", no_argument, 0, 'v' },
 		{ "help", no_argument, 0, 'h' },
 		{ 0 },
@@ -370,6 +375,7 @@ static int parse_daemon(int argc, char **argv, int role,
 		{ "pin-root", required_argument, 0, O_PIN },
 		{ "no-pin", no_argument, 0, O_NOPIN },
 		{ "config", required_argument, 0, O_CONFIG },
+		{ "takeover", no_argument, 0, O_TAKEOVER },
 		{ "verbose", no_argument, 0, 'v' },
 		{ "help", no_argument, 0, 'h' },
 		{ 0 },
@@ -500,6 +506,9 @@ static int parse_daemon(int argc, char **argv, int role,
 		}
 		case O_INITIATE:
 			o->initiate_subflows = true;
+			break;
+		case O_TAKEOVER:
+			o->takeover = true;
 			break;
 		case O_PIN:
 			o->pin_root = optarg;

@@ -234,6 +234,11 @@ int pm_add_endpoint(struct pm *pm, const struct pm_endpoint *ep)
 	if (pm->nadded >= PM_MAX_ENDPOINTS)
 		return -E2BIG;
 	id = find_endpoint(pm, &e);
+	if (id >= 0 && pm->adopt) {
+		e.id = id;
+		pm->added[pm->nadded++] = e;
+		return 0;
+	}
 	if (id >= 0) {
 		/* Same address configured already: a leftover of a killed
 		 * daemon (or a hand-made one); ours now. */
@@ -304,6 +309,12 @@ int pm_set_backup(struct pm *pm, int idx, bool backup)
 	if (!err)
 		e->flags = flags;
 	return err;
+}
+
+void pm_disown(struct pm *pm)
+{
+	pm->nadded = 0;
+	pm->limits_changed = false;
 }
 
 void pm_close(struct pm *pm)

@@ -26,6 +26,9 @@ struct pm {
 	uint32_t old_subflows, old_add_addr;
 	struct pm_endpoint added[PM_MAX_ENDPOINTS];
 	int nadded;
+	/* --takeover: an endpoint already there is the running instance's:
+	 * keep it as it is (replacing it would close its subflows). */
+	bool adopt;
 };
 
 int pm_open(struct pm *pm);
@@ -41,5 +44,7 @@ int pm_add_endpoint(struct pm *pm, const struct pm_endpoint *ep);
 int pm_set_backup(struct pm *pm, int idx, bool backup);
 /* Remove what we added, restore the limits, close. */
 void pm_close(struct pm *pm);
+/* --takeover, old side: what we added is the new process's now. */
+void pm_disown(struct pm *pm);
 
 #endif

@@ -1169,8 +1169,19 @@ int relay_create(struct relay **rp, const struct relay_opts *o,
 	for (int f = 0; f < 2; f++) {
 		struct listener *l = &r->l[f];
 		uint16_t *port = f == 0 ? lport4 : lport6;
-		int fd = make_listener(r, f == 0 ? AF_INET : AF_INET6, port);
+		int fd = o->inherit_fd[f];
 
+		if (fd >= 0) {
+			struct sockaddr_storage ss;
+			socklen_t len = sizeof(ss);
+
+			if (getsockname(fd, (struct sockaddr *)&ss, &len))
+				fd = -errno;
+			else
+				*port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+		} else {
+			fd = make_listener(r, f == 0 ? AF_INET : AF_INET6, port);
+		}
 		if (fd < 0) {
 			err = fd;
 			pr_err("listener (%s): %s",
@@ -1215,6 +1226,26 @@ int relay_create(struct relay **rp, const struct relay_opts *o,
 fail:
 	relay_destroy(r);
 	return err;
+}
+
+int relay_listener_fd(const struct relay *r, int f)
+{
+	return r->l[f].fd;
+}
+
+void relay_pause_accept(struct relay *r, bool pause)
+{
+	for (int i = 0; i < r->nworkers; i++)
+		for (int f = 0; f < 2; f++) {
+			struct epoll_event ev = {
+				.events = EPOLLIN | EPOLLEXCLUSIVE,
+				.data.ptr = &r->l[f],
+			};
+
+			epoll_ctl(r->w[i].epfd,
+				  pause ? EPOLL_CTL_DEL : EPOLL_CTL_ADD,
+				  r->l[f].fd, &ev);
+		}
 }
 
 void relay_set_hold(struct relay *r, struct hold *h)

@@ -33,6 +33,9 @@ struct relay_opts {
 	unsigned int idle_timeout_s;     /* no byte either way; 0: never */
 	unsigned int half_open_timeout_s; /* one way closed, no byte; 0: never */
 	struct access_addrs aa; /* what makes a subflow "secondary" */
+	/* --takeover: the running instance's listeners (IPv4, IPv6), used
+	 * instead of new ones; -1: make them. The relay owns them. */
+	int inherit_fd[2];
 };
 
 /* Totals over all workers; monotonic while the relay runs. */
@@ -81,6 +84,10 @@ void relay_set_subs(struct relay *r, int subs4_fd, int subs6_fd);
 /* Would a new connection from this host be admitted under the limits?
  * (The handshake-order module asks before connecting upstream.) */
 bool relay_admits(struct relay *r, const struct sockaddr_storage *host);
+/* The listening socket of a family (0: IPv4, 1: IPv6), for --takeover. */
+int relay_listener_fd(const struct relay *r, int f);
+/* Stop (or resume) accepting new connections; established ones go on. */
+void relay_pause_accept(struct relay *r, bool pause);
 /* Stop the workers and close every connection and listener. */
 void relay_destroy(struct relay *r);
 void relay_counters(const struct relay *r, struct relay_counters *out);

@@ -215,8 +215,8 @@ static bool is_veth(const char *ifname)
 	return veth;
 }
 
-int steer_guard_start(struct steer *s, int ifindex, const struct hb_addr *a,
-		      int n, uint16_t join_port)
+static int guard_load(struct steer *s, int ifindex, const struct hb_addr *a,
+		      int n, uint16_t join_port, int link_fd)
 {
 	struct hybond_gcfg cfg = { .enabled = 1, .join_port = join_port };
 	char ifname[IF_NAMESIZE] = "?";
@@ -251,7 +251,20 @@ int steer_guard_start(struct steer *s, int ifindex, const struct hb_addr *a,
 	 * then cut in software: the secondary's upload halved in the bench);
 	 * generic XDP sees the same packets and leaves offloads alone. */
 	veth = is_veth(ifname);
-	{
+	if (link_fd >= 0) {
+		/* --takeover: the running instance's link, our program. */
+		if (bpf_link_update(link_fd,
+				    bpf_program__fd(s->guard->progs.hybond_guard),
+				    NULL)) {
+			err = -errno;
+			pr_err("%s: putting our guard on the running instance's "
+			       "XDP link failed: %s",
+			       ifname, strerror(-err));
+			close(link_fd);
+			return err;
+		}
+		s->guard_link = link_fd + 1;
+	} else {
 		LIBBPF_OPTS(bpf_link_create_opts, lo,
 			    .flags = veth ? XDP_FLAGS_SKB_MODE : 0);
 		int fd = bpf_link_create(
@@ -276,6 +289,23 @@ int steer_guard_start(struct steer *s, int ifindex, const struct hb_addr *a,
 	pr_debug("%s: guard attached (XDP, %s mode)", ifname,
 		 veth ? "generic" : "driver's");
 	return 0;
+}
+
+int steer_guard_start(struct steer *s, int ifindex, const struct hb_addr *a,
+		      int n, uint16_t join_port)
+{
+	return guard_load(s, ifindex, a, n, join_port, -1);
+}
+
+int steer_guard_takeover(struct steer *s, int link_fd, int ifindex,
+			 const struct hb_addr *a, int n, uint16_t join_port)
+{
+	return guard_load(s, ifindex, a, n, join_port, link_fd);
+}
+
+int steer_guard_link_fd(const struct steer *s)
+{
+	return s->guard_link - 1;
 }
 
 int steer_guard_stats(const struct steer *s, uint64_t *ctr)
@@ -452,10 +482,14 @@ int steer_start(struct steer *s, const struct steer_opts *o)
 			err = -ENAMETOOLONG;
 			goto fail;
 		}
-		err = claim_pin_dir(s->pin_dir, o->name);
+		/* (--takeover: the running instance's pins are replaced
+		 * at commit.) */
+		err = o->takeover ? 0 : claim_pin_dir(s->pin_dir, o->name);
 		if (err)
 			goto fail;
 	}
+	s->pin_root = o->pin_root;
+	s->name = o->name;
 
 	s->skel = tc_steer_bpf__open();
 	if (!s->skel) {
@@ -463,6 +497,22 @@ int steer_start(struct steer *s, const struct steer_opts *o)
 		pr_err("opening the steering BPF object failed: %s",
 		       strerror(-err));
 		goto fail;
+	}
+	if (o->takeover) {
+		/* One ring and one held map for both processes: the SYNs
+		 * held while the old one finishes wait for the new one, and
+		 * a SYN the old one released is steered by our program. */
+		err = bpf_map__reuse_fd(s->skel->maps.hybond_events,
+					o->reuse_events_fd);
+		if (!err)
+			err = bpf_map__reuse_fd(s->skel->maps.hybond_held,
+						o->reuse_held_fd);
+		if (err) {
+			pr_err("--takeover: sharing the running instance's maps "
+			       "failed: %s",
+			       strerror(-err));
+			goto fail;
+		}
 	}
 	err = tc_steer_bpf__load(s->skel);
 	if (err) {
@@ -503,17 +553,27 @@ int steer_start(struct steer *s, const struct steer_opts *o)
 	if (err)
 		goto fail;
 
-	err = install_routing(s);
+	/* --takeover: the running instance's rules and routes are in place
+	 * (same settings); ours at commit. */
+	err = o->takeover ? 0 : install_routing(s);
 	if (err)
 		goto fail;
+	/* BPF_TC_F_REPLACE: over the running instance's filter, if any, in
+	 * one step. */
 	err = attach(s, 0, o->steer_ifindex, s->skel->progs.hybond_steer);
 	if (err)
 		goto fail;
 	err = attach(s, 1, o->return_ifindex, s->skel->progs.hybond_return);
 	if (err)
 		goto fail;
+	if (o->takeover) {
+		/* Not ours to detach before commit (the old instance puts
+		 * its own back if we give up). */
+		for (int i = 0; i < 2; i++)
+			s->hooks[i].attached = s->hooks[i].created_qdisc = false;
+	}
 
-	if (o->pin_root) {
+	if (o->pin_root && !o->takeover) {
 		err = mkdir_p(s->pin_dir, 0700);
 		/* (.rodata-style internal maps have dots: not pinnable.) */
 		if (!err)
@@ -540,6 +600,8 @@ void steer_stop_traffic(struct steer *s)
 	__u32 key = 0;
 	struct hybond_cfg cfg;
 
+	if (s->disowned)
+		return;
 	/* Inert first, so nothing is steered while the rest comes down. */
 	if (s->skel && !bpf_map__lookup_elem(s->skel->maps.hybond_cfg, &key,
 					     sizeof(key), &cfg, sizeof(cfg), 0)) {
@@ -550,6 +612,59 @@ void steer_stop_traffic(struct steer *s)
 	for (int i = 1; i >= 0; i--)
 		detach(&s->hooks[i]);
 	remove_routing(s);
+}
+
+void steer_own(struct steer *s, const bool created_qdisc[2])
+{
+	for (int i = 0; i < 2; i++) {
+		s->hooks[i].attached = true;
+		s->hooks[i].created_qdisc = created_qdisc[i];
+		s->rule[i] = s->route[i] = true;
+	}
+	if (s->pin_root) {
+		int err;
+
+		remove_pins(s->pin_dir);
+		err = mkdir_p(s->pin_dir, 0700);
+		if (!err)
+			err = pin_obj(s->skel->obj, s->pin_dir);
+		if (!err && s->guard)
+			err = pin_obj(s->guard->obj, s->pin_dir);
+		if (err)
+			pr_warn("pinning under %s failed: %s", s->pin_dir,
+				strerror(-err));
+		else
+			s->pinned = true;
+	}
+}
+
+void steer_disown(struct steer *s)
+{
+	s->disowned = true;
+	for (int i = 0; i < 2; i++) {
+		s->hooks[i].attached = s->hooks[i].created_qdisc = false;
+		s->rule[i] = s->route[i] = false;
+	}
+	s->pinned = false;
+}
+
+void steer_reclaim(struct steer *s)
+{
+	const struct bpf_program *p[2] = { s->skel->progs.hybond_steer,
+					   s->skel->progs.hybond_return };
+	bool created[2] = { s->hooks[0].created_qdisc,
+			    s->hooks[1].created_qdisc };
+
+	for (int i = 0; i < 2; i++)
+		if (attach(s, i, s->hooks[i].ifindex, p[i]))
+			pr_err("putting our program back on ifindex %d failed",
+			       s->hooks[i].ifindex);
+		else
+			s->hooks[i].created_qdisc = created[i];
+	if (s->guard_link &&
+	    bpf_link_update(s->guard_link - 1,
+			    bpf_program__fd(s->guard->progs.hybond_guard), NULL))
+		pr_err("putting our guard back failed: %s", strerror(errno));
 }
 
 void steer_stop(struct steer *s)

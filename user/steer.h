@@ -29,6 +29,11 @@ struct steer_opts {
 	uint32_t flags;       /* extra HYBOND_F_* (HYBOND_F_STRIP_TS) */
 	const struct hb_addr *subs; /* subscriber prefixes (HAG), or NULL */
 	int nsubs;
+	/* --takeover: share the running instance's SYN event ring and held
+	 * map (fds, or -1), replace its programs instead of adding ours, find
+	 * its rules in place; own none of it until steer_own(). */
+	bool takeover;
+	int reuse_events_fd, reuse_held_fd;
 };
 
 struct tc_hook_state {
@@ -50,6 +55,8 @@ struct steer {
 	char pin_dir[512];
 	bool pinned;
 	bool mounted_bpffs;
+	bool disowned; /* handed over: undo nothing on stop */
+	const char *pin_root, *name; /* for steer_own()'s pins */
 };
 
 int steer_start(struct steer *s, const struct steer_opts *o);
@@ -66,6 +73,20 @@ int steer_subs_fd(const struct steer *s, int family);
  * SYNs to these addresses and port, existing subflows, needed ICMP. */
 int steer_guard_start(struct steer *s, int ifindex, const struct hb_addr *a,
 		      int n, uint16_t join_port);
+/* --takeover, new side: put our guard program on the running instance's
+ * XDP link (bpf_link_update) instead of making a link. Takes link_fd. */
+int steer_guard_takeover(struct steer *s, int link_fd, int ifindex,
+			 const struct hb_addr *a, int n, uint16_t join_port);
+/* --takeover, new side, after commit: the programs on tc, the rules, the
+ * routes and the qdiscs the old instance created are ours to undo now; pin
+ * in place of its pins. */
+void steer_own(struct steer *s, const bool created_qdisc[2]);
+/* --takeover, old side, after commit: undo nothing on stop. */
+void steer_disown(struct steer *s);
+/* --takeover, old side, abandoned: put our programs back on tc and on
+ * the guard's link. */
+void steer_reclaim(struct steer *s);
+int steer_guard_link_fd(const struct steer *s);
 /* The guard's counters (enum hybond_gctr), summed; -ENOENT if none. */
 int steer_guard_stats(const struct steer *s, uint64_t *ctr);
 /* Replace the policy in force atomically (new SYNs follow it at once). */
