@@ -640,7 +640,10 @@ int run_daemon(const struct daemon_opts *o)
 
 		/* Accept the HAG's ADD_ADDRs (IPv4 and IPv6 both may come)
 		 * and join one of them from each secondary network. */
-		err = pm_raise_limits(&pm, 1, 2);
+		err = o->max_subflows >= 0 ?
+			      pm_set_limits(&pm, o->max_subflows,
+					    o->max_subflows) :
+			      pm_raise_limits(&pm, 1, 2);
 		if (!err)
 			err = cpe_endpoints(&pm, o, &ro.aa,
 					    oo.mode == BOND_OVERFLOW);
@@ -688,7 +691,9 @@ int run_daemon(const struct daemon_opts *o)
 	} else {
 		bool v6_port = false;
 
-		err = pm_raise_limits(&pm, 2, 0);
+		err = o->max_subflows >= 0 ?
+			      pm_set_limits(&pm, o->max_subflows, 0) :
+			      pm_raise_limits(&pm, 2, 0);
 		if (!err)
 			err = hag_endpoints(&pm, o, &v6_port);
 		if (!err && o->initiate_subflows) {

@@ -46,6 +46,9 @@ struct daemon_opts {
 	int npm_targets;
 	bool cpe_listen;
 	bool initiate_subflows;
+	/* The kernel PM's limits: extra subflows per connection (and, on the
+	 * CPE, ADD_ADDRs acted on); -1: hybond's defaults. */
+	int max_subflows;
 	/* Replace the running instance of this name (takeover.h). */
 	bool takeover;
 };

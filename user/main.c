@@ -97,6 +97,10 @@ static void usage_daemon(FILE *f, int role)
 		"  --config FILE      read options from FILE, one 'key value' a line\n"
 		"                     (key: a long option without '--'); the\n"
 		"                     command line overrides it\n"
+		"  --max-subflows N   the kernel path manager's limits: extra subflows\n"
+		"                     per connection (CPE: also ADD_ADDRs acted on);\n"
+		"                     0-8, set exactly, restored on exit (default:\n"
+		"                     raised to 2 on the HAG, 1 and 2 on the CPE)\n"
 		"  --takeover         replace the running instance of this --name in\n"
 		"                     this network namespace without dropping a\n"
 		"                     connection (upgrades, new options); it serves\n"
@@ -315,7 +319,7 @@ static int parse_daemon(int argc, char **argv, int role,
 		O_NOPIN, O_JOINPORT, O_POLICY, O_KEEPTS, O_PRATE, O_SRATE,
 		O_BONDING, O_STALL, O_ACCEPTFIRST, O_CC, O_SUBS, O_MAXC, O_MAXSUB,
 		O_IDLE, O_HALF, O_NOGUARD, O_HAGSEC, O_CPESEC, O_INITIATE,
-		O_CONFIG, O_TAKEOVER,
+		O_CONFIG, O_TAKEOVER, O_MAXSF,
 	};
 	static const struct option cpe_opts[] = {
 		{ "lan", required_argument, 0, O_LAN },
@@ -344,6 +348,7 @@ static int parse_daemon(int argc, char **argv, int role,
 		{ "join-port", required_argument, 0, O_JOINPORT },
 		{ "config", required_argument, 0, O_CONFIG },
 		{ "takeover", no_argument, 0, O_TAKEOVER },
+		{ "max-subflows", required_argument, 0, O_MAXSF },
 		{ "verbose", no_argument, 0, 'v' },
 		{ "help", no_argument, 0, 'h' },
 		{ 0 },
@@ -376,6 +381,7 @@ static int parse_daemon(int argc, char **argv, int role,
 		{ "no-pin", no_argument, 0, O_NOPIN },
 		{ "config", required_argument, 0, O_CONFIG },
 		{ "takeover", no_argument, 0, O_TAKEOVER },
+		{ "max-subflows", required_argument, 0, O_MAXSF },
 		{ "verbose", no_argument, 0, 'v' },
 		{ "help", no_argument, 0, 'h' },
 		{ 0 },
@@ -386,6 +392,7 @@ static int parse_daemon(int argc, char **argv, int role,
 	memset(o, 0, sizeof(*o));
 	o->role = role;
 	o->bonding = -1;
+	o->max_subflows = -1;
 	o->name = role == HYBOND_ROLE_CPE ? "cpe" : "hag";
 	o->mark = DEFAULT_MARK;
 	o->table = DEFAULT_TABLE;
@@ -509,6 +516,12 @@ static int parse_daemon(int argc, char **argv, int role,
 			break;
 		case O_TAKEOVER:
 			o->takeover = true;
+			break;
+		case O_MAXSF:
+			/* The kernel's own maximum is 8 (MPTCP_PM_ADDR_MAX). */
+			if (parse_u32("--max-subflows", optarg, 8, &v))
+				return -EINVAL;
+			o->max_subflows = (int)v;
 			break;
 		case O_PIN:
 			o->pin_root = optarg;

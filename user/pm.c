@@ -120,6 +120,28 @@ static int set_limits(struct pm *pm, uint32_t subflows, uint32_t add_addr)
 	return nl_request(&pm->nl, nlh, NULL, NULL);
 }
 
+int pm_set_limits(struct pm *pm, uint32_t subflows, uint32_t add_addr)
+{
+	uint32_t cur_sub, cur_add;
+	int err = pm_get_limits(pm, &cur_sub, &cur_add);
+
+	if (!err && (cur_sub != subflows || cur_add != add_addr))
+		err = set_limits(pm, subflows, add_addr);
+	if (err) {
+		pr_err("setting MPTCP limits (subflows %u, add_addr_accepted "
+		       "%u): %s%s%s",
+		       subflows, add_addr, strerror(-err),
+		       pm->nl.err[0] ? ": " : "", pm->nl.err);
+		return err;
+	}
+	if (!pm->limits_changed && (cur_sub != subflows || cur_add != add_addr)) {
+		pm->limits_changed = true;
+		pm->old_subflows = cur_sub;
+		pm->old_add_addr = cur_add;
+	}
+	return 0;
+}
+
 int pm_raise_limits(struct pm *pm, uint32_t subflows, uint32_t add_addr)
 {
 	uint32_t cur_sub, cur_add;

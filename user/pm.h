@@ -36,6 +36,8 @@ int pm_get_limits(struct pm *pm, uint32_t *subflows, uint32_t *add_addr);
 /* Raise the limits to at least these values (never lowers them); the
  * previous values come back on pm_close(). */
 int pm_raise_limits(struct pm *pm, uint32_t subflows, uint32_t add_addr);
+/* Set them to exactly these values (--max-subflows); restored likewise. */
+int pm_set_limits(struct pm *pm, uint32_t subflows, uint32_t add_addr);
 /* ip mptcp endpoint add ADDR [port P] [dev IF] FLAGS, replacing a stale
  * identical endpoint left by a killed daemon. */
 int pm_add_endpoint(struct pm *pm, const struct pm_endpoint *ep);

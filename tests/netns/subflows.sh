@@ -8,6 +8,8 @@
 #     (Figure 6, --initiate-subflows --cpe-secondary), IPv4 and IPv6.
 #  C. the same HAG announces HAG@2 (ADD_ADDR) to a subscriber its map does
 #     not cover, and that CPE joins as usual.
+#  D. --max-subflows 0 on the CPE: the kernel PM's limits, set while the
+#     daemon runs (no join at all then) and restored after.
 # Each: curl in H downloads from nginx in S; the hash, H@ at the server, a
 # real share of the bytes on the secondary, and on the wire who sent the
 # MP_JOIN SYN to whom.
@@ -125,5 +127,20 @@ check "C: the CPE joined the announced HAG@2 (IPv6)" \
 check_ge "C: the HAG announced to the unmapped subscriber" "$(pm_json "$NS_HAG" hag | jq .announced)" 1
 restart_clean
 check_eq "C: stopping restored the HAG's kernel PM" "$(nsx "$NS_HAG" cat /proc/sys/net/mptcp/pm_type)" 0
+
+# ---- D: the limits are the operator's ----------------------------------------
+before=$(nsx "$NS_CPE" ip mptcp limits show)
+HAG_ARGS=()
+CPE_ARGS=(--max-subflows 0)
+topo_start_hybond || { fail "D: daemons log ready"; exit 1; }
+check_eq "D: the CPE's limits while it runs" "$(nsx "$NS_CPE" ip mptcp limits show | tr -s ' \n' ' ')" \
+	"add_addr_accepted 0 subflows 0 "
+s0=$(if_bytes "$NS_HAG" sec0 tx)
+code=$(nsx "$NS_H" curl -s -o /dev/null -w '%{http_code}' --max-time 30 "http://$S4/big.bin")
+s1=$(if_bytes "$NS_HAG" sec0 tx)
+check_eq "D: download with no extra subflow" "$code" 200
+check_le "D: the secondary carried nothing (bytes)" "$((s1 - s0))" 20000
+restart_clean
+check_eq "D: stopping restored the limits" "$(nsx "$NS_CPE" ip mptcp limits show)" "$before"
 
 t_finish
