@@ -401,8 +401,10 @@ static void serve_takeover(void *ctx, const char *verb, int conn)
 	d->handed_over = true;
 	steer_disown(&d->steer);
 	pm_disown(d->pm);
-	if (d->upm)
+	if (d->upm) {
 		d->upm->old_pm_type = -1;
+		d->upm->passive = true;
+	}
 	epoll_ctl(d->epfd, EPOLL_CTL_DEL, *d->cfd, NULL);
 	close(*d->cfd);
 	*d->cfd = -1;
@@ -665,6 +667,7 @@ int run_daemon(const struct daemon_opts *o)
 			if (err)
 				goto out;
 			d.upm = &upm;
+			upm.passive = o->takeover;
 			ov.upm = &upm;
 		}
 		if (o->bonding < 0 && oo.mode == BOND_ALWAYS)
@@ -709,8 +712,10 @@ int run_daemon(const struct daemon_opts *o)
 			uo.ifx_secondary = o->ifx_secondary;
 			uo.announce_port = o->join_port;
 			err = upm_open(&upm, &uo);
-			if (!err)
+			if (!err) {
 				d.upm = &upm;
+				upm.passive = o->takeover;
+			}
 		}
 		if (v6_port && !o->keep_timestamps) {
 			so.flags |= HYBOND_F_STRIP_TS;
@@ -809,6 +814,10 @@ int run_daemon(const struct daemon_opts *o)
 	if (err)
 		goto out;
 	if (o->takeover) {
+		/* From here both path managers may act on a new connection
+		 * for a moment (a second subflow at worst), never neither. */
+		if (d.upm)
+			d.upm->passive = false;
 		err = takeover_commit(&tk);
 		if (err)
 			goto out;

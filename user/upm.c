@@ -340,7 +340,7 @@ static void on_established(struct upm *u, const struct ev *e)
 	uint8_t want = 0;
 	uint8_t tl[UPM_MAX_TARGETS] = { 0 };
 
-	if (e->server_side != u->o.server)
+	if (e->server_side != u->o.server || u->passive)
 		return;
 	p = slot(u, e->token);
 	if (*p)

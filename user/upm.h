@@ -65,6 +65,9 @@ struct upm {
 	struct upm_conn **tab; /* by token */
 	unsigned int nconns;
 	struct upm_stats st;
+	/* --takeover: new connections are the other process's (it acts on
+	 * them); ours keep their retries. */
+	bool passive;
 };
 
 /* Set up: userspace PM on, events subscribed, listeners open. Logs why on
