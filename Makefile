@@ -176,7 +176,7 @@ check-fuzz: $(BUILD)/fuzz/fuzz_policy $(BUILD)/fuzz/fuzz_netlink
 	done
 
 # ---- the daemon under AddressSanitizer and UndefinedBehaviorSanitizer ----
-ASAN_TESTS ?= bonded_path stream_semantics stats gateway_guard
+ASAN_TESTS ?= bonded_path stream_semantics stats gateway_guard subflows takeover
 $(BUILD)/asan/hybond: $(USER_SRCS) $(HEADERS) $(SKELS)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
