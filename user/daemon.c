@@ -35,6 +35,7 @@
 #include "policy.h"
 #include "relay.h"
 #include "stats.h"
+#include "splice.h"
 #include "steer.h"
 #include "takeover.h"
 
@@ -524,8 +525,8 @@ int run_daemon(const struct daemon_opts *o)
 		.o = o,
 		.started = mono_s(),
 		.datapath = "userspace",
-		.datapath_why = "MPTCP sockets cannot join a sockmap",
 	};
+	char why[200];
 	struct policy *policy = NULL;
 	struct overflow ov;
 	struct upm upm;
@@ -586,6 +587,11 @@ int run_daemon(const struct daemon_opts *o)
 		if (err)
 			goto out;
 	}
+	/* The card asks for in-kernel splicing where the kernel allows it:
+	 * ask the kernel. */
+	splice_probe_mptcp(why, sizeof(why));
+	d.datapath_why = why;
+	pr_info("data path: the user-space relay (%s)", why);
 	raise_nofile();
 	signal(SIGPIPE, SIG_IGN);
 	/* Blocked before any thread starts, so only the signalfd sees them. */

@@ -69,6 +69,11 @@ check_ge "steering counted the SYN (CPE)" "$(jq .steering.ipv4.steer.syn_steered
 check "the middle snapshot listed the live connection with its subflows" \
 	test "$(jq '[.connections[] | select(.server == "'$S4':80") | .subflows | length] | max' <<<"$mid")" -ge 2
 
+# The data path and why: the kernel was asked at start-up (a sockmap probe).
+check_eq "stats name the data path" "$(jq -r .instance.datapath <<<"$c1")" userspace
+check "... with the kernel's answer to the sockmap probe" \
+	grep -qE "refuses MPTCP sockets in a sockmap|accepts MPTCP sockets" <<<"$(jq -r .instance.datapath_reason <<<"$c1")"
+
 # Table, Prometheus, and errors in JSON.
 check "the table names both access networks" bash -c "ip netns exec $NS_CPE '$HB' stats | grep -q '^secondary'"
 prom=$(nsx "$NS_CPE" "$HB" stats --prometheus)

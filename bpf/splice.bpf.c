@@ -1,0 +1,45 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * splice.bpf.c - in-kernel splicing of a proxied connection's two legs:
+ * bytes received on one socket of a pair go straight out of the other
+ * (sk_skb verdict, bpf_sk_redirect_map to the peer's egress), never
+ * through user space.
+ *
+ * Kernels today refuse MPTCP sockets in a sockmap, so hybond probes at
+ * start-up (user/splice.c) and relays in user space; this program is
+ * tested on TCP-to-TCP pairs, which kernels accept, so that it is known to
+ * work when the kernel catches up.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+
+/* The legs of every spliced pair, by slot. */
+struct {
+	__uint(type, BPF_MAP_TYPE_SOCKMAP);
+	__uint(max_entries, 65536);
+	__type(key, __u32);
+	__type(value, __u64);
+} hybond_splice_socks SEC(".maps");
+
+/* Socket cookie of a leg -> slot of its peer. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);
+	__type(value, __u32);
+} hybond_splice_peer SEC(".maps");
+
+/* (SEC "sk_skb": attached as BPF_SK_SKB_VERDICT, no stream parser.) */
+SEC("sk_skb")
+int hybond_splice(struct __sk_buff *skb)
+{
+	__u64 cookie = bpf_get_socket_cookie(skb);
+	__u32 *peer = bpf_map_lookup_elem(&hybond_splice_peer, &cookie);
+
+	/* A socket whose peer is gone: its bytes wait for user space. */
+	if (!peer)
+		return SK_PASS;
+	return bpf_sk_redirect_map(skb, &hybond_splice_socks, *peer, 0);
+}
+
+char LICENSE[] SEC("license") = "GPL";

@@ -1,0 +1,162 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The in-kernel splice (bpf/splice.bpf.c) on TCP-to-TCP pairs, which
+ * kernels accept: what one leg receives leaves by the other, never through
+ * user space, intact both ways at once; unpaired, a socket is the stack's
+ * again. And the start-up probe gives an answer with its reason.
+ */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "../../user/splice.c"
+
+#define LEN (16 << 20)
+
+/* A loopback TCP connection: *c (client end), *s (server end). */
+static void pair(int *c, int *s)
+{
+	cr_assert_eq(loop_pair(IPPROTO_TCP, c, s), 0, "loopback TCP pair");
+}
+
+struct xfer {
+	int fd;
+	const uint8_t *src;
+	uint8_t *dst;
+	size_t len;
+};
+
+static void *sender(void *arg)
+{
+	struct xfer *x = arg;
+
+	for (size_t off = 0; off < x->len;) {
+		ssize_t n = send(x->fd, x->src + off, x->len - off, 0);
+
+		if (n <= 0)
+			return (void *)1;
+		off += n;
+	}
+	return NULL;
+}
+
+static void *receiver(void *arg)
+{
+	struct xfer *x = arg;
+
+	for (size_t off = 0; off < x->len;) {
+		struct pollfd p = { .fd = x->fd, .events = POLLIN };
+		ssize_t n;
+
+		if (poll(&p, 1, 10000) <= 0)
+			return (void *)1; /* nothing for 10 s */
+		n = recv(x->fd, x->dst + off, x->len - off, 0);
+		if (n <= 0)
+			return (void *)1;
+		off += n;
+	}
+	return NULL;
+}
+
+static uint8_t *random_bytes(size_t len)
+{
+	uint8_t *p = malloc(len);
+	uint32_t x = 2463534242u;
+
+	cr_assert(p);
+	for (size_t i = 0; i < len; i++) {
+		x ^= x << 13;
+		x ^= x >> 17;
+		x ^= x << 5;
+		p[i] = (uint8_t)x;
+	}
+	return p;
+}
+
+Test(splice, tcp_pairs_both_ways_in_kernel)
+{
+	struct splice sp;
+	int c1, s1, c2, s2, err;
+	uint8_t *a = random_bytes(LEN), *b = random_bytes(LEN);
+	uint8_t *got_a = malloc(LEN), *got_b = malloc(LEN);
+	pthread_t t[4];
+	void *rv;
+	char one;
+
+	if (geteuid())
+		cr_skip_test("needs root (BPF)");
+	cr_assert_eq(splice_open(&sp), 0, "load and attach the verdict program");
+	pair(&c1, &s1);
+	pair(&c2, &s2);
+	err = splice_pair(&sp, s1, s2);
+	cr_assert_eq(err, 0, "splice two TCP sockets: %s", strerror(-err));
+
+	/* b reversed so the two directions differ */
+	for (size_t i = 0; i < LEN / 2; i++) {
+		uint8_t tmp = b[i];
+
+		b[i] = b[LEN - 1 - i];
+		b[LEN - 1 - i] = tmp;
+	}
+	struct xfer x[4] = {
+		{ c1, a, NULL, LEN }, { c2, NULL, got_a, LEN },
+		{ c2, b, NULL, LEN }, { c1, NULL, got_b, LEN },
+	};
+	pthread_create(&t[0], NULL, sender, &x[0]);
+	pthread_create(&t[1], NULL, receiver, &x[1]);
+	pthread_create(&t[2], NULL, sender, &x[2]);
+	pthread_create(&t[3], NULL, receiver, &x[3]);
+	for (int i = 0; i < 4; i++) {
+		pthread_join(t[i], &rv);
+		cr_assert_null(rv, "transfer %d stopped short", i);
+	}
+	cr_assert(!memcmp(a, got_a, LEN), "c1 -> c2: the 16 MiB arrived equal");
+	cr_assert(!memcmp(b, got_b, LEN), "c2 -> c1: the 16 MiB arrived equal");
+	/* Nothing went through user space on the spliced legs. */
+	cr_assert_eq(recv(s1, &one, 1, MSG_DONTWAIT), -1);
+	cr_assert_eq(errno, EAGAIN, "s1 has nothing for user space");
+	cr_assert_eq(recv(s2, &one, 1, MSG_DONTWAIT), -1);
+
+	/* Unpaired: s1 is the stack's again. */
+	splice_unpair(&sp, s1, s2);
+	cr_assert_eq(send(c1, "x", 1, 0), 1);
+	{
+		struct pollfd p = { .fd = s1, .events = POLLIN };
+
+		cr_assert_eq(poll(&p, 1, 5000), 1, "s1 readable after unpair");
+		cr_assert_eq(recv(s1, &one, 1, 0), 1);
+		cr_assert_eq(one, 'x');
+	}
+	close(c1);
+	close(s1);
+	close(c2);
+	close(s2);
+	splice_close(&sp);
+	free(a);
+	free(b);
+	free(got_a);
+	free(got_b);
+}
+
+Test(splice, probe_answers_with_a_reason)
+{
+	char why[200] = "";
+	bool yes;
+
+	if (geteuid())
+		cr_skip_test("needs root (BPF)");
+	yes = splice_probe_mptcp(why, sizeof(why));
+	cr_assert(why[0], "a reason is given");
+	cr_assert_null(strstr(why, "even for TCP"),
+		       "TCP sockets join a sockmap here: %s", why);
+	cr_log_info("MPTCP in a sockmap: %s (%s)", yes ? "yes" : "no", why);
+	if (!yes)
+		cr_assert(strstr(why, "refuses MPTCP"), "%s", why);
+}

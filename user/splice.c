@@ -1,0 +1,179 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* splice.c - the sockmap splice and its probe (see splice.h). */
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "splice.h"
+#include "splice.skel.h"
+
+#ifndef IPPROTO_MPTCP
+#define IPPROTO_MPTCP 262
+#endif
+#ifndef SO_COOKIE
+#define SO_COOKIE 57
+#endif
+
+int splice_open(struct splice *sp)
+{
+	int err;
+
+	memset(sp, 0, sizeof(*sp));
+	sp->link_fd = -1;
+	sp->skel = splice_bpf__open_and_load();
+	if (!sp->skel)
+		return -errno;
+	err = bpf_prog_attach(bpf_program__fd(sp->skel->progs.hybond_splice),
+			      bpf_map__fd(sp->skel->maps.hybond_splice_socks),
+			      BPF_SK_SKB_VERDICT, 0);
+	if (err) {
+		err = -errno;
+		splice_bpf__destroy(sp->skel);
+		sp->skel = NULL;
+		return err;
+	}
+	return 0;
+}
+
+static int cookie_of(int fd, __u64 *c)
+{
+	socklen_t len = sizeof(*c);
+
+	return getsockopt(fd, SOL_SOCKET, SO_COOKIE, c, &len) ? -errno : 0;
+}
+
+int splice_pair(struct splice *sp, int a, int b)
+{
+	int socks = bpf_map__fd(sp->skel->maps.hybond_splice_socks);
+	int peers = bpf_map__fd(sp->skel->maps.hybond_splice_peer);
+	__u32 sa = sp->next_slot++ % 65536, sb = sp->next_slot++ % 65536;
+	__u64 ca, cb, va = (__u64)a, vb = (__u64)b;
+	int err;
+
+	if ((err = cookie_of(a, &ca)) || (err = cookie_of(b, &cb)))
+		return err;
+	/* Peers first: a byte that arrives once a socket is in the map must
+	 * find where it goes. */
+	if (bpf_map_update_elem(peers, &ca, &sb, BPF_ANY) ||
+	    bpf_map_update_elem(peers, &cb, &sa, BPF_ANY) ||
+	    bpf_map_update_elem(socks, &sb, &vb, BPF_ANY) ||
+	    bpf_map_update_elem(socks, &sa, &va, BPF_ANY)) {
+		err = -errno;
+		splice_unpair(sp, a, b);
+		return err;
+	}
+	return 0;
+}
+
+void splice_unpair(struct splice *sp, int a, int b)
+{
+	int peers = bpf_map__fd(sp->skel->maps.hybond_splice_peer);
+	int socks = bpf_map__fd(sp->skel->maps.hybond_splice_socks);
+
+	/* Each leg's entry names its peer's slot. Out of the sockmap, a
+	 * socket is the stack's again. */
+	for (int i = 0; i < 2; i++) {
+		__u64 c;
+		__u32 slot;
+
+		if (cookie_of(i ? b : a, &c) ||
+		    bpf_map_lookup_elem(peers, &c, &slot))
+			continue;
+		bpf_map_delete_elem(socks, &slot);
+		bpf_map_delete_elem(peers, &c);
+	}
+}
+
+void splice_close(struct splice *sp)
+{
+	if (sp->skel)
+		splice_bpf__destroy(sp->skel);
+	sp->skel = NULL;
+}
+
+/* An established loopback pair of this protocol: *c connected to *s. */
+static int loop_pair(int proto, int *c, int *s)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET,
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(a);
+	int l, err = 0;
+
+	*c = *s = -1;
+	l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, proto);
+	if (l < 0)
+		return -errno;
+	if (bind(l, (struct sockaddr *)&a, sizeof(a)) || listen(l, 1) ||
+	    getsockname(l, (struct sockaddr *)&a, &len))
+		goto fail;
+	*c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, proto);
+	if (*c < 0 || connect(*c, (struct sockaddr *)&a, sizeof(a)))
+		goto fail;
+	*s = accept4(l, NULL, NULL, SOCK_CLOEXEC);
+	if (*s < 0)
+		goto fail;
+	close(l);
+	return 0;
+fail:
+	err = -errno;
+	close(l);
+	if (*c >= 0)
+		close(*c);
+	*c = -1;
+	return err;
+}
+
+static int try_sockmap(int map, int proto)
+{
+	int c, s, err = loop_pair(proto, &c, &s);
+	__u32 k = 0;
+	__u64 v;
+
+	if (err)
+		return err;
+	v = (__u64)s;
+	err = bpf_map_update_elem(map, &k, &v, BPF_ANY) ? -errno : 0;
+	if (!err)
+		bpf_map_delete_elem(map, &k);
+	close(c);
+	close(s);
+	return err;
+}
+
+bool splice_probe_mptcp(char *why, size_t len)
+{
+	int map = bpf_map_create(BPF_MAP_TYPE_SOCKMAP, "hybond_probe",
+				 sizeof(__u32), sizeof(__u64), 1, NULL);
+	int tcp, mptcp;
+
+	if (map < 0) {
+		snprintf(why, len, "no sockmap on this kernel (%s)",
+			 strerror(errno));
+		return false;
+	}
+	tcp = try_sockmap(map, IPPROTO_TCP);
+	mptcp = try_sockmap(map, IPPROTO_MPTCP);
+	close(map);
+	if (!mptcp) {
+		snprintf(why, len,
+			 "this kernel accepts MPTCP sockets in a sockmap, but "
+			 "hybond's relay does not splice them yet");
+		return true;
+	}
+	if (tcp)
+		snprintf(why, len,
+			 "the sockmap probe failed even for TCP (%s); MPTCP: %s",
+			 strerror(-tcp), strerror(-mptcp));
+	else
+		snprintf(why, len,
+			 "the kernel refuses MPTCP sockets in a sockmap (%s), "
+			 "TCP ones it takes",
+			 strerror(-mptcp));
+	return false;
+}

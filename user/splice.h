@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * splice.h - in-kernel splicing of a connection's two legs through a
+ * sockmap (bpf/splice.bpf.c), and the start-up probe that decides whether
+ * the relay may use it: can an established MPTCP socket join a sockmap on
+ * this kernel? (None can today: the relay then moves the bytes in user
+ * space and `hybond stats` says why.)
+ */
+#ifndef HYBOND_SPLICE_H
+#define HYBOND_SPLICE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct splice_bpf;
+
+struct splice {
+	struct splice_bpf *skel;
+	int link_fd; /* verdict program on the sockmap, or -1 */
+	unsigned int next_slot;
+};
+
+/* Load the program and attach it to its sockmap. 0 or -errno. */
+int splice_open(struct splice *sp);
+/* Splice two established TCP sockets: what either receives, the other
+ * sends. The sockets stay the caller's (close them to end it). 0 or
+ * -errno (-EOPNOTSUPP: the kernel refuses one of them in a sockmap). */
+int splice_pair(struct splice *sp, int a, int b);
+/* Stop splicing this pair (before closing the sockets). */
+void splice_unpair(struct splice *sp, int a, int b);
+void splice_close(struct splice *sp);
+
+/* Ask the kernel whether an established MPTCP socket can join a sockmap
+ * (and, to tell a broken probe from a refusal, whether a TCP one can).
+ * Returns true if it can; why gets the reason in words either way. */
+bool splice_probe_mptcp(char *why, size_t len);
+
+#endif
