@@ -1,7 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* splice.c - the sockmap splice and its probe (see splice.h). */
 #include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
 #include <netinet/in.h>
+#include <sched.h>
+#include <sys/ioctl.h>
+#include <sys/wait.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -146,7 +151,7 @@ static int try_sockmap(int map, int proto)
 	return err;
 }
 
-bool splice_probe_mptcp(char *why, size_t len)
+static bool probe_here(char *why, size_t len)
 {
 	int map = bpf_map_create(BPF_MAP_TYPE_SOCKMAP, "hybond_probe",
 				 sizeof(__u32), sizeof(__u64), 1, NULL);
@@ -176,4 +181,65 @@ bool splice_probe_mptcp(char *why, size_t len)
 			 "TCP ones it takes",
 			 strerror(-mptcp));
 	return false;
+}
+
+/* Loopback up in a fresh network namespace (it starts down). */
+static int lo_up(void)
+{
+	struct ifreq ifr = { .ifr_name = "lo" };
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), err = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (ioctl(fd, SIOCGIFFLAGS, &ifr))
+		err = -errno;
+	ifr.ifr_flags |= IFF_UP;
+	if (!err && ioctl(fd, SIOCSIFFLAGS, &ifr))
+		err = -errno;
+	close(fd);
+	return err;
+}
+
+/*
+ * The probe's MPTCP connection must not meet the daemon's path manager (an
+ * endpoint added while it lingers would be announced on it, and an IPv6
+ * ADD_ADDR with a port over its timestamps is dropped and counted): it runs
+ * in a child, in a network namespace of its own that goes with it.
+ */
+bool splice_probe_mptcp(char *why, size_t len)
+{
+	struct { int yes; char why[200]; } r = { 0 };
+	int p[2], st;
+	pid_t pid;
+
+	if (pipe2(p, O_CLOEXEC))
+		return probe_here(why, len);
+	pid = fork();
+	if (pid < 0) {
+		close(p[0]);
+		close(p[1]);
+		return probe_here(why, len);
+	}
+	if (pid == 0) {
+		close(p[0]);
+		if (unshare(CLONE_NEWNET) || lo_up())
+			snprintf(r.why, sizeof(r.why),
+				 "the probe found no private network "
+				 "namespace (%s)",
+				 strerror(errno));
+		else
+			r.yes = probe_here(r.why, sizeof(r.why));
+		if (write(p[1], &r, sizeof(r)) != sizeof(r))
+			_exit(1);
+		_exit(0);
+	}
+	close(p[1]);
+	if (read(p[0], &r, sizeof(r)) != sizeof(r))
+		snprintf(r.why, sizeof(r.why), "the sockmap probe did not answer");
+	close(p[0]);
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	r.why[sizeof(r.why) - 1] = '\0';
+	snprintf(why, len, "%s", r.why);
+	return r.yes;
 }
