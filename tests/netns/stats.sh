@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-only
 # What an operator reads from `hybond stats`: bytes per access network that
-# agree with the interface counters, counters that never go backwards, ended
+# agree with the interface counters (payload: 75-101% of the wire bytes), counters that never go backwards, ended
 # connections counted, the same facts as JSON, Prometheus text and errors as
 # JSON.
 set -u
@@ -19,12 +19,15 @@ topo_start_nginx || { fail "nginx starts"; exit 1; }
 topo_start_hybond || { fail "daemons log ready"; exit 1; }
 
 stats() { nsx "$1" "$HB" stats -j; }
-within10() { # within10 DESC GOT WANT
-	local d=$(( $2 > $3 ? $2 - $3 : $3 - $2 ))
-	if [ "$3" -gt 0 ] && [ $((d * 100)) -le $(($3 * 10)) ]; then
-		ok "$1 ($2 vs $3)"
+# The stats count payload the peer acknowledged; the interface counter
+# also counts headers (~5%) and retransmissions (tbf drops: 2-14% seen on
+# the secondary). So: never more than the wire (1% slack for the moment
+# between the two reads), and at least 75% of it.
+payload_of_wire() { # payload_of_wire DESC GOT WIRE
+	if [ "$3" -gt 0 ] && [ $(($2 * 100)) -le $(($3 * 101)) ] && [ $(($2 * 100)) -ge $(($3 * 75)) ]; then
+		ok "$1 ($2 of $3 on the wire, $(($2 * 100 / $3))%)"
 	else
-		fail "$1 ($2 vs $3: more than 10% apart)"
+		fail "$1 ($2 of $3 on the wire: not within 75-101%)"
 	fi
 }
 
@@ -41,7 +44,7 @@ a1=$(if_bytes "$NS_HAG" acc0 tx); s1=$(if_bytes "$NS_HAG" sec0 tx)
 for net in primary secondary; do
 	got=$(( $(jq ".networks.$net.sent_bytes" <<<"$h1") - $(jq ".networks.$net.sent_bytes" <<<"$h0") ))
 	if [ $net = primary ]; then want=$((a1 - a0)); else want=$((s1 - s0)); fi
-	within10 "HAG download: stats bytes on the $net agree with the interface counter" "$got" "$want"
+	payload_of_wire "HAG download: stats bytes on the $net agree with the interface counter" "$got" "$want"
 done
 
 # Upload: the CPE sends on both.
@@ -54,7 +57,7 @@ check_eq "upload went through" "$code" 201
 for net in primary secondary; do
 	got=$(( $(jq ".networks.$net.sent_bytes" <<<"$c1") - $(jq ".networks.$net.sent_bytes" <<<"$c0") ))
 	if [ $net = primary ]; then want=$((a1 - a0)); else want=$((s1 - s0)); fi
-	within10 "CPE upload: stats bytes on the $net agree with the interface counter" "$got" "$want"
+	payload_of_wire "CPE upload: stats bytes on the $net agree with the interface counter" "$got" "$want"
 done
 
 # Monotonic: every number in the middle snapshot <= the same in the last.
