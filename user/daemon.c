@@ -475,6 +475,24 @@ static void reload_policy(struct daemon *d)
 	notify_send("READY=1");
 }
 
+/* The 100 ms tick of the primary-first controller, the path manager's
+ * retries and a draining instance's exit check: made once, by whichever
+ * needs it first. */
+static void tick_start(int epfd, int *tfd)
+{
+	struct itimerspec its = { { 0, 100000000 }, { 0, 100000000 } };
+	struct epoll_event ev = { .events = EPOLLIN };
+
+	if (*tfd >= 0)
+		return;
+	*tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (*tfd < 0)
+		return;
+	timerfd_settime(*tfd, 0, &its, NULL);
+	ev.data.fd = *tfd;
+	epoll_ctl(epfd, EPOLL_CTL_ADD, *tfd, &ev);
+}
+
 static int secondary_addrs(const struct daemon_opts *o, struct access_addrs *aa)
 {
 	struct nl rt;
@@ -685,18 +703,7 @@ int run_daemon(const struct daemon_opts *o)
 			bonding_mode_name(oo.mode), oo.primary_down_bps / 1e6,
 			oo.primary_up_bps / 1e6,
 			oo.secondary_cap_bps > 0 ? "set" : "none");
-		tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-		if (tfd >= 0) {
-			struct itimerspec its = {
-				.it_interval = { 0, 100000000 },
-				.it_value = { 0, 100000000 },
-			};
-
-			timerfd_settime(tfd, 0, &its, NULL);
-			ev.events = EPOLLIN;
-			ev.data.fd = tfd;
-			epoll_ctl(epfd, EPOLL_CTL_ADD, tfd, &ev);
-		}
+		tick_start(epfd, &tfd);
 	} else {
 		bool v6_port = false;
 
@@ -737,20 +744,7 @@ int run_daemon(const struct daemon_opts *o)
 		ev.events = EPOLLIN;
 		ev.data.fd = upm_event_fd(d.upm);
 		epoll_ctl(epfd, EPOLL_CTL_ADD, ev.data.fd, &ev);
-		if (tfd < 0)
-			tfd = timerfd_create(CLOCK_MONOTONIC,
-					     TFD_CLOEXEC | TFD_NONBLOCK);
-		if (tfd >= 0) {
-			struct itimerspec its = {
-				.it_interval = { 0, 100000000 },
-				.it_value = { 0, 100000000 },
-			};
-
-			timerfd_settime(tfd, 0, &its, NULL);
-			ev.events = EPOLLIN;
-			ev.data.fd = tfd;
-			epoll_ctl(epfd, EPOLL_CTL_ADD, tfd, &ev);
-		}
+		tick_start(epfd, &tfd);
 	}
 	if (o->role == HYBOND_ROLE_HAG && !o->nsubs)
 		pr_warn("no --subscribers: MP_CAPABLE SYNs from any source are "
@@ -893,20 +887,9 @@ int run_daemon(const struct daemon_opts *o)
 		}
 		if (cfd >= 0 && ev.data.fd == cfd) {
 			ctl_serve_one(cfd, ctl_dispatch, serve_takeover, &d);
-			if (d.handed_over && tfd < 0) {
-				/* Draining: look at the connection count. */
-				struct itimerspec its = {
-					.it_interval = { 0, 100000000 },
-					.it_value = { 0, 100000000 },
-				};
-
-				tfd = timerfd_create(CLOCK_MONOTONIC,
-						     TFD_CLOEXEC | TFD_NONBLOCK);
-				timerfd_settime(tfd, 0, &its, NULL);
-				ev.events = EPOLLIN;
-				ev.data.fd = tfd;
-				epoll_ctl(epfd, EPOLL_CTL_ADD, tfd, &ev);
-			}
+			/* Draining: the tick looks at the connection count. */
+			if (d.handed_over)
+				tick_start(epfd, &tfd);
 			continue;
 		}
 		if (ev.data.fd == tfd) {
