@@ -199,18 +199,22 @@ static int parse_prefixes(const char *arg, struct daemon_opts *o)
 	for (tok = strtok_r(buf, ",", &save); tok;
 	     tok = strtok_r(NULL, ",", &save)) {
 		struct hb_addr *a = &o->subs[o->nsubs];
-		char *slash = strchr(tok, '/'), *end;
-		unsigned long len;
-		int max;
+		int err;
 
 		if (o->nsubs >= HYBOND_MAX_SUBS) {
 			fprintf(stderr, "hybond: --subscribers: more than %d "
 					"prefixes\n", HYBOND_MAX_SUBS);
 			return -E2BIG;
 		}
-		if (slash)
-			*slash = '\0';
-		if (hb_addr_parse(tok, a)) {
+		err = hb_prefix_parse(tok, a);
+		if (err == -ERANGE) {
+			fprintf(stderr,
+				"hybond: --subscribers: bad prefix length in "
+				"'%s' (0-%d)\n",
+				tok, a->family == AF_INET ? 32 : 128);
+			return -EINVAL;
+		}
+		if (err) {
 			fprintf(stderr,
 				"hybond: --subscribers: '%s' is not an IPv4 or "
 				"IPv6 address; write PREFIX/LEN, e.g. "
@@ -218,19 +222,6 @@ static int parse_prefixes(const char *arg, struct daemon_opts *o)
 				tok);
 			return -EINVAL;
 		}
-		max = a->family == AF_INET ? 32 : 128;
-		len = max;
-		if (slash) {
-			len = strtoul(slash + 1, &end, 10);
-			if (*end || end == slash + 1 || (int)len > max) {
-				fprintf(stderr,
-					"hybond: --subscribers: bad prefix "
-					"length '%s' for %s (0-%d)\n",
-					slash + 1, tok, max);
-				return -EINVAL;
-			}
-		}
-		a->prefixlen = (uint8_t)len;
 		o->nsubs++;
 	}
 	return 0;

@@ -7,6 +7,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -469,4 +470,30 @@ int hb_addr_parse(const char *s, struct hb_addr *a)
 		return 0;
 	}
 	return -EINVAL;
+}
+
+int hb_prefix_parse(const char *s, struct hb_addr *a)
+{
+	char buf[INET6_ADDRSTRLEN];
+	const char *slash = strchr(s, '/');
+	size_t n = slash ? (size_t)(slash - s) : strlen(s);
+	unsigned long len;
+	char *end;
+	int max;
+
+	if (n >= sizeof(buf))
+		return -EINVAL;
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	if (hb_addr_parse(buf, a))
+		return -EINVAL;
+	if (!slash)
+		return 0;
+	max = a->family == AF_INET ? 32 : 128;
+	errno = 0;
+	len = strtoul(slash + 1, &end, 10);
+	if (errno || *end || end == slash + 1 || len > (unsigned long)max)
+		return -ERANGE;
+	a->prefixlen = (uint8_t)len;
+	return 0;
 }

@@ -84,5 +84,8 @@ int nl_genl_family(struct nl *nl, const char *name, uint16_t *id,
 
 const char *hb_addr_str(const struct hb_addr *a, char *buf, size_t len);
 int hb_addr_parse(const char *s, struct hb_addr *a);
+/* ADDR or ADDR/LEN (without LEN: a /32 or /128). -EINVAL: not an
+ * address; -ERANGE: not a prefix length of its family. */
+int hb_prefix_parse(const char *s, struct hb_addr *a);
 
 #endif

@@ -131,9 +131,9 @@ int upm_parse_target(const char *s, bool with_prefix, struct upm_target *t,
 	memset(t, 0, sizeof(*t));
 	if (with_prefix) {
 		const char *eq = strchr(s, '=');
-		char pfx[INET6_ADDRSTRLEN + 8], *slash, *end;
-		unsigned long len;
+		char pfx[INET6_ADDRSTRLEN + 8];
 		size_t n;
+		int e;
 
 		if (!eq || (n = (size_t)(eq - s)) == 0 || n >= sizeof(pfx)) {
 			snprintf(err, errlen,
@@ -143,24 +143,13 @@ int upm_parse_target(const char *s, bool with_prefix, struct upm_target *t,
 		}
 		memcpy(pfx, s, n);
 		pfx[n] = '\0';
-		slash = strchr(pfx, '/');
-		if (slash)
-			*slash = '\0';
-		if (hb_addr_parse(pfx, &t->prefix)) {
-			snprintf(err, errlen, "'%s' is not an IPv4 or IPv6 prefix",
+		e = hb_prefix_parse(pfx, &t->prefix);
+		if (e) {
+			snprintf(err, errlen,
+				 e == -ERANGE ? "'%s' has no valid prefix length" :
+						"'%s' is not an IPv4 or IPv6 prefix",
 				 pfx);
 			return -EINVAL;
-		}
-		if (slash) {
-			errno = 0;
-			len = strtoul(slash + 1, &end, 10);
-			if (errno || *end || end == slash + 1 ||
-			    len > (t->prefix.family == AF_INET ? 32UL : 128UL)) {
-				snprintf(err, errlen, "'/%s' is not a prefix length",
-					 slash + 1);
-				return -EINVAL;
-			}
-			t->prefix.prefixlen = (uint8_t)len;
 		}
 		s = eq + 1;
 	}
