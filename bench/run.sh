@@ -4,7 +4,7 @@
 #
 #   bench/run.sh [--quick] [SECTION...]      (as root; `make bench` runs it)
 #
-# SECTION is any of (default: all four, in this order):
+# SECTION is any of (default: all five, in this order):
 #   throughput  bulk iperf3 H->S and S->H with 1 and 16 connections on
 #               unshaped veth links: plain routing, hybond, and a naive
 #               relay of stock parts (nft tproxy + socat, MPTCP with
@@ -18,11 +18,15 @@
 #               idle proxied connections, bytes per connection; a request
 #               and the logs checked afterwards
 #   efficiency  tbf 20 + 30 Mbit/s: bonded goodput / 50 Mbit/s, each way
+#   churn       port churn: H gets 500 source ports, a first ab run against
+#               a server port and then repeated runs against the same port
+#               (every port reused ~8 times a run); the repeats' median rate
+#               against the first, for plain routing and both hybond modes
 # --quick: shorter runs and fewer connections (a ~2 minute smoke test).
 #
 # Prints a table per section and writes everything as JSON to
 # build/bench/results-YYYYmmdd-HHMMSS.json and build/bench/latest.json
-# (compare two with bench/compare.sh). See bench/README.md.
+# (compare two with bench/compare.sh). See the README, section Performance.
 set -u
 cd "$(dirname "$0")/.."
 
@@ -37,24 +41,26 @@ for a in "$@"; do
 	case $a in
 	--quick | -q) QUICK=1 ;;
 	-h | --help) usage 0 ;;
-	throughput | memory | efficiency) SECTIONS+=("$a") ;;
+	throughput | memory | efficiency | churn) SECTIONS+=("$a") ;;
 	conn-rate | connrate) SECTIONS+=(connrate) ;;
-	all) SECTIONS+=(throughput connrate memory efficiency) ;;
+	all) SECTIONS+=(throughput connrate memory efficiency churn) ;;
 	*) echo "bench: unknown argument '$a'" >&2; usage 2 ;;
 	esac
 done
-[ ${#SECTIONS[@]} -gt 0 ] || SECTIONS=(throughput connrate memory efficiency)
+[ ${#SECTIONS[@]} -gt 0 ] || SECTIONS=(throughput connrate memory efficiency churn)
 
 if [ "$QUICK" = 1 ]; then
 	SECS=${BENCH_SECS:-2} NREQ=${BENCH_NREQ:-1000} CONCS=${BENCH_CONCS:-8} AB_SECS=5
 	TTFB_N=${BENCH_TTFB_N:-15} MEMN=${BENCH_MEMN:-"2000 5000"}
 	EFF_SECS=${BENCH_EFF_SECS:-4} EFF_SETUPS="plain hybond"
+	CHURN_REPEATS=${BENCH_CHURN_REPEATS:-2}
 	DEADLINE=${BENCH_DEADLINE:-600}
 else
 	SECS=${BENCH_SECS:-5} NREQ=${BENCH_NREQ:-4000} CONCS=${BENCH_CONCS:-"8 32"} AB_SECS=15
 	TTFB_N=${BENCH_TTFB_N:-50} MEMN=${BENCH_MEMN:-"10000 50000"}
 	EFF_SECS=${BENCH_EFF_SECS:-10} EFF_SETUPS="plain hybond hybond_ovf naive"
-	DEADLINE=${BENCH_DEADLINE:-2400}
+	CHURN_REPEATS=${BENCH_CHURN_REPEATS:-4}
+	DEADLINE=${BENCH_DEADLINE:-2700}
 fi
 RATE1=20 RATE2=30
 
@@ -460,6 +466,52 @@ section_efficiency() {
 	done
 }
 
+# ---- 5. port churn -------------------------------------------------------------------
+# A port-keeping proxy's TIME_WAIT meets a host that reuses ports soon
+# (README, "Port churn"); tests/netns/port_churn.sh counts what that costs,
+# this measures the rate. One run against a server port, then
+# CHURN_REPEATS more against the same port; plain routing shows the noise.
+section_churn() {
+	local setups="plain hybond hybond_af" setup i rps done failed non2xx rates med port
+	say ""
+	say "== port churn: H has 500 source ports; ab -n $NREQ -c 8 (1 KiB), once and then $CHURN_REPEATS times more against the same server port"
+	topo_up || { warn "topology failed"; return 1; }
+	nsx "$NS_H" sysctl -qw net.ipv4.ip_local_port_range="20000 20499"
+	mkdir -p "$TOPO_DIR/www"
+	head -c 1024 /dev/urandom >"$TOPO_DIR/www/1k"
+	topo_start_nginx >/dev/null || { warn "nginx did not start"; topo_down; return 1; }
+	port=80
+	for setup in $setups; do
+		use_setup $setup || { res "churn.$setup.error" "did not start"; end_setup $setup; continue; }
+		# hybond and hybond_af use different server ports, so that the
+		# first run of each meets no TIME_WAIT of the other's proxies.
+		read -r rps done failed non2xx <<<"$(ab_run "churn-$setup-0" 8 "$NREQ" "$AB_SECS" ":$port/1k")"
+		res "churn.$setup.first_conn_per_s" "$rps"
+		res "churn.$setup.failed" "$((failed + non2xx + NREQ - done))"
+		rates=
+		for ((i = 1; i <= CHURN_REPEATS; i++)); do
+			read -r rps done failed non2xx <<<"$(ab_run "churn-$setup-$i" 8 "$NREQ" "$AB_SECS" ":$port/1k")"
+			rates="$rates $rps"
+			res "churn.$setup.failed" "$(($(get churn.$setup.failed) + failed + non2xx + NREQ - done))"
+		done
+		med=$(tr ' ' '\n' <<<"$rates" | grep . | sort -n | awk '{ a[++n] = $1 } END { print n ? (n % 2 ? a[(n + 1) / 2] : int((a[n / 2] + a[n / 2 + 1]) / 2)) : 0 }')
+		res "churn.$setup.repeat_conn_per_s" "$med"
+		res "churn.$setup.repeats" "${rates# }"
+		res "churn.$setup.ratio" "$(calc %.2f 'f > 0 ? r / f : 0' r="$med" f="$(get churn.$setup.first_conn_per_s)")"
+		end_setup $setup
+		keep_logs "churn-$setup"
+		port=$((port == 80 ? 8080 : 80))
+	done
+	topo_down
+	printf '%-24s %12s %15s %7s %7s\n' setup "first conn/s" "repeats median" ratio failed
+	for setup in $setups; do
+		printf '%-24s %12s %15s %7s %7s\n' "$(setup_label $setup)" "$(get churn.$setup.first_conn_per_s)" \
+			"$(get churn.$setup.repeat_conn_per_s)" "$(get churn.$setup.ratio)" "$(get churn.$setup.failed)"
+	done
+	say "repeats: $(for s in $setups; do printf '%s [%s] ' "$s" "$(get churn.$s.repeats)"; done)"
+	say "target: repeats within 10% of the first run (ratio >= 0.90) for hybond, as for plain routing"
+}
+
 # ---- JSON ------------------------------------------------------------------------------
 write_json() {
 	local commit dirty flat
@@ -481,7 +533,8 @@ write_json() {
 		--arg socat "$(socat -V 2>/dev/null | awk '/socat version/ { print $3; exit }')" \
 		--argjson secs "$SECS" --argjson nreq "$NREQ" --arg concs "$CONCS" \
 		--argjson ttfb_n "$TTFB_N" --arg memn "$MEMN" --argjson eff_secs "$EFF_SECS" \
-		--argjson naive_buf "$NAIVE_BUF" --argjson ab_secs "$AB_SECS" --arg flat "$flat" '
+		--argjson naive_buf "$NAIVE_BUF" --argjson ab_secs "$AB_SECS" --arg flat "$flat" \
+		--argjson churn_repeats "$CHURN_REPEATS" '
 		def num: (tonumber? // .);
 		{
 			schema: 1,
@@ -496,7 +549,8 @@ write_json() {
 				connrate_concurrency: ($concs | split(" ") | map(tonumber)),
 				ttfb_requests: $ttfb_n,
 				memory_connections: ($memn | split(" ") | map(tonumber)),
-				efficiency_secs: $eff_secs, naive_socat_buffer: $naive_buf },
+				efficiency_secs: $eff_secs, naive_socat_buffer: $naive_buf,
+				churn_repeats: $churn_repeats },
 			tools: { iperf3: $iperf3, socat: $socat },
 			results: ($flat | split("\n") | map(select(length > 0) | split("\t"))
 				| reduce .[] as $e ({}; setpath($e[0] | split("."); $e[1] | num)))
