@@ -193,6 +193,28 @@ static __always_inline int sock_state(struct __sk_buff *skb,
 	return state;
 }
 
+static __always_inline void held_key(const struct pkt *p,
+				     struct hybond_tuple *k)
+{
+	k->family = p->family;
+	__builtin_memcpy(k->saddr, p->saddr, 16);
+	__builtin_memcpy(k->daddr, p->daddr, 16);
+	k->sport = p->sport;
+	k->dport = p->dport;
+}
+
+/* Is a SYN of this tuple held, not yet released, and not left behind? */
+static __always_inline int held_pending(const struct pkt *p)
+{
+	struct hybond_tuple k = {};
+	struct hybond_held *h;
+
+	held_key(p, &k);
+	h = bpf_map_lookup_elem(&hybond_held, &k);
+	return h && h->state == HYBOND_HOLD_PENDING &&
+	       bpf_ktime_get_ns() - h->since_ns < HYBOND_HOLD_MAX_AGE_NS;
+}
+
 /*
  * Hold this SYN? A SYN released by the daemon goes on; a copy of one being
  * held is dropped; a new one is held (dropped here, reported with its frame)
@@ -210,11 +232,7 @@ static __always_inline int maybe_hold(struct __sk_buff *skb,
 	__u64 now = bpf_ktime_get_ns();
 	__u32 len = skb->len, n;
 
-	k.family = p->family;
-	__builtin_memcpy(k.saddr, p->saddr, 16);
-	__builtin_memcpy(k.daddr, p->daddr, 16);
-	k.sport = p->sport;
-	k.dport = p->dport;
+	held_key(p, &k);
 	h = bpf_map_lookup_elem(&hybond_held, &k);
 	if (h) {
 		if (h->state == HYBOND_HOLD_RELEASED) {
@@ -380,6 +398,19 @@ static __always_inline int steer_syn(struct __sk_buff *skb, const struct pkt *p,
 
 	if (cfg->role == HYBOND_ROLE_HAG && p->mptcp_sub != MPTCP_SUB_CAPABLE &&
 	    p->mptcp_sub != MPTCP_SUB_JOIN) {
+		/* A CPE's kernel sends its SYN without MP_CAPABLE after two
+		 * retransmissions: while we hold that connection's MP_CAPABLE
+		 * SYN this one must not reach the server. Its SYN/ACK would go
+		 * to the CPE as a plain TCP connection past us, and the CPE's
+		 * kernel would take it for a middlebox eating MPTCP and turn
+		 * MPTCP off for all new connections (blackhole detection,
+		 * net.mptcp.blackhole_timeout). The held SYN, once released,
+		 * answers it (the connection is then proxied, in fallback). */
+		if (held_pending(p)) {
+			count(HYBOND_DIR_STEER, fam,
+			      HYBOND_CTR_SYN_FALLBACK_HELD);
+			return TC_ACT_SHOT;
+		}
 		/* Not from a CPE: a plain TCP client routed untouched. */
 		count(HYBOND_DIR_STEER, fam, HYBOND_CTR_SYN_PLAIN);
 		return TC_ACT_OK;

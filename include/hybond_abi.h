@@ -133,6 +133,8 @@ enum hybond_ctr {
 	HYBOND_CTR_SYN_RELEASED,  /* held SYN reinjected and steered */
 	HYBOND_CTR_HOLD_FAIL,     /* could not hold (no ring space, too big) */
 	HYBOND_CTR_SPOOFED,       /* HAG: SYN from outside the subscribers, dropped */
+	HYBOND_CTR_SYN_FALLBACK_HELD, /* HAG: a CPE's SYN without MP_CAPABLE for
+				       * a connection held: dropped */
 	HYBOND_CTR_MAX,
 };
 

@@ -671,6 +671,8 @@ int run_daemon(const struct daemon_opts *o)
 					    o->max_subflows) :
 			      pm_raise_limits(&pm, 1, 2);
 		if (!err)
+			pm_no_blackhole_detection(&pm);
+		if (!err)
 			err = cpe_endpoints(&pm, o, &ro.aa,
 					    oo.mode == BOND_OVERFLOW);
 		if (!err)

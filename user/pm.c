@@ -53,6 +53,7 @@ int pm_open(struct pm *pm)
 	int err;
 
 	memset(pm, 0, sizeof(*pm));
+	pm->old_blackhole = -1;
 	err = nl_open(&pm->nl, NETLINK_GENERIC);
 	if (err)
 		return err;
@@ -333,10 +334,79 @@ int pm_set_backup(struct pm *pm, int idx, bool backup)
 	return err;
 }
 
+#define BLACKHOLE_SYSCTL "/proc/sys/net/mptcp/blackhole_timeout"
+
+static long read_long(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	long v = -1;
+
+	if (!f)
+		return -1;
+	if (fscanf(f, "%ld", &v) != 1)
+		v = -1;
+	fclose(f);
+	return v;
+}
+
+static int write_long(const char *path, long v)
+{
+	FILE *f = fopen(path, "w");
+	int err = 0;
+
+	if (!f)
+		return -errno;
+	if (fprintf(f, "%ld\n", v) < 0)
+		err = -EIO;
+	if (fclose(f) && !err)
+		err = -errno;
+	return err;
+}
+
+/*
+ * Since Linux 6.12 a client whose MP_CAPABLE SYN went unanswered twice
+ * sends its next SYN without MPTCP, and if that one is answered it takes
+ * the path for a middlebox that eats MPTCP: active MPTCP is off for every
+ * new connection for net.mptcp.blackhole_timeout seconds (an hour,
+ * doubling on a repeat). On a CPE that is a primary outage of three
+ * seconds, or a HAG slow to answer a SYN it holds in the draft's
+ * handshake order, turning bonding off for an hour without a word. The
+ * CPE's MPTCP connections all go to its own HAG: one that cannot do MPTCP
+ * is a configuration to fix, not a path to route around.
+ */
+void pm_no_blackhole_detection(struct pm *pm)
+{
+	long v = read_long(BLACKHOLE_SYSCTL);
+	int err;
+
+	if (v < 0) {
+		pr_debug("no %s: this kernel has no MPTCP blackhole detection",
+			 BLACKHOLE_SYSCTL);
+		return;
+	}
+	if (v == 0)
+		return;
+	err = write_long(BLACKHOLE_SYSCTL, 0);
+	if (err) {
+		pr_warn("cannot turn off the kernel's MPTCP blackhole detection "
+			"(%s: %s): a primary outage of a few seconds may turn "
+			"bonding off for %ld s; set it to 0 in this network "
+			"namespace (sysctl -w net.mptcp.blackhole_timeout=0)",
+			BLACKHOLE_SYSCTL, strerror(-err), v);
+		return;
+	}
+	pm->old_blackhole = v;
+	pr_info("turned off the kernel's MPTCP blackhole detection in this "
+		"network namespace (net.mptcp.blackhole_timeout %ld -> 0, "
+		"restored on exit): a SYN the HAG holds or a short primary "
+		"outage would otherwise turn bonding off for %ld s", v, v);
+}
+
 void pm_disown(struct pm *pm)
 {
 	pm->nadded = 0;
 	pm->limits_changed = false;
+	pm->old_blackhole = -1;
 }
 
 void pm_close(struct pm *pm)
@@ -356,5 +426,13 @@ void pm_close(struct pm *pm)
 	    set_limits(pm, pm->old_subflows, pm->old_add_addr))
 		pr_warn("restoring MPTCP limits: %s", pm->nl.err);
 	pm->limits_changed = false;
+	if (pm->old_blackhole > 0) {
+		int err = write_long(BLACKHOLE_SYSCTL, pm->old_blackhole);
+
+		if (err)
+			pr_warn("restoring net.mptcp.blackhole_timeout to %ld: %s",
+				pm->old_blackhole, strerror(-err));
+	}
+	pm->old_blackhole = -1;
 	nl_close(&pm->nl);
 }

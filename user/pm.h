@@ -24,6 +24,7 @@ struct pm {
 	uint16_t family_id;
 	bool limits_changed;
 	uint32_t old_subflows, old_add_addr;
+	long old_blackhole; /* net.mptcp.blackhole_timeout to restore, or -1 */
 	struct pm_endpoint added[PM_MAX_ENDPOINTS];
 	int nadded;
 	/* --takeover: an endpoint already there is the running instance's:
@@ -44,6 +45,11 @@ int pm_add_endpoint(struct pm *pm, const struct pm_endpoint *ep);
 /* Change the flags (backup) of an endpoint we added: MP_PRIO goes out on
  * every subflow that uses it. */
 int pm_set_backup(struct pm *pm, int idx, bool backup);
+/* Turn off the kernel's MPTCP blackhole detection in this namespace (a
+ * CPE's connections all go to its HAG, which holds SYNs on purpose);
+ * restored on pm_close(). Not fatal: a kernel without it, or a read-only
+ * /proc/sys, leaves it as it is, said in the log. */
+void pm_no_blackhole_detection(struct pm *pm);
 /* Remove what we added, restore the limits, close. */
 void pm_close(struct pm *pm);
 /* --takeover, old side: what we added is the new process's now. */

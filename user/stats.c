@@ -34,6 +34,7 @@ static const char *const ctr_name[HYBOND_CTR_MAX] = {
 	[HYBOND_CTR_SYN_RELEASED] = "syn_released",
 	[HYBOND_CTR_HOLD_FAIL] = "syn_hold_failed",
 	[HYBOND_CTR_SPOOFED] = "syn_spoofed_dropped",
+	[HYBOND_CTR_SYN_FALLBACK_HELD] = "syn_fallback_held_dropped",
 };
 
 static const char *const net_name[NET_MAX] = { "primary", "secondary" };

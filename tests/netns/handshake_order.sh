@@ -5,7 +5,9 @@
 # server port is "connection refused" exactly as with plain routing; a
 # server that never answers is a timeout, never "established then reset";
 # a normal connection pays about one path round trip, no SYN retransmit.
-# With the daemons dead, SYNs are not held (fail open).
+# A HAG slow to release a held SYN does not let the CPE's fallback SYN past
+# it (nor turn MPTCP off on the CPE). With the daemons dead, SYNs are not
+# held (fail open).
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib/check.sh
@@ -88,6 +90,40 @@ check_le "no SYN retransmission needed: every SYN-ACK within 250 ms (us)" "${max
 retrans=$(grep -cE "Flags \[S\]," "$TOPO_DIR/syn.txt")
 check_eq "one SYN per connection" "$retrans" 5
 check_ge "the CPE released the held SYNs" "$(nsx "$NS_CPE" build/hybond stats -j | jq .handshake.released)" 5
+
+# A HAG slow to act on a SYN it holds (stopped for 4 s). The CPE's kernel
+# sends the MP_CAPABLE SYN twice more, then without MPTCP (6.12+). That
+# SYN must not get past the HAG to the server: its SYN-ACK would reach the
+# CPE as a plain connection, and the CPE's kernel would take that for a
+# middlebox eating MPTCP and turn MPTCP off for an hour (blackhole
+# detection). hybond drops it while it holds the connection, and the CPE
+# runs with the detection off.
+mib() { nsx "$1" nstat -asz "$2" | awk -v k="$2" '$1 == k {print $2}'; }
+check_eq "CPE: the kernel's MPTCP blackhole detection is off while hybond runs" \
+	"$(nsx "$NS_CPE" cat /proc/sys/net/mptcp/blackhole_timeout 2>/dev/null || echo 0)" 0
+acc0=$(nsx "$NS_HAG" build/hybond stats -j | jq .relay.accepted)
+kill -STOP "$HAG_PID"
+nsx "$NS_H" curl -s -o "$TOPO_DIR/slow" -w '%{http_code}' --max-time 20 "http://$S4/f.bin" >"$TOPO_DIR/slow.code" &
+slow=$!
+sleep 4
+kill -CONT "$HAG_PID"
+wait "$slow"
+check_eq "HAG stopped for 4 s: the download completes" "$(cat "$TOPO_DIR/slow.code")" 200
+check_eq "HAG stopped for 4 s: the download is intact" "$(sha256sum <"$TOPO_DIR/slow" | cut -d' ' -f1)" "$want"
+acc1=$(nsx "$NS_HAG" build/hybond stats -j | jq .relay.accepted)
+check_eq "HAG stopped for 4 s: the connection still went through the HAG" "$((acc1 - acc0))" 1
+if [ -e /proc/sys/net/mptcp/syn_retrans_before_tcp_fallback ]; then
+	check_ge "the HAG dropped the CPE's SYN without MP_CAPABLE while it held the connection" \
+		"$(nsx "$NS_HAG" build/hybond stats -j | jq '[.steering[].steer.syn_fallback_held_dropped] | add')" 1
+else
+	note "this kernel keeps MP_CAPABLE on every SYN retransmission (no syn_retrans_before_tcp_fallback)"
+fi
+ack0=$(mib "$NS_HAG" MPTcpExtMPCapableACKRX)
+nsx "$NS_H" curl -s -o /dev/null --max-time 10 "http://$S4/f.bin"
+check_eq "the next connection is MPTCP again (not turned off on the CPE)" \
+	"$(($(mib "$NS_HAG" MPTcpExtMPCapableACKRX) - ${ack0:-0}))" 1
+bh=$(mib "$NS_CPE" MPTcpExtBlackhole)
+check_eq "CPE: MPTCP never judged blocked (MPTcpExtBlackhole)" "${bh:-0}" 0
 
 # Fail open: with both daemons killed, nothing is held any more.
 kill -KILL "$CPE_PID" "$HAG_PID"

@@ -18,6 +18,8 @@ topo_start_nginx || { fail "nginx starts"; exit 1; }
 nsx "$NS_CPE" tc qdisc add dev pri0 clsact
 limits_cpe=$(nsx "$NS_CPE" ip mptcp limits show)
 limits_hag=$(nsx "$NS_HAG" ip mptcp limits show)
+# The CPE turns the kernel's MPTCP blackhole detection off while it runs.
+bh_cpe=$(nsx "$NS_CPE" cat /proc/sys/net/mptcp/blackhole_timeout 2>/dev/null || echo none)
 
 topo_start_hybond || { fail "daemons log ready"; exit 1; }
 code=$(nsx "$NS_H" curl -s -o /dev/null -w '%{http_code}' --max-time 10 "http://$S4/f.bin")
@@ -56,6 +58,8 @@ done
 check_eq "HAG: MPTCP endpoints removed" "$(nsx "$NS_HAG" ip mptcp endpoint show)" ""
 check_eq "HAG: MPTCP limits restored" "$(nsx "$NS_HAG" ip mptcp limits show)" "$limits_hag"
 check_eq "CPE: MPTCP limits restored" "$(nsx "$NS_CPE" ip mptcp limits show)" "$limits_cpe"
+check_eq "CPE: net.mptcp.blackhole_timeout restored" \
+	"$(nsx "$NS_CPE" cat /proc/sys/net/mptcp/blackhole_timeout 2>/dev/null || echo none)" "$bh_cpe"
 
 code=$(nsx "$NS_H" curl -s -o /dev/null -w '%{http_code}' --max-time 10 "http://$S4/f.bin")
 check_eq "plain routing works after shutdown" "$code" 200
