@@ -123,7 +123,8 @@ keep_logs() { # TAG
 	local f
 	mkdir -p "$LOGDIR"
 	for f in "$TOPO_DIR"/cpe.log "$TOPO_DIR"/hag.log "$TOPO_DIR"/naive-*.log \
-		"$TOPO_DIR"/ab-*.txt "$TOPO_DIR"/ttfb-*.txt "$TOPO_DIR"/hold-*.log "$TOPO_DIR"/iperf-*.json; do
+		"$TOPO_DIR"/ab-*.txt "$TOPO_DIR"/ttfb-*.txt "$TOPO_DIR"/hold-*.log "$TOPO_DIR"/iperf-*.json \
+		"$TOPO_DIR"/stats-*.json "$TOPO_DIR"/stats-*-mib.txt; do
 		[ -s "$f" ] && mv "$f" "$LOGDIR/$1-$(basename "$f")"
 	done
 	return 0
@@ -396,7 +397,18 @@ section_memory() {
 		res "$k.log_problems" "$(hybond_log_problems | wc -l)"
 		problems+=$(hybond_log_problems | sed "s/^/[$n] /")$'\n'
 		res "$k.errors" "$(awk '/^errors/ { printf "%s%s %s", sep, $2, $3; sep = ", " }' "$TOPO_DIR/hold-$n.log")"
-		say "  $target connections: $est established, $failed failed$( [ "$failed" != 0 ] && echo " ($(get $k.errors))") in $(get $k.connect_s) s; $held while idle; closed and drained in $(get $k.drain_s) s; then a 1 MiB download: HTTP $code"
+		# Both daemons' counters, kept with the logs; how many connections
+		# each proxied (the HAG fewer than the CPE: some went past it).
+		hybond_stats "$NS_CPE" >"$TOPO_DIR/stats-cpe.json"
+		hybond_stats "$NS_HAG" >"$TOPO_DIR/stats-hag.json"
+		# The kernel's MPTCP counters too (a fallback shows there first).
+		nsx "$NS_CPE" nstat -asz 2>/dev/null | grep '^MPTcp' >"$TOPO_DIR/stats-cpe-mib.txt"
+		nsx "$NS_HAG" nstat -asz 2>/dev/null | grep '^MPTcp' >"$TOPO_DIR/stats-hag-mib.txt"
+		res "$k.token_fallback.cpe" "$(awk '$1 == "MPTcpExtTokenFallbackInit" { print $2 }' "$TOPO_DIR/stats-cpe-mib.txt")"
+		res "$k.token_fallback.hag" "$(awk '$1 == "MPTcpExtTokenFallbackInit" { print $2 }' "$TOPO_DIR/stats-hag-mib.txt")"
+		res "$k.proxied.cpe" "$(jq .relay.accepted "$TOPO_DIR/stats-cpe.json" 2>/dev/null)"
+		res "$k.proxied.hag" "$(jq .relay.accepted "$TOPO_DIR/stats-hag.json" 2>/dev/null)"
+		say "  $target connections: $est established, $failed failed$( [ "$failed" != 0 ] && echo " ($(get $k.errors))") in $(get $k.connect_s) s; $held while idle; closed and drained in $(get $k.drain_s) s; then a 1 MiB download: HTTP $code; proxied by the CPE $(get $k.proxied.cpe), by the HAG $(get $k.proxied.hag)"
 		end_setup hybond
 		keep_logs "memory-$n"
 	done
