@@ -213,6 +213,8 @@ struct daemon {
 	bool ov_paused;      /* --takeover in progress: no switching */
 	uint64_t started;
 	const char *datapath, *datapath_why;
+	/* The last look at the relay's counters (fallback_watch). */
+	uint64_t fb_seen, acc_seen, fb_look;
 };
 
 static uint64_t mono_s(void)
@@ -221,6 +223,44 @@ static uint64_t mono_s(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec;
+}
+
+/*
+ * Once a minute (CPE): connections that were not bonded because MPTCP fell
+ * back to plain TCP. One now and then is a server slower than three
+ * seconds to answer (the kernel drops MP_CAPABLE from its third SYN); a
+ * tenth of the new connections or more is something to fix: a HAG that
+ * does not answer MP_CAPABLE, or a kernel out of MPTCP tokens
+ * (MPTcpExtTokenFallbackInit; the token table is sized from memory). The
+ * relay counts a fallback when it samples the connection, so the two
+ * counts are of about the same minute.
+ */
+static void fallback_watch(struct daemon *d)
+{
+	struct relay_counters rc;
+	uint64_t now = mono_s(), fb, acc;
+
+	if (!d->relay || now - d->fb_look < 60)
+		return;
+	d->fb_look = now;
+	relay_counters(d->relay, &rc);
+	fb = rc.fallback - d->fb_seen;
+	acc = rc.accepted - d->acc_seen;
+	d->fb_seen = rc.fallback;
+	d->acc_seen = rc.accepted;
+	if (!fb)
+		return;
+	if (fb * 10 >= acc)
+		pr_warn("%llu of %llu new connections in the last minute are "
+			"not bonded: MPTCP fell back to plain TCP. Is the HAG "
+			"running and answering MP_CAPABLE? (If "
+			"MPTcpExtTokenFallbackInit grows in nstat, the kernel "
+			"is out of MPTCP tokens.)",
+			(unsigned long long)fb, (unsigned long long)acc);
+	else
+		pr_info("%llu of %llu new connections in the last minute fell "
+			"back to plain TCP (servers slower than 3 s to answer)",
+			(unsigned long long)fb, (unsigned long long)acc);
 }
 
 static int do_stats(struct daemon *d, const char *arg, struct sbuf *out)
@@ -913,6 +953,8 @@ int run_daemon(const struct daemon_opts *o)
 			if (read(tfd, &ticks, sizeof(ticks)) > 0 && d.ov &&
 			    !d.ov_paused)
 				overflow_tick(d.ov);
+			if (d.ov)
+				fallback_watch(&d);
 			if (d.upm)
 				upm_tick(d.upm);
 			continue;
