@@ -404,11 +404,11 @@ section_memory() {
 		# The kernel's MPTCP counters too (a fallback shows there first).
 		nsx "$NS_CPE" nstat -asz 2>/dev/null | grep '^MPTcp' >"$TOPO_DIR/stats-cpe-mib.txt"
 		nsx "$NS_HAG" nstat -asz 2>/dev/null | grep '^MPTcp' >"$TOPO_DIR/stats-hag-mib.txt"
-		res "$k.token_fallback.cpe" "$(awk '$1 == "MPTcpExtTokenFallbackInit" { print $2 }' "$TOPO_DIR/stats-cpe-mib.txt")"
-		res "$k.token_fallback.hag" "$(awk '$1 == "MPTcpExtTokenFallbackInit" { print $2 }' "$TOPO_DIR/stats-hag-mib.txt")"
+		res "$k.token_fallback.cpe" "$(awk '$1 == "MPTcpExtMPFallbackTokenInit" { print $2 }' "$TOPO_DIR/stats-cpe-mib.txt")"
+		res "$k.token_fallback.hag" "$(awk '$1 == "MPTcpExtMPFallbackTokenInit" { print $2 }' "$TOPO_DIR/stats-hag-mib.txt")"
 		res "$k.proxied.cpe" "$(jq .relay.accepted "$TOPO_DIR/stats-cpe.json" 2>/dev/null)"
 		res "$k.proxied.hag" "$(jq .relay.accepted "$TOPO_DIR/stats-hag.json" 2>/dev/null)"
-		say "  $target connections: $est established, $failed failed$( [ "$failed" != 0 ] && echo " ($(get $k.errors))") in $(get $k.connect_s) s; $held while idle; closed and drained in $(get $k.drain_s) s; then a 1 MiB download: HTTP $code; proxied by the CPE $(get $k.proxied.cpe), by the HAG $(get $k.proxied.hag)"
+		say "  $target connections: $est established, $failed failed$( [ "$failed" != 0 ] && echo " ($(get $k.errors))") in $(get $k.connect_s) s; $held while idle; closed and drained in $(get $k.drain_s) s; then a 1 MiB download: HTTP $code; proxied by the CPE $(get $k.proxied.cpe), by the HAG $(get $k.proxied.hag); MPTCP out of tokens (MPFallbackTokenInit) CPE $(get $k.token_fallback.cpe), HAG $(get $k.token_fallback.hag)"
 		end_setup hybond
 		keep_logs "memory-$n"
 	done

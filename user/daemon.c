@@ -231,7 +231,7 @@ static uint64_t mono_s(void)
  * seconds to answer (the kernel drops MP_CAPABLE from its third SYN); a
  * tenth of the new connections or more is something to fix: a HAG that
  * does not answer MP_CAPABLE, or a kernel out of MPTCP tokens
- * (MPTcpExtTokenFallbackInit; the token table is sized from memory). The
+ * (MPTcpExtMPFallbackTokenInit; the token table is sized from memory). The
  * relay counts a fallback when it samples the connection, so the two
  * counts are of about the same minute.
  */
@@ -254,7 +254,7 @@ static void fallback_watch(struct daemon *d)
 		pr_warn("%llu of %llu new connections in the last minute are "
 			"not bonded: MPTCP fell back to plain TCP. Is the HAG "
 			"running and answering MP_CAPABLE? (If "
-			"MPTcpExtTokenFallbackInit grows in nstat, the kernel "
+			"MPTcpExtMPFallbackTokenInit grows in nstat, the kernel "
 			"is out of MPTCP tokens.)",
 			(unsigned long long)fb, (unsigned long long)acc);
 	else
