@@ -112,11 +112,13 @@ check_eq "HAG stopped for 4 s: the download completes" "$(cat "$TOPO_DIR/slow.co
 check_eq "HAG stopped for 4 s: the download is intact" "$(sha256sum <"$TOPO_DIR/slow" | cut -d' ' -f1)" "$want"
 acc1=$(nsx "$NS_HAG" build/hybond stats -j | jq .relay.accepted)
 check_eq "HAG stopped for 4 s: the connection still went through the HAG" "$((acc1 - acc0))" 1
-if [ -e /proc/sys/net/mptcp/syn_retrans_before_tcp_fallback ]; then
+# The SYN fallback came with the blackhole detection (6.12); its count is a
+# sysctl since 6.13 (syn_retrans_before_tcp_fallback).
+if [ -e /proc/sys/net/mptcp/blackhole_timeout ]; then
 	check_ge "the HAG dropped the CPE's SYN without MP_CAPABLE while it held the connection" \
 		"$(nsx "$NS_HAG" build/hybond stats -j | jq '[.steering[].steer.syn_fallback_held_dropped] | add')" 1
 else
-	note "this kernel keeps MP_CAPABLE on every SYN retransmission (no syn_retrans_before_tcp_fallback)"
+	note "this kernel keeps MP_CAPABLE on every SYN retransmission (no MPTCP blackhole detection)"
 fi
 ack0=$(mib "$NS_HAG" MPTcpExtMPCapableACKRX)
 nsx "$NS_H" curl -s -o /dev/null --max-time 10 "http://$S4/f.bin"
