@@ -207,18 +207,24 @@ section_throughput() {
 	done
 }
 
+# The testbed with nginx in S serving /1k, H's source ports limited to
+# RANGE (H's namespace only): web_testbed "LOW HIGH"
+web_testbed() {
+	topo_up || { warn "topology failed"; return 1; }
+	nsx "$NS_H" sysctl -qw net.ipv4.ip_local_port_range="$1"
+	mkdir -p "$TOPO_DIR/www"
+	head -c 1024 /dev/urandom >"$TOPO_DIR/www/1k"
+	topo_start_nginx >/dev/null || { warn "nginx did not start"; topo_down; return 1; }
+}
+
 # ---- 2. connection rate ------------------------------------------------------------
 section_connrate() {
 	local setups="plain hybond hybond_af" setup c k c0 h0 c1 h1 rps done failed non2xx
 	[ $HAVE_NAIVE = 1 ] && setups="$setups naive"
 	say ""
 	say "== connection rate: ab -n $NREQ -t $AB_SECS (keep-alive off, 1 KiB over HTTP) H -> nginx in S; time to first byte (curl x$TTFB_N)"
-	topo_up || { warn "topology failed"; return 1; }
-	# H cycles through its ports: give it the whole range (H's namespace only).
-	nsx "$NS_H" sysctl -qw net.ipv4.ip_local_port_range="1024 65535"
-	mkdir -p "$TOPO_DIR/www"
-	head -c 1024 /dev/urandom >"$TOPO_DIR/www/1k"
-	topo_start_nginx >/dev/null || { warn "nginx did not start"; topo_down; return 1; }
+	# H cycles through its ports: give it the whole range.
+	web_testbed "1024 65535" || return 1
 	for setup in $setups; do
 		use_setup $setup || { res "connrate.$setup.error" "did not start"; end_setup $setup; continue; }
 		for c in $CONCS; do
@@ -487,11 +493,7 @@ section_churn() {
 	local setups="plain hybond hybond_af" setup i rps done failed non2xx rates med port
 	say ""
 	say "== port churn: H has 500 source ports; ab -n $NREQ -c 8 (1 KiB), once and then $CHURN_REPEATS times more against the same server port"
-	topo_up || { warn "topology failed"; return 1; }
-	nsx "$NS_H" sysctl -qw net.ipv4.ip_local_port_range="20000 20499"
-	mkdir -p "$TOPO_DIR/www"
-	head -c 1024 /dev/urandom >"$TOPO_DIR/www/1k"
-	topo_start_nginx >/dev/null || { warn "nginx did not start"; topo_down; return 1; }
+	web_testbed "20000 20499" || return 1
 	port=80
 	for setup in $setups; do
 		use_setup $setup || { res "churn.$setup.error" "did not start"; end_setup $setup; continue; }
