@@ -37,19 +37,15 @@
 #include "stats.h"
 #include "splice.h"
 #include "steer.h"
+#include "sysctl.h"
 #include "takeover.h"
 
 static int mptcp_enabled(void)
 {
-	FILE *f = fopen("/proc/sys/net/mptcp/enabled", "r");
-	int v = 0;
+	long v = 0;
+	int err = sysctl_read("/proc/sys/net/mptcp/enabled", &v);
 
-	if (!f)
-		return -ENOENT;
-	if (fscanf(f, "%d", &v) != 1)
-		v = 0;
-	fclose(f);
-	return v;
+	return err == -ENOENT ? err : err ? 0 : (int)v;
 }
 
 /* Two sockets per proxied connection: as root, raise the hard limit to the
@@ -57,18 +53,14 @@ static int mptcp_enabled(void)
 static void raise_nofile(void)
 {
 	struct rlimit rl;
-	unsigned long nr_open = 0;
-	FILE *f = fopen("/proc/sys/fs/nr_open", "r");
+	long nr_open = 0;
 
-	if (f) {
-		if (fscanf(f, "%lu", &nr_open) != 1)
-			nr_open = 0;
-		fclose(f);
-	}
+	if (sysctl_read("/proc/sys/fs/nr_open", &nr_open))
+		nr_open = 0;
 	if (getrlimit(RLIMIT_NOFILE, &rl))
 		return;
-	if (nr_open > rl.rlim_max) {
-		struct rlimit want = { nr_open, nr_open };
+	if (nr_open > 0 && (rlim_t)nr_open > rl.rlim_max) {
+		struct rlimit want = { (rlim_t)nr_open, (rlim_t)nr_open };
 
 		if (!setrlimit(RLIMIT_NOFILE, &want))
 			return;

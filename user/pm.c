@@ -13,6 +13,7 @@
 
 #include "log.h"
 #include "pm.h"
+#include "sysctl.h"
 
 static struct nlmsghdr *pm_msg(struct pm *pm, char *buf, uint8_t cmd,
 			       uint16_t flags)
@@ -336,33 +337,6 @@ int pm_set_backup(struct pm *pm, int idx, bool backup)
 
 #define BLACKHOLE_SYSCTL "/proc/sys/net/mptcp/blackhole_timeout"
 
-static long read_long(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	long v = -1;
-
-	if (!f)
-		return -1;
-	if (fscanf(f, "%ld", &v) != 1)
-		v = -1;
-	fclose(f);
-	return v;
-}
-
-static int write_long(const char *path, long v)
-{
-	FILE *f = fopen(path, "w");
-	int err = 0;
-
-	if (!f)
-		return -errno;
-	if (fprintf(f, "%ld\n", v) < 0)
-		err = -EIO;
-	if (fclose(f) && !err)
-		err = -errno;
-	return err;
-}
-
 /*
  * Since Linux 6.12 a client whose MP_CAPABLE SYN went unanswered twice
  * sends its next SYN without MPTCP, and if that one is answered it takes
@@ -376,17 +350,17 @@ static int write_long(const char *path, long v)
  */
 void pm_no_blackhole_detection(struct pm *pm)
 {
-	long v = read_long(BLACKHOLE_SYSCTL);
+	long v;
 	int err;
 
-	if (v < 0) {
+	if (sysctl_read(BLACKHOLE_SYSCTL, &v)) {
 		pr_debug("no %s: this kernel has no MPTCP blackhole detection",
 			 BLACKHOLE_SYSCTL);
 		return;
 	}
 	if (v == 0)
 		return;
-	err = write_long(BLACKHOLE_SYSCTL, 0);
+	err = sysctl_write(BLACKHOLE_SYSCTL, 0);
 	if (err) {
 		pr_warn("cannot turn off the kernel's MPTCP blackhole detection "
 			"(%s: %s): a primary outage of a few seconds may turn "
@@ -427,7 +401,7 @@ void pm_close(struct pm *pm)
 		pr_warn("restoring MPTCP limits: %s", pm->nl.err);
 	pm->limits_changed = false;
 	if (pm->old_blackhole > 0) {
-		int err = write_long(BLACKHOLE_SYSCTL, pm->old_blackhole);
+		int err = sysctl_write(BLACKHOLE_SYSCTL, pm->old_blackhole);
 
 		if (err)
 			pr_warn("restoring net.mptcp.blackhole_timeout to %ld: %s",

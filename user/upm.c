@@ -24,6 +24,7 @@
 #include <sys/socket.h>
 
 #include "log.h"
+#include "sysctl.h"
 #include "upm.h"
 
 #ifndef IPPROTO_MPTCP
@@ -637,37 +638,11 @@ int upm_set_backup(struct upm *u, bool backup)
 
 /* ---- set-up ------------------------------------------------------------- */
 
-static int read_pm_type(void)
-{
-	char b[16] = { 0 };
-	int fd = open(PM_TYPE_PATH, O_RDONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = read(fd, b, sizeof(b) - 1);
-	close(fd);
-	return n > 0 ? atoi(b) : -EIO;
-}
-
-static int write_pm_type(int v)
-{
-	char b[8];
-	int fd = open(PM_TYPE_PATH, O_WRONLY | O_CLOEXEC), n, err = 0;
-
-	if (fd < 0)
-		return -errno;
-	n = snprintf(b, sizeof(b), "%d\n", v);
-	if (write(fd, b, (size_t)n) != n)
-		err = -errno;
-	close(fd);
-	return err;
-}
-
 int upm_open(struct upm *u, const struct upm_opts *o)
 {
 	uint32_t grp;
-	int one = 1, rcv = 4 << 20, err, old;
+	int one = 1, rcv = 4 << 20, err;
+	long old;
 	char a[INET6_ADDRSTRLEN];
 
 	memset(u, 0, sizeof(*u));
@@ -705,16 +680,15 @@ int upm_open(struct upm *u, const struct upm_opts *o)
 	fcntl(upm_event_fd(u), F_SETFL,
 	      fcntl(upm_event_fd(u), F_GETFL) | O_NONBLOCK);
 
-	old = read_pm_type();
-	if (old < 0) {
-		err = old;
+	err = sysctl_read(PM_TYPE_PATH, &old);
+	if (err) {
 		pr_err("path manager: reading %s: %s; the kernel needs the "
 		       "userspace PM (5.19 or later)",
 		       PM_TYPE_PATH, strerror(-err));
 		goto fail;
 	}
 	if (old != 1) {
-		err = write_pm_type(1);
+		err = sysctl_write(PM_TYPE_PATH, 1);
 		if (err) {
 			pr_err("path manager: switching this network namespace "
 			       "to the userspace PM (%s = 1): %s",
@@ -738,7 +712,7 @@ fail:
 
 void upm_close(struct upm *u)
 {
-	if (u->old_pm_type >= 0 && write_pm_type(u->old_pm_type))
+	if (u->old_pm_type >= 0 && sysctl_write(PM_TYPE_PATH, u->old_pm_type))
 		pr_warn("path manager: restoring %s to %d failed",
 			PM_TYPE_PATH, u->old_pm_type);
 	u->old_pm_type = -1;
