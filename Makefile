@@ -160,9 +160,9 @@ $(BUILD)/fuzz/fuzz_policy: tests/fuzz/fuzz_policy.c user/policy.c $(HEADERS)
 	@mkdir -p $(@D)
 	$(CLANG) $(FUZZ_CFLAGS) tests/fuzz/fuzz_policy.c user/policy.c -o $@
 
-$(BUILD)/fuzz/fuzz_netlink: tests/fuzz/fuzz_netlink.c user/nl.c user/pm.c user/upm.c user/log.c $(HEADERS)
+$(BUILD)/fuzz/fuzz_netlink: tests/fuzz/fuzz_netlink.c user/nl.c user/pm.c user/upm.c user/log.c user/sysctl.c $(HEADERS)
 	@mkdir -p $(@D)
-	$(CLANG) $(FUZZ_CFLAGS) tests/fuzz/fuzz_netlink.c user/log.c -o $@ -lmnl -lbpf
+	$(CLANG) $(FUZZ_CFLAGS) tests/fuzz/fuzz_netlink.c user/log.c user/sysctl.c -o $@ -lmnl -lbpf
 
 check-fuzz: $(BUILD)/fuzz/fuzz_policy $(BUILD)/fuzz/fuzz_netlink
 	@for f in policy netlink; do \
