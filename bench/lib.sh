@@ -11,6 +11,11 @@ res() { R[$1]=$2; }
 get() { printf '%s' "${R[$1]:-}"; }
 
 say() { printf '%s\n' "$*"; }
+# Median of integers: median 3 1 2 -> 2 (two middle ones: their mean).
+median() {
+	printf '%s\n' "$@" | grep . | sort -n |
+		awk '{ a[++n] = $1 } END { print n ? (n % 2 ? a[(n + 1) / 2] : int((a[n / 2] + a[n / 2 + 1]) / 2)) : 0 }'
+}
 warn() { printf 'bench: %s\n' "$*" >&2; }
 
 # awk arithmetic printed with a format: calc FMT EXPR [VAR=VALUE...]
@@ -309,13 +314,15 @@ naive_log_problems() {
 }
 
 # ---- setups ------------------------------------------------------------------
-# setup_up plain|hybond|hybond_af|naive ; setup_down SAME
-# hybond_af: hybond with --accept-first on both daemons.
+# setup_up plain|hybond|hybond_af|hybond_ja|hybond_ovf|naive ; setup_down SAME
+# hybond_af: hybond with --accept-first on both daemons; hybond_ja: the CPE
+# with --join-after $JOIN_AFTER (no secondary subflow for short connections).
 setup_up() {
 	case $1 in
 	plain) return 0 ;;
 	hybond) hybond_up ;;
 	hybond_af) CPE_ARGS=(--accept-first); HAG_ARGS=(--accept-first); hybond_up ;;
+	hybond_ja) CPE_ARGS=(--join-after "$JOIN_AFTER"); HAG_ARGS=(); hybond_up ;;
 	hybond_ovf) CPE_ARGS=(--primary-rate "$RATE1"); HAG_ARGS=(); hybond_up ;;
 	naive) naive_up ;;
 	esac
@@ -323,7 +330,7 @@ setup_up() {
 setup_down() {
 	case $1 in
 	plain) ;;
-	hybond | hybond_af | hybond_ovf) hybond_down ;;
+	hybond | hybond_af | hybond_ovf | hybond_ja) hybond_down ;;
 	naive) naive_down ;;
 	esac
 	CPE_ARGS=() HAG_ARGS=()
@@ -341,6 +348,7 @@ setup_label() {
 	plain) echo "plain routing" ;;
 	hybond) echo "hybond" ;;
 	hybond_af) echo "hybond --accept-first" ;;
+	hybond_ja) echo "hybond --join-after $JOIN_AFTER" ;;
 	hybond_ovf) echo "hybond --primary-rate" ;;
 	naive) echo "naive (nft+socat)" ;;
 	esac

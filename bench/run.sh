@@ -11,9 +11,10 @@
 #               mptcpize); Gbit/s, ratio to plain routing, CPU seconds the
 #               proxies spent per GiB moved
 #   conn-rate   new connections per second (ab, keep-alive off, 1 KiB) for
-#               plain routing, hybond (also --accept-first) and the naive
-#               relay, proxy CPU per connection; time to connect and to the
-#               first byte (median of curl)
+#               plain routing, hybond (also --accept-first and --join-after)
+#               and the naive relay, median of rounds over all setups, proxy
+#               CPU per connection; time to connect and to the first byte
+#               (median of curl)
 #   memory      resident memory of each hybond daemon holding 10k and 50k
 #               idle proxied connections, bytes per connection; a request
 #               and the logs checked afterwards
@@ -31,7 +32,7 @@ set -u
 cd "$(dirname "$0")/.."
 
 usage() {
-	sed -n '3,22p' "$0" | sed 's/^# \{0,1\}//'
+	sed -n '3,23p' "$0" | sed 's/^# \{0,1\}//'
 	exit "${1:-0}"
 }
 
@@ -54,15 +55,18 @@ if [ "$QUICK" = 1 ]; then
 	TTFB_N=${BENCH_TTFB_N:-15} MEMN=${BENCH_MEMN:-"2000 5000"}
 	EFF_SECS=${BENCH_EFF_SECS:-4} EFF_SETUPS="plain hybond"
 	CHURN_REPEATS=${BENCH_CHURN_REPEATS:-2}
+	CONN_ROUNDS=${BENCH_CONN_ROUNDS:-2}
 	DEADLINE=${BENCH_DEADLINE:-600}
 else
 	SECS=${BENCH_SECS:-5} NREQ=${BENCH_NREQ:-4000} CONCS=${BENCH_CONCS:-"8 32"} AB_SECS=15
 	TTFB_N=${BENCH_TTFB_N:-50} MEMN=${BENCH_MEMN:-"10000 50000"}
 	EFF_SECS=${BENCH_EFF_SECS:-10} EFF_SETUPS="plain hybond hybond_ovf naive"
 	CHURN_REPEATS=${BENCH_CHURN_REPEATS:-4}
+	CONN_ROUNDS=${BENCH_CONN_ROUNDS:-3}
 	DEADLINE=${BENCH_DEADLINE:-2700}
 fi
 RATE1=20 RATE2=30
+JOIN_AFTER=${BENCH_JOIN_AFTER:-200}
 
 # ---- prerequisites -------------------------------------------------------------
 [ "$(id -u)" = 0 ] || { echo "bench: run as root (network namespaces, BPF)" >&2; exit 2; }
@@ -219,40 +223,58 @@ web_testbed() {
 
 # ---- 2. connection rate ------------------------------------------------------------
 section_connrate() {
-	local setups="plain hybond hybond_af" setup c k c0 h0 c1 h1 rps done failed non2xx
+	local setups="plain hybond hybond_af hybond_ja" setup c k c0 h0 c1 h1 rps done failed non2xx round
 	[ $HAVE_NAIVE = 1 ] && setups="$setups naive"
 	say ""
-	say "== connection rate: ab -n $NREQ -t $AB_SECS (keep-alive off, 1 KiB over HTTP) H -> nginx in S; time to first byte (curl x$TTFB_N)"
-	# H cycles through its ports: give it the whole range.
-	web_testbed "1024 65535" || return 1
+	say "== connection rate: ab -n $NREQ -t $AB_SECS (keep-alive off, 1 KiB over HTTP) H -> nginx in S, $CONN_ROUNDS rounds over all setups, median; time to first byte (curl x$TTFB_N)"
+	# H cycles through its ports: give it the whole range. Each setup talks
+	# to its own server port: the server's TIME_WAIT of one setup's
+	# connections must not meet the next setup's SYNs on the same tuple
+	# (a different stack's sequence numbers), which would cost it
+	# retransmitted SYNs that are not its own doing.
+	local -A port=([plain]=80 [hybond]=8081 [hybond_af]=8082 [hybond_ja]=8083 [naive]=8084)
+	NGINX_EXTRA_PORTS="8081 8082 8083 8084" web_testbed "1024 65535" || return 1
+	# Rounds over all setups, so that a slow spell of the machine falls on
+	# every setup alike; the figure is each setup's median.
+	for ((round = 1; round <= CONN_ROUNDS; round++)); do
+		for setup in $setups; do
+			use_setup $setup || { res "connrate.$setup.error" "did not start"; end_setup $setup; continue; }
+			for c in $CONCS; do
+				k=connrate.$setup.c$c
+				read -r c0 h0 <<<"$(setup_usec $setup)"
+				read -r rps done failed non2xx <<<"$(ab_run "$setup-c$c-r$round" "$c" "$NREQ" "$AB_SECS" ":${port[$setup]}/1k")"
+				sleep 1
+				read -r c1 h1 <<<"$(setup_usec $setup)"
+				res "$k.rounds" "$(get $k.rounds) $rps"
+				res "$k.complete" "$(($(get $k.complete) + done))"
+				res "$k.failed" "$(($(get $k.failed) + failed + non2xx))"
+				[ $setup != plain ] &&
+					res "$k.cpu_rounds" "$(get $k.cpu_rounds) $(calc %.0f 'n ? u / n : 0' u=$((c1 - c0 + h1 - h0)) n="$done")"
+			done
+			if [ $round = 1 ] && [ $setup != hybond_af ] && [ $setup != hybond_ja ]; then
+				local cm tm t90 bad
+				read -r cm tm t90 bad <<<"$(ttfb_run "$setup" "$TTFB_N" ":${port[$setup]}/1k")"
+				res "connrate.$setup.connect_median_us" "$cm"
+				res "connrate.$setup.ttfb_median_us" "$tm"
+				res "connrate.$setup.ttfb_p90_us" "$t90"
+				res "connrate.$setup.ttfb_failures" "$bad"
+			fi
+			case $setup in
+			hybond*) res "connrate.$setup.log_problems" "$(($(get connrate.$setup.log_problems) + $(hybond_log_problems | wc -l)))" ;;
+			naive) res connrate.naive.log_problems "$(($(get connrate.naive.log_problems) + $(naive_log_problems | wc -l)))" ;;
+			esac
+			end_setup $setup
+			keep_logs "connrate-$setup-r$round"
+		done
+	done
 	for setup in $setups; do
-		use_setup $setup || { res "connrate.$setup.error" "did not start"; end_setup $setup; continue; }
 		for c in $CONCS; do
 			k=connrate.$setup.c$c
-			read -r c0 h0 <<<"$(setup_usec $setup)"
-			read -r rps done failed non2xx <<<"$(ab_run "$setup-c$c" "$c" "$NREQ" "$AB_SECS" /1k)"
-			sleep 1
-			read -r c1 h1 <<<"$(setup_usec $setup)"
-			res "$k.conn_per_s" "$rps"
-			res "$k.complete" "$done"
-			res "$k.failed" "$((failed + non2xx))"
-			[ $setup != plain ] &&
-				res "$k.cpu_us_per_conn" "$(calc %.0f 'n ? u / n : 0' u=$((c1 - c0 + h1 - h0)) n="$done")"
+			res "$k.rounds" "$(get $k.rounds | sed 's/^ //')"
+			res "$k.conn_per_s" "$(median $(get $k.rounds))"
+			[ $setup != plain ] && res "$k.cpu_us_per_conn" "$(median $(get $k.cpu_rounds))"
+			res "$k.cpu_rounds" "$(get $k.cpu_rounds | sed 's/^ //')"
 		done
-		if [ $setup != hybond_af ]; then
-			local cm tm t90 bad
-			read -r cm tm t90 bad <<<"$(ttfb_run "$setup" "$TTFB_N" /1k)"
-			res "connrate.$setup.connect_median_us" "$cm"
-			res "connrate.$setup.ttfb_median_us" "$tm"
-			res "connrate.$setup.ttfb_p90_us" "$t90"
-			res "connrate.$setup.ttfb_failures" "$bad"
-		fi
-		case $setup in
-		hybond*) res "connrate.$setup.log_problems" "$(hybond_log_problems | wc -l)" ;;
-		naive) res connrate.naive.log_problems "$(naive_log_problems | wc -l)" ;;
-		esac
-		end_setup $setup
-		keep_logs "connrate-$setup"
 	done
 	topo_down
 
@@ -268,7 +290,7 @@ section_connrate() {
 	done
 	printf '\n%-24s %14s %14s %14s %9s\n' setup "connect (med)" "TTFB (median)" "TTFB (p90)" failures
 	for setup in $setups; do
-		[ $setup = hybond_af ] && continue
+		case $setup in hybond_af | hybond_ja) continue ;; esac
 		printf '%-24s %11s us %11s us %11s us %9s\n' "$(setup_label $setup)" \
 			"$(get connrate.$setup.connect_median_us)" "$(get connrate.$setup.ttfb_median_us)" \
 			"$(get connrate.$setup.ttfb_p90_us)" "$(get connrate.$setup.ttfb_failures)"
@@ -508,7 +530,7 @@ section_churn() {
 			rates="$rates $rps"
 			res "churn.$setup.failed" "$(($(get churn.$setup.failed) + failed + non2xx + NREQ - done))"
 		done
-		med=$(tr ' ' '\n' <<<"$rates" | grep . | sort -n | awk '{ a[++n] = $1 } END { print n ? (n % 2 ? a[(n + 1) / 2] : int((a[n / 2] + a[n / 2 + 1]) / 2)) : 0 }')
+		med=$(median $rates)
 		res "churn.$setup.repeat_conn_per_s" "$med"
 		res "churn.$setup.repeats" "${rates# }"
 		res "churn.$setup.ratio" "$(calc %.2f 'f > 0 ? r / f : 0' r="$med" f="$(get churn.$setup.first_conn_per_s)")"

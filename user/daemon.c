@@ -302,6 +302,7 @@ static int do_stats(struct daemon *d, const char *arg, struct sbuf *out)
 		in.pm.retries = d->upm->st.retries;
 		in.pm.announced = d->upm->st.announced;
 		in.pm.tracked = d->upm->nconns;
+		in.pm.ended_unjoined = d->upm->st.ended_unjoined;
 	}
 	in.conns_truncated = n >= max && (uint64_t)n < in.rc.active;
 	stats_render(&in, fmt, out);
@@ -712,7 +713,11 @@ int run_daemon(const struct daemon_opts *o)
 		if (err)
 			goto out;
 		d.ov = &ov;
-		if (o->npm_targets) {
+		if (o->npm_targets || o->join_after_ms) {
+			/* Without --hag-secondary, join what the HAG
+			 * announces, as the kernel's PM would. */
+			uo.learn = !o->npm_targets;
+			uo.join_after_ms = o->join_after_ms;
 			uo.ntargets = o->npm_targets;
 			memcpy(uo.targets, o->pm_targets, sizeof(uo.targets));
 			uo.nlocal = ro.aa.n < UPM_MAX_LOCAL ? ro.aa.n :

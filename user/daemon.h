@@ -46,6 +46,8 @@ struct daemon_opts {
 	int npm_targets;
 	bool cpe_listen;
 	bool initiate_subflows;
+	/* CPE: secondary subflows only for connections this old (upm.h) */
+	unsigned int join_after_ms;
 	/* The kernel PM's limits: extra subflows per connection (and, on the
 	 * CPE, ADD_ADDRs acted on); -1: hybond's defaults. */
 	int max_subflows;

@@ -59,7 +59,12 @@ static void usage_daemon(FILE *f, int role)
 			"                     [ADDR]:PORT; repeat for more; runs hybond's own\n"
 			"                     path manager: net.mptcp.pm_type=1)\n"
 			"  --join-port PORT   listen on the secondary address(es) at PORT for\n"
-			"                     the subflows a HAG opens (--initiate-subflows)\n");
+			"                     the subflows a HAG opens (--initiate-subflows)\n"
+			"  --join-after MS    give a connection its secondary subflows only\n"
+			"                     once it has lived MS ms (or the secondary is\n"
+			"                     switched on): short connections stay off the\n"
+			"                     secondary and cost less (0: at once; runs\n"
+			"                     hybond's own path manager)\n");
 	else
 		fprintf(f,
 			"usage: hybond hag --access IFACE --core IFACE --secondary IFACE\n"
@@ -310,7 +315,7 @@ static int parse_daemon(int argc, char **argv, int role,
 		O_NOPIN, O_JOINPORT, O_POLICY, O_KEEPTS, O_PRATE, O_SRATE,
 		O_BONDING, O_STALL, O_ACCEPTFIRST, O_CC, O_SUBS, O_MAXC, O_MAXSUB,
 		O_IDLE, O_HALF, O_NOGUARD, O_HAGSEC, O_CPESEC, O_INITIATE,
-		O_CONFIG, O_TAKEOVER, O_MAXSF,
+		O_CONFIG, O_TAKEOVER, O_MAXSF, O_JOINAFTER,
 	};
 	static const struct option cpe_opts[] = {
 		{ "lan", required_argument, 0, O_LAN },
@@ -337,6 +342,7 @@ static int parse_daemon(int argc, char **argv, int role,
 		{ "no-pin", no_argument, 0, O_NOPIN },
 		{ "hag-secondary", required_argument, 0, O_HAGSEC },
 		{ "join-port", required_argument, 0, O_JOINPORT },
+		{ "join-after", required_argument, 0, O_JOINAFTER },
 		{ "config", required_argument, 0, O_CONFIG },
 		{ "takeover", no_argument, 0, O_TAKEOVER },
 		{ "max-subflows", required_argument, 0, O_MAXSF },
@@ -479,6 +485,12 @@ static int parse_daemon(int argc, char **argv, int role,
 			}
 			o->join_port = v;
 			o->cpe_listen = role == HYBOND_ROLE_CPE;
+			break;
+		case O_JOINAFTER:
+			/* An hour: past that a connection is long-lived. */
+			if (parse_u32("--join-after", optarg, 3600000, &v))
+				return -EINVAL;
+			o->join_after_ms = v;
 			break;
 		case O_HAGSEC:
 		case O_CPESEC: {

@@ -39,6 +39,8 @@ struct stats_input {
 		bool present; /* hybond's own path manager runs */
 		uint64_t established, subflows_created, subflow_errors,
 			retries, announced, tracked;
+		/* --join-after: ended before they were old enough to join */
+		uint64_t ended_unjoined;
 	} pm;
 };
 

@@ -45,7 +45,9 @@ struct upm_conn {
 	uint8_t up;   /* targets with a subflow made or being made */
 	uint8_t tgt_local[UPM_MAX_TARGETS]; /* index into o.local per target */
 	uint64_t retry_at_ms; /* 0: nothing to retry */
+	uint64_t join_at_ms;  /* --join-after: no subflow before; 0: passed */
 	unsigned int backoff_ms;
+	uint16_t dport; /* the connection's remote port (host order) */
 };
 
 static uint64_t now_ms(void)
@@ -293,6 +295,14 @@ static void join_missing(struct upm *u, struct upm_conn *c)
 {
 	bool failed = false;
 
+	if (c->join_at_ms) {
+		if (now_ms() < c->join_at_ms) {
+			c->retry_at_ms = c->join_at_ms;
+			return;
+		}
+		c->join_at_ms = 0;
+	}
+
 	for (int ti = 0; ti < u->o.ntargets; ti++) {
 		uint8_t bit = (uint8_t)(1u << ti);
 
@@ -339,7 +349,7 @@ static void on_established(struct upm *u, const struct ev *e)
 		const struct upm_target *t = &u->o.targets[ti];
 		int li;
 
-		if (t->addr.family != e->family)
+		if (t->announced || t->addr.family != e->family)
 			continue;
 		if (t->prefix.family && !in_prefix(&t->prefix, &e->daddr))
 			continue;
@@ -364,9 +374,10 @@ static void on_established(struct upm *u, const struct ev *e)
 			 e->token, hb_addr_str(&e->daddr, a, sizeof(a)),
 			 want ? "joining" :
 			 u->o.server && u->o.announce_port ? "announcing" :
-							    "nothing to do");
+			 u->o.learn ? "joining what the HAG announces" :
+				      "nothing to do");
 	}
-	if (!want) {
+	if (!want && !u->o.learn) {
 		if (u->o.server && u->o.announce_port) {
 			struct upm_conn tmp = { .token = e->token,
 						.family = e->family };
@@ -382,10 +393,14 @@ static void on_established(struct upm *u, const struct ev *e)
 	c->family = e->family;
 	c->msk_family = e->msk_family;
 	c->want = want;
+	c->dport = e->dport;
 	memcpy(c->tgt_local, tl, sizeof(tl));
+	if (u->o.join_after_ms)
+		c->join_at_ms = now_ms() + u->o.join_after_ms;
 	*p = c;
 	u->nconns++;
-	join_missing(u, c);
+	if (want)
+		join_missing(u, c);
 }
 
 /* A subflow of a connection we track closed: if it was one of ours, make
@@ -419,10 +434,69 @@ static void on_sub_closed(struct upm *u, const struct ev *e)
  * lacks a subflow to (the HAG's join raced the CPE's ADD_ADDR of its
  * port, which the kernel wants first), try now rather than after the
  * backoff. */
+static void learn_announced(struct upm *u, struct upm_conn *c,
+			    const struct ev *e)
+{
+	uint16_t port = e->dport ? e->dport : c->dport;
+	int ti, li;
+
+	/* An IPv4 connection's socket cannot take an IPv6 subflow. */
+	if (e->daddr.family == AF_INET6 && c->msk_family != AF_INET6)
+		return;
+	for (li = 0; li < u->o.nlocal; li++)
+		if (u->o.local[li].family == e->daddr.family)
+			break;
+	if (li == u->o.nlocal || !port)
+		return;
+	for (ti = 0; ti < u->o.ntargets; ti++)
+		if (u->o.targets[ti].announced &&
+		    addr_eq(&u->o.targets[ti].addr, &e->daddr) &&
+		    u->o.targets[ti].port == port)
+			break;
+	if (ti == u->o.ntargets) {
+		char a[INET6_ADDRSTRLEN];
+
+		if (ti == UPM_MAX_TARGETS) {
+			if (!u->targets_full_logged)
+				pr_warn("path manager: more than %d addresses "
+					"announced; %s port %u is not joined",
+					UPM_MAX_TARGETS,
+					hb_addr_str(&e->daddr, a, sizeof(a)),
+					port);
+			u->targets_full_logged = true;
+			return;
+		}
+		memset(&u->o.targets[ti], 0, sizeof(u->o.targets[ti]));
+		u->o.targets[ti].addr = e->daddr;
+		u->o.targets[ti].port = port;
+		u->o.targets[ti].announced = true;
+		u->o.ntargets++;
+		if (u->o.join_after_ms)
+			pr_info("path manager: the HAG announced %s port %u: "
+				"joining it from each connection that lasts "
+				"%u ms",
+				hb_addr_str(&e->daddr, a, sizeof(a)), port,
+				u->o.join_after_ms);
+		else
+			pr_info("path manager: the HAG announced %s port %u: "
+				"joining it",
+				hb_addr_str(&e->daddr, a, sizeof(a)), port);
+	}
+	if (c->want & (1u << ti))
+		return;
+	c->want |= (uint8_t)(1u << ti);
+	c->tgt_local[ti] = (uint8_t)li;
+	join_missing(u, c);
+}
+
 static void on_announced(struct upm *u, const struct ev *e)
 {
 	struct upm_conn *c = *slot(u, e->token);
 
+	if (c && u->o.learn) {
+		learn_announced(u, c, e);
+		return;
+	}
 	if (!c || !c->retry_at_ms)
 		return;
 	for (int ti = 0; ti < u->o.ntargets; ti++)
@@ -448,6 +522,8 @@ static void on_closed(struct upm *u, const struct ev *e)
 	if (!c)
 		return;
 	*p = c->next;
+	if (c->join_at_ms)
+		u->st.ended_unjoined++;
 	free(c);
 	u->nconns--;
 	u->st.closed++;
@@ -526,6 +602,9 @@ static int event_cb(const struct nlmsghdr *nlh, void *data)
 		on_closed(u, &e);
 		return MNL_CB_OK;
 	}
+	/* MPTCP_EVENT_ANNOUNCED names no family: its address tells. */
+	if (!e.family)
+		e.family = d4 ? AF_INET : d6 ? AF_INET6 : 0;
 	if (e.family != AF_INET && e.family != AF_INET6)
 		return MNL_CB_OK;
 	if (e.family == AF_INET) {
@@ -622,7 +701,14 @@ int upm_set_backup(struct upm *u, bool backup)
 
 	u->o.backup = backup;
 	for (int b = 0; b < TAB_SIZE; b++)
-		for (struct upm_conn *c = u->tab[b]; c; c = c->next)
+		for (struct upm_conn *c = u->tab[b]; c; c = c->next) {
+			/* The secondary is needed now: no more waiting. */
+			if (!backup && c->join_at_ms) {
+				c->join_at_ms = 0;
+				if (c->want & ~c->up)
+					join_missing(u, c);
+				continue;
+			}
 			for (int ti = 0; ti < u->o.ntargets; ti++) {
 				int e;
 
@@ -633,6 +719,7 @@ int upm_set_backup(struct upm *u, bool backup)
 				if (e && e != -EINVAL && e != -ENOENT)
 					err = e;
 			}
+		}
 	return err;
 }
 

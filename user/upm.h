@@ -15,7 +15,10 @@
  * on HAG@2:PORT stay those of the signal endpoints. A HAG-opened subflow
  * must go to a port the CPE announced on that connection (the kernel
  * refuses a join to another port: MPTcpExtMismatchPortSynRx), so the CPE
- * announces CPE@2:PORT with `--join-port` (a kernel signal endpoint). */
+ * announces CPE@2:PORT with `--join-port` (a kernel signal endpoint).
+ *   - the CPE joins what the HAG announces, but only once a connection has
+ *     lived `--join-after MS` (or the secondary is needed now): short
+ *     connections never open a subflow on the secondary. */
 #ifndef HYBOND_UPM_H
 #define HYBOND_UPM_H
 
@@ -34,6 +37,8 @@ struct upm_target {
 	struct hb_addr prefix;
 	struct hb_addr addr;
 	uint16_t port;
+	bool announced; /* learnt from an ADD_ADDR: only for the connections
+			   that were told of it */
 };
 
 struct upm_opts {
@@ -48,6 +53,12 @@ struct upm_opts {
 	 * covers. 0: announce nothing. */
 	uint16_t announce_port;
 	bool backup; /* create the subflows as backup (primary-first) */
+	/* CPE: join what the peer announces (ADD_ADDR), as the kernel's PM
+	 * would, for the connections told of it. */
+	bool learn;
+	/* CPE: make a connection's subflows only once it has lived this long
+	 * (0: at once), or as soon as the secondary is switched on. */
+	unsigned int join_after_ms;
 };
 
 struct upm_conn;
@@ -55,6 +66,8 @@ struct upm_conn;
 struct upm_stats {
 	uint64_t established, subflows_created, subflow_errors, retries,
 		announced, closed;
+	/* --join-after: connections that ended before their wait was over */
+	uint64_t ended_unjoined;
 };
 
 struct upm {
@@ -68,6 +81,7 @@ struct upm {
 	/* --takeover: new connections are the other process's (it acts on
 	 * them); ours keep their retries. */
 	bool passive;
+	bool targets_full_logged;
 };
 
 /* Set up: userspace PM on, events subscribed, listeners open. Logs why on
@@ -80,7 +94,8 @@ void upm_handle_events(struct upm *u);
 /* Call every 100 ms or so: re-creates lost subflows whose backoff ran out. */
 void upm_tick(struct upm *u);
 /* Flip the backup flag of every secondary subflow (MP_PRIO), and of the
- * subflows created from now on. */
+ * subflows created from now on. Switching the secondary on (backup false)
+ * also makes the joins that wait for --join-after, at once. */
 int upm_set_backup(struct upm *u, bool backup);
 void upm_close(struct upm *u);
 

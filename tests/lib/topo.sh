@@ -200,7 +200,8 @@ stop_pid() {
 	return 1
 }
 
-# nginx in S serving $TOPO_DIR/www on ports 80 and 8080 (both families); access log
+# nginx in S serving $TOPO_DIR/www on ports 80 and 8080 and any in
+# NGINX_EXTRA_PORTS (both families); access log
 # in $TOPO_DIR/nginx/access.log with the client address first.
 topo_start_nginx() {
 	local d=$TOPO_DIR/nginx
@@ -220,10 +221,9 @@ http {
 	uwsgi_temp_path $d/uwsgi;
 	scgi_temp_path $d/scgi;
 	server {
-		listen 80 reuseport;
-		listen [::]:80 reuseport;
-		listen 8080 reuseport;
-		listen [::]:8080 reuseport;
+$(for p in 80 8080 ${NGINX_EXTRA_PORTS:-}; do
+		printf '\t\tlisten %s reuseport;\n\t\tlisten [::]:%s reuseport;\n' "$p" "$p"
+	done)
 		root $TOPO_DIR/www;
 		location /upload/ {
 			dav_methods PUT;

@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
+# --join-after MS on the CPE: a connection gets its secondary subflows only
+# once it has lived MS ms, or at once when the secondary is switched on.
+#  A. --bonding always, --join-after 500: short requests open no subflow on
+#     the secondary at all (MP_JOIN SYNs counted by the CPE's kernel, bytes
+#     on the secondary link); a download that lasts joins what the HAG
+#     announced (IPv4 and IPv6) and the secondary carries a real share.
+#  B. --primary-rate 20 (primary-first), --join-after 60000: a bulk
+#     download fills the primary, the CPE switches the secondary on, and
+#     the waiting joins are made at once, not 60 s later.
+# Each download: the hash, H@ at the server.
+set -u
+cd "$(dirname "$0")/../.."
+. tests/lib/check.sh
+. tests/lib/topo.sh
+t_require_root
+trap t_cleanup EXIT
+HB=$PWD/build/hybond
+
+topo_up --rate1 20 --rate2 30
+topo_mkfile big.bin 8
+topo_start_nginx || { fail "nginx starts"; exit 1; }
+head -c 1024 /dev/urandom >"$TOPO_DIR/www/1k"
+want_big=$(sha256sum <"$TOPO_DIR/www/big.bin" | cut -d' ' -f1)
+want_1k=$(sha256sum <"$TOPO_DIR/www/1k" | cut -d' ' -f1)
+
+joins() { nsx "$NS_CPE" nstat -az MPTcpExtMPJoinSynTx | awk '/MPJoinSynTx/ {print $2}'; }
+pm_json() { nsx "$NS_CPE" "$HB" stats -j | jq -c '.path_manager'; }
+
+# A bad value is refused before anything is touched, naming the option.
+out=$(nsx "$NS_CPE" "$HB" cpe --lan lan0 --primary pri0 --secondary sec0 \
+	--join-after soon 2>&1); rc=$?
+check "--join-after soon is refused" test $rc -ne 0
+check "... naming --join-after" grep -q -- "--join-after" <<<"$out"
+check_eq "... and the kernel PM is left in place" "$(nsx "$NS_CPE" cat /proc/sys/net/mptcp/pm_type)" 0
+
+# download LABEL FAMILY FILE WANT: the hash and H@; prints the secondary's
+# share of the HAG's bytes towards the CPE (%).
+download() {
+	local label=$1 fam=$2 file=$3 want=$4 url hostaddr code got last p0 p1 s0 s1
+	if [ "$fam" = 4 ]; then url=http://$S4 hostaddr=$H4; else url="http://[$S6]" hostaddr=$H6; fi
+	p0=$(if_bytes "$NS_HAG" acc0 tx); s0=$(if_bytes "$NS_HAG" sec0 tx)
+	code=$(nsx "$NS_H" curl -s -o "$TOPO_DIR/down" -w '%{http_code}' --max-time 30 "$url/$file")
+	p1=$(if_bytes "$NS_HAG" acc0 tx); s1=$(if_bytes "$NS_HAG" sec0 tx)
+	got=$(sha256sum <"$TOPO_DIR/down" | cut -d' ' -f1)
+	last=$(grep " \"GET /$file " "$TOPO_DIR/nginx/access.log" | tail -n 1 | cut -d' ' -f1)
+	if [ "$code" != 200 ] || [ "$got" != "$want" ] || [ "$last" != "$hostaddr" ]; then
+		fail "$label IPv$fam: HTTP $code, sha256 $got (want $want), nginx saw $last (want $hostaddr)"
+	fi
+	note "$label IPv$fam $file: primary $((p1 - p0)) bytes, secondary $((s1 - s0)) bytes"
+	echo $((100 * (s1 - s0) / (p1 - p0 + s1 - s0 + 1)))
+}
+
+# ---- A: short connections stay off the secondary -------------------------------
+CPE_ARGS=(--bonding always --join-after 500)
+topo_start_hybond || { fail "A: daemons log ready"; exit 1; }
+ok "A: both daemons log ready"
+check_eq "A: the CPE runs the userspace PM" "$(nsx "$NS_CPE" cat /proc/sys/net/mptcp/pm_type)" 1
+j0=$(joins); s0=$(if_bytes "$NS_HAG" sec0 tx)
+bad=0
+for i in $(seq 20); do
+	fam=4; [ $((i % 2)) = 0 ] && fam=6
+	share=$(download "A short $i" $fam 1k "$want_1k" | tail -n 1)
+	[ "$share" = 0 ] || bad=$((bad + 1))
+done
+j1=$(joins); s1=$(if_bytes "$NS_HAG" sec0 tx)
+check_eq "A: 20 short requests, each intact and with H@, none with bytes on the secondary" "$bad" 0
+check_eq "A: ... and the CPE sent no MP_JOIN SYN for them" "$((j1 - j0))" 0
+check_le "A: ... the secondary link carried nothing of them (bytes)" "$((s1 - s0))" 2000
+# They are forgotten once closed, as ended before joining.
+for i in $(seq 50); do
+	[ "$(pm_json | jq .tracked)" = 0 ] && break
+	sleep 0.2
+done
+check_ge "A: the stats count them as ended before joining" "$(pm_json | jq .ended_unjoined)" 20
+
+share=$(download "A long" 4 big.bin "$want_big" | tail -n 1)
+check_ge "A: a download that lasts joins the announced HAG@2 and uses it (IPv4, % on the secondary)" "$share" 20
+share=$(download "A long" 6 big.bin "$want_big" | tail -n 1)
+check_ge "A: ... and over IPv6 (% on the secondary)" "$share" 20
+pm=$(pm_json)
+note "A: CPE path manager: $pm"
+check_ge "A: the CPE's path manager opened those subflows" "$(jq .subflows_created <<<"$pm")" 2
+stop_pid "$CPE_PID"; stop_pid "$HAG_PID"
+check_eq "A: stopping restored the kernel PM (pm_type 0)" "$(nsx "$NS_CPE" cat /proc/sys/net/mptcp/pm_type)" 0
+
+# ---- B: the secondary switched on makes the waiting joins at once ---------------
+CPE_ARGS=(--primary-rate 20 --join-after 60000)
+topo_start_hybond || { fail "B: daemons log ready"; exit 1; }
+ok "B: both daemons log ready"
+j0=$(joins)
+t0=$(date +%s)
+share=$(download "B bulk" 4 big.bin "$want_big" | tail -n 1)
+t1=$(date +%s)
+check_ge "B: the primary filled up and the waiting connection joined at once (% on the secondary)" "$share" 20
+check_ge "B: ... with an MP_JOIN SYN from the CPE" "$(( $(joins) - j0 ))" 1
+check_le "B: ... long before the 60 s wait (s)" "$((t1 - t0))" 20
+note "B: CPE path manager: $(pm_json)"
+grep -q 'joining it from each connection that lasts' "$TOPO_DIR/cpe.log"
+check "B: the CPE logs what it joins and when" test $? = 0
+
+t_finish
