@@ -408,8 +408,11 @@ static void serve_takeover(void *ctx, const char *verb, int conn)
 				" limits=%u,%u", d->pm->old_subflows,
 				d->pm->old_add_addr);
 	if (d->upm && d->upm->old_pm_type >= 0)
-		snprintf(offer + len, sizeof(offer) - len, " pm_type=%d",
-			 d->upm->old_pm_type);
+		len += snprintf(offer + len, sizeof(offer) - len, " pm_type=%d",
+				d->upm->old_pm_type);
+	if (d->pm->old_blackhole >= 0)
+		snprintf(offer + len, sizeof(offer) - len, " blackhole=%ld",
+			 d->pm->old_blackhole);
 	if (tk_send(conn, offer, fds, TK_NFDS))
 		return;
 	pr_info("takeover: a new process asked for this instance; offered "
@@ -867,8 +870,15 @@ int run_daemon(const struct daemon_opts *o)
 			pm.old_subflows = tk.offer.old_subflows;
 			pm.old_add_addr = tk.offer.old_add_addr;
 		}
-		if (d.upm)
+		if (tk.offer.old_blackhole >= 0)
+			pm.old_blackhole = tk.offer.old_blackhole;
+		/* What the old process would have put back is ours to put
+		 * back now; a path manager that only one of the two ran is
+		 * switched off here, or restored by us on exit. */
+		if (d.upm && tk.offer.old_pm_type >= 0)
 			d.upm->old_pm_type = tk.offer.old_pm_type;
+		else if (!d.upm && tk.offer.old_pm_type >= 0)
+			upm_restore_pm_type(tk.offer.old_pm_type);
 		/* The old process closed its control socket before "bye". */
 		for (int i = 0; i < 100 && cfd < 0; i++) {
 			cfd = ctl_listen(o->name);

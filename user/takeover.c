@@ -130,6 +130,7 @@ static void parse_offer(struct takeover_offer *o, char *line)
 	char *save = NULL;
 
 	o->old_pm_type = -1;
+	o->old_blackhole = -1;
 	for (char *tok = strtok_r(line, " ", &save); tok;
 	     tok = strtok_r(NULL, " ", &save)) {
 		unsigned int a, b;
@@ -141,6 +142,8 @@ static void parse_offer(struct takeover_offer *o, char *line)
 			o->old_subflows = a;
 			o->old_add_addr = b;
 		} else if (sscanf(tok, "pm_type=%d", &o->old_pm_type) == 1) {
+			continue;
+		} else if (sscanf(tok, "blackhole=%ld", &o->old_blackhole) == 1) {
 			continue;
 		} else if (sscanf(tok, "qdisc=%u,%u", &a, &b) == 2) {
 			o->created_qdisc[0] = a;

@@ -46,6 +46,7 @@ struct takeover_offer {
 	bool limits_changed;
 	uint32_t old_subflows, old_add_addr;
 	int old_pm_type; /* -1: untouched */
+	long old_blackhole; /* net.mptcp.blackhole_timeout; -1: untouched */
 	bool created_qdisc[2];
 };
 

@@ -430,10 +430,11 @@ static void on_sub_closed(struct upm *u, const struct ev *e)
 	}
 }
 
-/* The peer announced an address: if it is a target this connection still
- * lacks a subflow to (the HAG's join raced the CPE's ADD_ADDR of its
- * port, which the kernel wants first), try now rather than after the
- * backoff. */
+/* The CPE without --hag-secondary: the HAG announced an address to this
+ * connection. It becomes a target (one table for all connections: a CPE
+ * has one HAG) that this connection wants, as the kernel's PM would join
+ * it: from our secondary address of its family, an IPv4 one on an IPv6
+ * socket too. */
 static void learn_announced(struct upm *u, struct upm_conn *c,
 			    const struct ev *e)
 {
@@ -489,6 +490,10 @@ static void learn_announced(struct upm *u, struct upm_conn *c,
 	join_missing(u, c);
 }
 
+/* The peer announced an address: the CPE learns it (above); on the HAG, if
+ * it is a target this connection still lacks a subflow to (the HAG's join
+ * raced the CPE's ADD_ADDR of its port, which the kernel wants first), try
+ * now rather than after the backoff. */
 static void on_announced(struct upm *u, const struct ev *e)
 {
 	struct upm_conn *c = *slot(u, e->token);
@@ -795,6 +800,18 @@ int upm_open(struct upm *u, const struct upm_opts *o)
 fail:
 	upm_close(u);
 	return err;
+}
+
+void upm_restore_pm_type(int old)
+{
+	int err = sysctl_write(PM_TYPE_PATH, old);
+
+	if (err)
+		pr_warn("path manager: restoring %s to %d failed: %s",
+			PM_TYPE_PATH, old, strerror(-err));
+	else
+		pr_info("path manager: the kernel's own again (%s = %d)",
+			PM_TYPE_PATH, old);
 }
 
 void upm_close(struct upm *u)

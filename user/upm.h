@@ -98,6 +98,9 @@ void upm_tick(struct upm *u);
  * also makes the joins that wait for --join-after, at once. */
 int upm_set_backup(struct upm *u, bool backup);
 void upm_close(struct upm *u);
+/* Put net.mptcp.pm_type back to `old` (a takeover by a process that does
+ * not run this path manager). */
+void upm_restore_pm_type(int old);
 
 /* Parse "ADDR:PORT", "[V6ADDR]:PORT"; with prefix, "PREFIX/LEN=ADDR:PORT".
  * 0 or -EINVAL with a message in err. */

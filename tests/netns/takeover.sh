@@ -19,6 +19,15 @@ topo_up --rate1 100 --rate2 100
 topo_mkfile big.bin 64
 head -c 2000 /dev/urandom >"$TOPO_DIR/www/small.bin"
 topo_start_nginx || { fail "nginx starts"; exit 1; }
+# What the daemons change in their namespaces and must put back, even
+# across a takeover: the PM's limits and type, the blackhole detection.
+ns_knobs() { # NS
+	nsx "$1" ip mptcp limits show | tr -s ' \n' ' '
+	for k in pm_type blackhole_timeout; do
+		[ -e /proc/sys/net/mptcp/$k ] && printf '%s=%s ' $k "$(nsx "$1" cat /proc/sys/net/mptcp/$k)"
+	done
+}
+knobs_cpe=$(ns_knobs "$NS_CPE") knobs_hag=$(ns_knobs "$NS_HAG")
 topo_start_hybond || { fail "daemons log ready"; exit 1; }
 OLD_HAG=$HAG_PID OLD_CPE=$CPE_PID
 want=$(sha256sum <"$TOPO_DIR/www/big.bin" | cut -d' ' -f1)
@@ -59,7 +68,9 @@ NEW_HAG=$TOPO_LAST_PID
 check "new HAG took over" wait_for "$TOPO_DIR/hag2.log" "now serving" 15
 check "new HAG logs ready" wait_for "$TOPO_DIR/hag2.log" "info: ready:" 5
 sleep 1
-topo_spawn "$NS_CPE" "$TOPO_DIR/cpe2.log" "$HB" "${cpe_args[@]}" --takeover
+# With a new option too: --join-after runs hybond's path manager, which the
+# old CPE did not.
+topo_spawn "$NS_CPE" "$TOPO_DIR/cpe2.log" "$HB" "${cpe_args[@]}" --join-after 100 --takeover
 NEW_CPE=$TOPO_LAST_PID
 check "new CPE took over" wait_for "$TOPO_DIR/cpe2.log" "now serving" 15
 check "new CPE logs ready" wait_for "$TOPO_DIR/cpe2.log" "info: ready:" 5
@@ -126,5 +137,7 @@ check_eq "no fwmark rule left (CPE)" "$(nsx "$NS_CPE" ip rule | grep -c fwmark)"
 check_eq "no tc filter left on the HAG's access" "$(nsx "$NS_HAG" tc filter show dev acc0 ingress | grep -c bpf)" 0
 check_eq "no MPTCP endpoint left (HAG)" "$(nsx "$NS_HAG" ip mptcp endpoint show | grep -c .)" 0
 check_eq "no XDP guard left" "$(nsx "$NS_HAG" ip link show sec0 | grep -c xdp)" 0
+check_eq "the CPE's namespace has its limits, PM and blackhole detection back" "$(ns_knobs "$NS_CPE")" "$knobs_cpe"
+check_eq "the HAG's namespace has its limits and PM back" "$(ns_knobs "$NS_HAG")" "$knobs_hag"
 
 t_finish
