@@ -11,10 +11,10 @@
 #               mptcpize); Gbit/s, ratio to plain routing, CPU seconds the
 #               proxies spent per GiB moved
 #   conn-rate   new connections per second (ab, keep-alive off, 1 KiB) for
-#               plain routing, hybond (also --accept-first and --join-after)
-#               and the naive relay, median of rounds over all setups, proxy
-#               CPU per connection; time to connect and to the first byte
-#               (median of curl)
+#               plain routing, hybond (also --accept-first, --join-after and
+#               both) and the naive relay, median of rounds over all setups,
+#               proxy CPU per connection; time to connect and to the first
+#               byte (median of curl)
 #   memory      resident memory of each hybond daemon holding 10k and 50k
 #               idle proxied connections, bytes per connection; a request
 #               and the logs checked afterwards
@@ -223,7 +223,7 @@ web_testbed() {
 
 # ---- 2. connection rate ------------------------------------------------------------
 section_connrate() {
-	local setups="plain hybond hybond_af hybond_ja" setup c k c0 h0 c1 h1 rps done failed non2xx round
+	local setups="plain hybond hybond_af hybond_ja hybond_fast" setup c k c0 h0 c1 h1 rps done failed non2xx round ns
 	[ $HAVE_NAIVE = 1 ] && setups="$setups naive"
 	say ""
 	say "== connection rate: ab -n $NREQ -t $AB_SECS (keep-alive off, 1 KiB over HTTP) H -> nginx in S, $CONN_ROUNDS rounds over all setups, median; time to first byte (curl x$TTFB_N)"
@@ -232,8 +232,8 @@ section_connrate() {
 	# connections must not meet the next setup's SYNs on the same tuple
 	# (a different stack's sequence numbers), which would cost it
 	# retransmitted SYNs that are not its own doing.
-	local -A port=([plain]=80 [hybond]=8081 [hybond_af]=8082 [hybond_ja]=8083 [naive]=8084)
-	NGINX_EXTRA_PORTS="8081 8082 8083 8084" web_testbed "1024 65535" || return 1
+	local -A port=([plain]=80 [hybond]=8081 [hybond_af]=8082 [hybond_ja]=8083 [hybond_fast]=8085 [naive]=8084)
+	NGINX_EXTRA_PORTS="8081 8082 8083 8084 8085" web_testbed "1024 65535" || return 1
 	# Rounds over all setups, so that a slow spell of the machine falls on
 	# every setup alike; the figure is each setup's median.
 	for ((round = 1; round <= CONN_ROUNDS; round++)); do
@@ -241,6 +241,10 @@ section_connrate() {
 			use_setup $setup || { res "connrate.$setup.error" "did not start"; end_setup $setup; continue; }
 			for c in $CONCS; do
 				k=connrate.$setup.c$c
+				# Every run starts with no TIME_WAIT anywhere: the
+				# server's grow over a run (it closes first) and
+				# slow the next one, whichever setup it is.
+				for ns in $TOPO_NS; do nsx "$ns" ss -K state time-wait >/dev/null 2>&1; done
 				read -r c0 h0 <<<"$(setup_usec $setup)"
 				read -r rps done failed non2xx <<<"$(ab_run "$setup-c$c-r$round" "$c" "$NREQ" "$AB_SECS" ":${port[$setup]}/1k")"
 				sleep 1
@@ -251,7 +255,7 @@ section_connrate() {
 				[ $setup != plain ] &&
 					res "$k.cpu_rounds" "$(get $k.cpu_rounds) $(calc %.0f 'n ? u / n : 0' u=$((c1 - c0 + h1 - h0)) n="$done")"
 			done
-			if [ $round = 1 ] && [ $setup != hybond_af ] && [ $setup != hybond_ja ]; then
+			if [ $round = 1 ] && { [ $setup = hybond ] || [ $setup = plain ] || [ $setup = naive ]; }; then
 				local cm tm t90 bad
 				read -r cm tm t90 bad <<<"$(ttfb_run "$setup" "$TTFB_N" ":${port[$setup]}/1k")"
 				res "connrate.$setup.connect_median_us" "$cm"
@@ -290,7 +294,7 @@ section_connrate() {
 	done
 	printf '\n%-24s %14s %14s %14s %9s\n' setup "connect (med)" "TTFB (median)" "TTFB (p90)" failures
 	for setup in $setups; do
-		case $setup in hybond_af | hybond_ja) continue ;; esac
+		case $setup in hybond_af | hybond_ja | hybond_fast) continue ;; esac
 		printf '%-24s %11s us %11s us %11s us %9s\n' "$(setup_label $setup)" \
 			"$(get connrate.$setup.connect_median_us)" "$(get connrate.$setup.ttfb_median_us)" \
 			"$(get connrate.$setup.ttfb_p90_us)" "$(get connrate.$setup.ttfb_failures)"
@@ -299,6 +303,7 @@ section_connrate() {
 		[ $setup = plain ] && continue
 		say "$(setup_label $setup): $(get connrate.$setup.log_problems) error lines in its logs"
 	done
+	say "both options: --accept-first on both daemons and --join-after $JOIN_AFTER on the CPE"
 }
 
 # ---- 3. memory -----------------------------------------------------------------------
