@@ -61,10 +61,11 @@ static void usage_daemon(FILE *f, int role)
 			"  --join-port PORT   listen on the secondary address(es) at PORT for\n"
 			"                     the subflows a HAG opens (--initiate-subflows)\n"
 			"  --join-after MS    give a connection its secondary subflows only\n"
-			"                     once it has lived MS ms (or the secondary is\n"
-			"                     switched on): short connections stay off the\n"
-			"                     secondary and cost less (0: at once; runs\n"
-			"                     hybond's own path manager)\n");
+			"                     once it has lived MS ms (those waiting when\n"
+			"                     the primary-first switch turns the secondary\n"
+			"                     on join then): short connections stay off\n"
+			"                     the secondary and cost less (0: at once;\n"
+			"                     runs hybond's own path manager)\n");
 	else
 		fprintf(f,
 			"usage: hybond hag --access IFACE --core IFACE --secondary IFACE\n"
