@@ -3,7 +3,7 @@
 # --join-after MS on the CPE: a connection gets its secondary subflows only
 # once it has lived MS ms, or at once when the secondary is switched on.
 #  A. --bonding always, --join-after 500: short requests open no subflow on
-#     the secondary at all (MP_JOIN SYNs counted by the CPE's kernel, bytes
+#     the secondary at all (MP_JOIN SYNs counted by the HAG's kernel, bytes
 #     on the secondary link); a download that lasts joins what the HAG
 #     announced (IPv4 and IPv6) and the secondary carries a real share.
 #  B. --primary-rate 20 (primary-first), --join-after 60000: a bulk
@@ -25,7 +25,9 @@ head -c 1024 /dev/urandom >"$TOPO_DIR/www/1k"
 want_big=$(sha256sum <"$TOPO_DIR/www/big.bin" | cut -d' ' -f1)
 want_1k=$(sha256sum <"$TOPO_DIR/www/1k" | cut -d' ' -f1)
 
-joins() { nsx "$NS_CPE" nstat -az MPTcpExtMPJoinSynTx | awk '/MPJoinSynTx/ {print $2}'; }
+# MP_JOIN SYNs the HAG received (the CPE's own count, MPJoinSynTx, is
+# missing before Linux 6.5); no figure at all is a failure, not a zero.
+joins() { nsx "$NS_HAG" nstat -az MPTcpExtMPJoinSynRx | awk '/MPJoinSynRx/ {print $2}'; }
 pm_json() { nsx "$NS_CPE" "$HB" stats -j | jq -c '.path_manager'; }
 
 # A bad value is refused before anything is touched, naming the option.
@@ -60,6 +62,7 @@ topo_start_hybond || { fail "A: daemons log ready"; exit 1; }
 ok "A: both daemons log ready"
 check_eq "A: the CPE runs the userspace PM" "$(nsx "$NS_CPE" cat /proc/sys/net/mptcp/pm_type)" 1
 j0=$(joins); s0=$(if_bytes "$NS_HAG" sec0 tx)
+check "A: the kernel counts MP_JOIN SYNs (MPTcpExtMPJoinSynRx)" test -n "$j0"
 BAD=0
 for i in $(seq 20); do
 	fam=4; [ $((i % 2)) = 0 ] && fam=6
@@ -67,7 +70,7 @@ for i in $(seq 20); do
 done
 j1=$(joins); s1=$(if_bytes "$NS_HAG" sec0 tx)
 check_eq "A: 20 short requests (IPv4 and IPv6), each intact and with H@" "$BAD" 0
-check_eq "A: ... and the CPE sent no MP_JOIN SYN for them" "$((j1 - j0))" 0
+check_eq "A: ... and the HAG got no MP_JOIN SYN for them" "$((j1 - j0))" 0
 check_le "A: ... the secondary link carried nothing of them (bytes)" "$((s1 - s0))" 2000
 # They are forgotten once closed, as ended before joining.
 for i in $(seq 50); do
@@ -99,7 +102,7 @@ download "B bulk" 4 big.bin "$want_big"
 t1=$(date +%s)
 check_eq "B: the download is intact and with H@" "$BAD" 0
 check_ge "B: the primary filled up and the waiting connection joined at once (% on the secondary)" "$SHARE" 20
-check_ge "B: ... with an MP_JOIN SYN from the CPE" "$(( $(joins) - j0 ))" 1
+check_ge "B: ... with MP_JOIN SYNs from the CPE" "$(( $(joins) - j0 ))" 1
 check_le "B: ... long before the 60 s wait (s)" "$((t1 - t0))" 20
 note "B: CPE path manager: $(pm_json)"
 grep -q 'joining it from each connection that lasts' "$TOPO_DIR/cpe.log"
