@@ -13,8 +13,8 @@
 #   conn-rate   new connections per second (ab, keep-alive off, 1 KiB) for
 #               plain routing, hybond (also --accept-first, --join-after and
 #               both) and the naive relay, median of rounds over all setups,
-#               proxy CPU per connection; time to connect and to the first
-#               byte (median of curl)
+#               the proxies' and the whole box's CPU per connection; time to
+#               connect and to the first byte (median of curl)
 #   memory      resident memory of each hybond daemon holding 10k and 50k
 #               idle proxied connections, bytes per connection; a request
 #               and the logs checked afterwards
@@ -223,7 +223,7 @@ web_testbed() {
 
 # ---- 2. connection rate ------------------------------------------------------------
 section_connrate() {
-	local setups="plain hybond hybond_af hybond_ja hybond_fast" setup c k c0 h0 c1 h1 rps done failed non2xx round ns
+	local setups="plain hybond hybond_af hybond_ja hybond_fast" setup c k c0 h0 c1 h1 b0 b1 rps done failed non2xx round ns
 	[ $HAVE_NAIVE = 1 ] && setups="$setups naive"
 	say ""
 	say "== connection rate: ab -n $NREQ -t $AB_SECS (keep-alive off, 1 KiB over HTTP) H -> nginx in S, $CONN_ROUNDS rounds over all setups, median; time to first byte (curl x$TTFB_N)"
@@ -246,10 +246,13 @@ section_connrate() {
 				# slow the next one, whichever setup it is.
 				for ns in $TOPO_NS; do nsx "$ns" ss -K state time-wait >/dev/null 2>&1; done
 				read -r c0 h0 <<<"$(setup_usec $setup)"
+				b0=$(box_usec)
 				read -r rps done failed non2xx <<<"$(ab_run "$setup-c$c-r$round" "$c" "$NREQ" "$AB_SECS" ":${port[$setup]}/1k")"
+				b1=$(box_usec)
 				sleep 1
 				read -r c1 h1 <<<"$(setup_usec $setup)"
 				res "$k.rounds" "$(get $k.rounds) $rps"
+				res "$k.box_rounds" "$(get $k.box_rounds) $(calc %.0f 'n ? u / n : 0' u=$((b1 - b0)) n="$done")"
 				res "$k.complete" "$(($(get $k.complete) + done))"
 				res "$k.failed" "$(($(get $k.failed) + failed + non2xx))"
 				[ $setup != plain ] &&
@@ -276,22 +279,26 @@ section_connrate() {
 			k=connrate.$setup.c$c
 			res "$k.rounds" "$(get $k.rounds | sed 's/^ //')"
 			res "$k.conn_per_s" "$(median $(get $k.rounds))"
+			res "$k.box_rounds" "$(get $k.box_rounds | sed 's/^ //')"
+			res "$k.box_us_per_conn" "$(median $(get $k.box_rounds))"
 			[ $setup != plain ] && res "$k.cpu_us_per_conn" "$(median $(get $k.cpu_rounds))"
 			res "$k.cpu_rounds" "$(get $k.cpu_rounds | sed 's/^ //')"
 		done
 	done
 	topo_down
 
-	printf '%-24s %5s %8s %9s %7s %15s\n' setup conc conn/s "vs plain" failed "proxy CPU us"
-	printf '%-24s %5s %8s %9s %7s %15s\n' "" "" "" "" "" "per connection"
+	printf '%-24s %5s %8s %9s %7s %13s %13s\n' setup conc conn/s "vs plain" failed "proxy CPU us" "box CPU us"
+	printf '%-24s %5s %8s %9s %7s %13s %13s\n' "" "" "" "" "" "per conn." "per conn."
 	for setup in $setups; do
 		for c in $CONCS; do
 			k=connrate.$setup.c$c
 			res "$k.ratio" "$(calc %.2f 'p > 0 ? g / p : 0' g="$(get $k.conn_per_s)" p="$(get connrate.plain.c$c.conn_per_s)")"
-			printf '%-24s %5s %8s %9s %7s %15s\n' "$(setup_label $setup)" "$c" "$(get $k.conn_per_s)" \
-				"$(get $k.ratio)" "$(get $k.failed)" "$( [ $setup = plain ] && echo - || get $k.cpu_us_per_conn)"
+			printf '%-24s %5s %8s %9s %7s %13s %13s\n' "$(setup_label $setup)" "$c" "$(get $k.conn_per_s)" \
+				"$(get $k.ratio)" "$(get $k.failed)" "$( [ $setup = plain ] && echo - || get $k.cpu_us_per_conn)" \
+				"$(get $k.box_us_per_conn)"
 		done
 	done
+	say "box CPU: the whole machine's, ab, nginx and the kernel's MPTCP workers included"
 	printf '\n%-24s %14s %14s %14s %9s\n' setup "connect (med)" "TTFB (median)" "TTFB (p90)" failures
 	for setup in $setups; do
 		case $setup in hybond_af | hybond_ja | hybond_fast) continue ;; esac
