@@ -816,9 +816,8 @@ void upm_restore_pm_type(int old)
 
 void upm_close(struct upm *u)
 {
-	if (u->old_pm_type >= 0 && sysctl_write(PM_TYPE_PATH, u->old_pm_type))
-		pr_warn("path manager: restoring %s to %d failed",
-			PM_TYPE_PATH, u->old_pm_type);
+	if (u->old_pm_type >= 0)
+		upm_restore_pm_type(u->old_pm_type);
 	u->old_pm_type = -1;
 	if (u->tab) {
 		for (int b = 0; b < TAB_SIZE; b++)
