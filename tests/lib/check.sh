@@ -34,6 +34,19 @@ check_le() {
 	if [ "$2" -le "$3" ] 2>/dev/null; then ok "$1 ($2 <= $3)"; else fail "$1 (got '$2', want <= $3)"; fi
 }
 
+# anon_kib PID: the process's anonymous resident memory (RssAnon, KiB): its
+# heap, stacks and buffers, where a leak shows. VmRSS also counts the pages of
+# its executable, libraries and BPF maps that happen to be resident: the
+# kernel drops and faults those back as it likes (a 6.12 guest once showed
+# 2 MiB more VmRSS after a test than before it), so a leak check on VmRSS
+# can fail without a leak.
+anon_kib() { awk '$1 == "RssAnon:" {print $2}' "/proc/$1/status"; }
+# mem_desc PID: "RssAnon A KiB (VmRSS V KiB)", for notes.
+mem_desc() {
+	awk '$1 == "RssAnon:" {a = $2} $1 == "VmRSS:" {v = $2}
+	     END {printf "RssAnon %s KiB (VmRSS %s KiB)", a, v}' "/proc/$1/status"
+}
+
 # Must be root with the tools the integration tests use.
 t_require_root() {
 	if [ "$(id -u)" != 0 ]; then

@@ -32,7 +32,7 @@ done
 want[up]=$(sha256sum <"$TOPO_DIR/up.bin" | cut -d' ' -f1)
 export TOPO_DIR S4 S6 NS_H
 fds() { ls "/proc/$1/fd" | wc -l; }
-rss() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
+rss() { anon_kib "$1"; } # anonymous memory: see anon_kib in tests/lib/check.sh
 active() { nsx "$1" "$HB" stats -j | jq .relay.active; }
 settle() { # wait until neither relay holds a connection (at most 30 s)
 	for _ in $(seq 60); do
@@ -113,7 +113,7 @@ while [ "$(date +%s)" -lt "$end" ]; do
 	fi
 	sleep 2
 done
-note "RSS (KiB, CPE/HAG) every 10 s:$series"
+note "RssAnon (KiB, CPE/HAG) every 10 s:$series"
 wait "${pids[@]}"
 
 total=$(cat "$TOPO_DIR"/client*.log | wc -l)
@@ -127,7 +127,7 @@ check "both relays drained: no connection left" settle
 sleep 2
 cpe_fd1=$(fds "$CPE_PID") hag_fd1=$(fds "$HAG_PID")
 cpe_rss1=$(rss "$CPE_PID") hag_rss1=$(rss "$HAG_PID")
-note "CPE: fds $cpe_fd0 -> $cpe_fd1, RSS $cpe_rss0 -> $cpe_rss1 KiB; HAG: fds $hag_fd0 -> $hag_fd1, RSS $hag_rss0 -> $hag_rss1 KiB"
+note "CPE: fds $cpe_fd0 -> $cpe_fd1, RssAnon $cpe_rss0 -> $cpe_rss1 KiB; HAG: fds $hag_fd0 -> $hag_fd1, RssAnon $hag_rss0 -> $hag_rss1 KiB"
 check_le "the CPE's file descriptors are back at the baseline" "$cpe_fd1" "$cpe_fd0"
 check_le "the HAG's file descriptors are back at the baseline" "$hag_fd1" "$hag_fd0"
 # A leak grows with the requests; pools and arenas do not. After the soak's
