@@ -81,12 +81,25 @@ struct dbuf {
  * deltas: totals only ever grow, and a subflow that goes away keeps what
  * it had carried. */
 struct sub_track {
+	bool used;
 	uint16_t lport, rport;
 	uint8_t net;
 	uint64_t sent, recv;
+	uint64_t dsent, drecv; /* what the last sample that moved any added */
 };
 
-#define TRACK_MAX 4
+#define TRACK_MAX SOCKINFO_MAX_SUBFLOWS
+/* Bytes relayed since the last sample for a connection's first end of
+ * stream to sample it again. */
+#define EOF_SAMPLE_MIN (64 * 1024)
+
+/* A connection's subflows as last sampled, and the bytes counted for it in
+ * all, to check against the connection's own totals. */
+struct conn_track {
+	struct sub_track sub[TRACK_MAX];
+	uint64_t counted_sent, counted_recv;
+	uint64_t relayed; /* bytes[0] + bytes[1] at the last sample */
+};
 
 struct conn {
 	struct side s[2];
@@ -107,7 +120,7 @@ struct conn {
 	int sub;                  /* subscriber prefix index, -1: none */
 	struct sockaddr_storage host, server; /* H@:port, S@:port */
 	uint64_t bytes[2];        /* per direction, as d[] */
-	struct sub_track *trk;    /* TRACK_MAX entries, once sampled */
+	struct conn_track *trk;   /* once sampled */
 };
 
 struct listener {
@@ -312,11 +325,79 @@ static int mptcp_side(const struct conn *c)
 	return c->w->r->o.role == HYBOND_ROLE_HAG ? 0 : 1;
 }
 
+/*
+ * Bytes the connection's own totals say crossed but no subflow counted:
+ * carried since the last sample by subflows that are gone now. At the end
+ * of a connection the kernel closes its subflows, removes the others and
+ * zeroes the first one's counters (tcp_disconnect), often before the
+ * relay's last look; an upload's last second then went missing from the
+ * per-network bytes. They go to the networks of the subflows lost, shared
+ * as those subflows shared the last bytes that were sampled.
+ */
+static void give_to_lost(_Atomic uint64_t *per_net, uint64_t bytes,
+			 const struct sub_track *lost, int n, bool sent)
+{
+	uint64_t total = 0, given = 0;
+
+	for (int i = 0; i < n; i++)
+		total += sent ? lost[i].dsent : lost[i].drecv;
+	for (int i = 0; i < n; i++) {
+		uint64_t part, had = sent ? lost[i].dsent : lost[i].drecv;
+
+		if (i == n - 1)
+			part = bytes - given;
+		else if (total)
+			part = (uint64_t)((double)bytes * had / total);
+		else
+			part = bytes / n;
+		count_add(&per_net[lost[i].net], part);
+		given += part;
+	}
+}
+
+static void reconcile(struct conn *c, const struct conn_sockinfo *si,
+		      const struct sub_track *lost, int n)
+{
+	struct worker *w = c->w;
+	struct conn_track *tr = c->trk;
+	int m = mptcp_side(c);
+	/* Read from the MPTCP leg: relayed on, or still in our buffer. */
+	uint64_t recv = c->bytes[m] + (c->d[m].end - c->d[m].start);
+
+	if (recv > tr->counted_recv) {
+		pr_debug("%llu bytes received by %d subflows gone unsampled",
+			 (unsigned long long)(recv - tr->counted_recv), n);
+		give_to_lost(w->net_recv, recv - tr->counted_recv, lost, n,
+			     false);
+		tr->counted_recv = recv;
+	}
+	if (si->have_seq) {
+		/* Written to the MPTCP leg, less what is not acknowledged. */
+		uint64_t out = si->write_seq - si->snd_una, wr = c->bytes[!m];
+		uint64_t acked = wr > out ? wr - out : 0;
+
+		if (acked > tr->counted_sent) {
+			pr_debug("%llu bytes sent by %d subflows gone unsampled",
+				 (unsigned long long)(acked - tr->counted_sent),
+				 n);
+			give_to_lost(w->net_sent, acked - tr->counted_sent,
+				     lost, n, true);
+			tr->counted_sent = acked;
+		}
+	}
+}
+
 /* Turn the kernel's per-subflow counters into per-network deltas. */
 static void conn_sample(struct conn *c, struct conn_sockinfo *si)
 {
 	struct worker *w = c->w;
 	int fd = c->s[mptcp_side(c)].fd;
+	struct sub_track lost[TRACK_MAX];
+	bool seen[TRACK_MAX] = { false };
+	int slot[SOCKINFO_MAX_SUBFLOWS], nlost = 0;
+	uint64_t ds[SOCKINFO_MAX_SUBFLOWS], dr[SOCKINFO_MAX_SUBFLOWS];
+	bool moved = false;
+	struct conn_track *tr;
 
 	c->dirty = false;
 	if (fd < 0 || sockinfo_get(fd, &w->r->o.aa, si))
@@ -326,37 +407,86 @@ static void conn_sample(struct conn *c, struct conn_sockinfo *si)
 		count_add(&w->fallback, 1);
 	}
 	if (!c->trk) {
-		c->trk = calloc(TRACK_MAX, sizeof(*c->trk));
+		c->trk = calloc(1, sizeof(*c->trk));
 		if (!c->trk)
 			return;
 	}
+	tr = c->trk;
+	/* Match the subflows to what the last sample saw, by ports. */
+	for (int i = 0; i < si->nsub; i++) {
+		uint16_t lp = sa_port(&si->sub[i].local);
+		uint16_t rp = sa_port(&si->sub[i].remote);
+
+		slot[i] = -1;
+		for (int k = 0; k < TRACK_MAX; k++) {
+			const struct sub_track *t = &tr->sub[k];
+
+			if (t->used && !seen[k] && t->lport == lp &&
+			    t->rport == rp) {
+				slot[i] = k;
+				seen[k] = true;
+				break;
+			}
+		}
+	}
+	/* What the last sample saw and this one does not is gone. */
+	for (int k = 0; k < TRACK_MAX; k++)
+		if (tr->sub[k].used && !seen[k]) {
+			lost[nlost++] = tr->sub[k];
+			tr->sub[k].used = false;
+		}
 	for (int i = 0; i < si->nsub; i++) {
 		const struct subflow_info *sf = &si->sub[i];
-		uint16_t lp = sa_port(&sf->local), rp = sa_port(&sf->remote);
-		struct sub_track *t = NULL;
+		struct sub_track *t;
 
-		for (int k = 0; k < TRACK_MAX && !t; k++)
-			if (c->trk[k].lport == lp && c->trk[k].rport == rp)
-				t = &c->trk[k];
-		for (int k = 0; k < TRACK_MAX && !t; k++)
-			if (!c->trk[k].lport && !c->trk[k].rport)
-				t = &c->trk[k];
-		if (!t) /* more subflows than slots: reuse the last one */
-			t = &c->trk[TRACK_MAX - 1];
-		if (t->lport != lp || t->rport != rp) {
-			memset(t, 0, sizeof(*t));
-			t->lport = lp;
-			t->rport = rp;
+		for (int k = 0; slot[i] < 0 && k < TRACK_MAX; k++)
+			if (!tr->sub[k].used) {
+				slot[i] = k;
+				t = &tr->sub[k];
+				memset(t, 0, sizeof(*t));
+				t->used = true;
+				t->lport = sa_port(&sf->local);
+				t->rport = sa_port(&sf->remote);
+				t->net = sf->net;
+				/* First seen closed with nothing counted: a
+				 * first subflow the kernel already zeroed
+				 * (a short connection sampled only at its
+				 * end). */
+				if (sf->state == TCP_CLOSE && !sf->bytes_sent &&
+				    !sf->bytes_received && nlost < TRACK_MAX)
+					lost[nlost++] = *t;
+			}
+		ds[i] = dr[i] = 0;
+		if (slot[i] < 0)
+			continue;
+		t = &tr->sub[slot[i]];
+		if (sf->bytes_sent < t->sent || sf->bytes_received < t->recv) {
+			/* Counts that went backwards were zeroed: what the
+			 * subflow carried since the last sample went with
+			 * them. */
+			if (nlost < TRACK_MAX)
+				lost[nlost++] = *t;
+			t->sent = t->recv = 0;
 		}
 		t->net = sf->net;
-		if (sf->bytes_sent > t->sent)
-			count_add(&w->net_sent[t->net], sf->bytes_sent - t->sent);
-		if (sf->bytes_received > t->recv)
-			count_add(&w->net_recv[t->net],
-				  sf->bytes_received - t->recv);
+		ds[i] = sf->bytes_sent - t->sent;
+		dr[i] = sf->bytes_received - t->recv;
+		moved |= ds[i] || dr[i];
+		count_add(&w->net_sent[t->net], ds[i]);
+		count_add(&w->net_recv[t->net], dr[i]);
+		tr->counted_sent += ds[i];
+		tr->counted_recv += dr[i];
 		t->sent = sf->bytes_sent;
 		t->recv = sf->bytes_received;
 	}
+	if (nlost && si->mptcp && !si->fallback)
+		reconcile(c, si, lost, nlost);
+	for (int i = 0; moved && i < si->nsub; i++)
+		if (slot[i] >= 0) {
+			tr->sub[slot[i]].dsent = ds[i];
+			tr->sub[slot[i]].drecv = dr[i];
+		}
+	tr->relayed = c->bytes[0] + c->bytes[1];
 }
 
 /* ---- connection lifecycle ----------------------------------------------- */
@@ -526,6 +656,16 @@ static bool pump_dir(struct conn *c, int d, bool *more)
 		}
 		if (n == 0) {
 			src->rd_eof = true;
+			/* The first end of stream: a last look at the subflows
+			 * while both ends still hold them, once a bulk moved
+			 * since the last one (see give_to_lost). */
+			if (!dst->rd_eof && c->state == C_OPEN &&
+			    c->bytes[0] + c->bytes[1] >=
+				    (c->trk ? c->trk->relayed : 0) + EOF_SAMPLE_MIN) {
+				struct conn_sockinfo si;
+
+				conn_sample(c, &si);
+			}
 			break;
 		}
 		if (soft_err(errno)) {

@@ -9,6 +9,7 @@
  * call is retried once.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <netinet/in.h>
 #include <linux/tcp.h> /* the full tcp_info, not glibc's older copy */
 #include <string.h>
@@ -107,9 +108,15 @@ int sockinfo_get(int fd, const struct access_addrs *aa,
 	out->mptcp = true;
 	len = sizeof(mi);
 	memset(&mi, 0, sizeof(mi));
-	if (!getsockopt(fd, SOL_MPTCP, MPTCP_INFO, &mi, &len))
+	if (!getsockopt(fd, SOL_MPTCP, MPTCP_INFO, &mi, &len)) {
 		out->fallback = mi.mptcpi_flags & MPTCP_INFO_FLAG_FALLBACK;
-	else if (errno == EOPNOTSUPP || errno == ENOPROTOOPT)
+		if (len >= offsetof(struct mptcp_info, mptcpi_snd_una) +
+				   sizeof(mi.mptcpi_snd_una)) {
+			out->have_seq = true;
+			out->write_seq = mi.mptcpi_write_seq;
+			out->snd_una = mi.mptcpi_snd_una;
+		}
+	} else if (errno == EOPNOTSUPP || errno == ENOPROTOOPT)
 		/* A fallen-back socket hands SOL_MPTCP to its TCP subflow,
 		 * which refuses it (EOPNOTSUPP for IPv4, ENOPROTOOPT for
 		 * IPv6 sockets). */

@@ -29,6 +29,10 @@ struct conn_sockinfo {
 	bool fallback;  /* MPTCP that fell back to plain TCP */
 	int nsub;
 	int nsub_established; /* subflows that can still carry data */
+	/* The connection's data-level send sequence (MPTCP_INFO): written up
+	 * to write_seq, acknowledged up to snd_una. have_seq: both are set. */
+	bool have_seq;
+	uint64_t write_seq, snd_una;
 	struct subflow_info sub[SOCKINFO_MAX_SUBFLOWS];
 };
 
