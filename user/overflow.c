@@ -11,7 +11,7 @@
  *               again; the gap between 85% and 70% keeps it from
  *               flapping);
  *   cap         whatever the load, the secondary goes off when a
- *               direction's token bucket (refilled at 85% of the cap, 300 ms
+ *               direction's token bucket (refilled at 80% of the cap, 300 ms
  *               deep) holds less than what arrives in the next 300 ms
  *               (the switch takes effect a round trip later, behind the
  *               data in flight), and may come back once it is half full.
@@ -31,7 +31,7 @@
 #define CALM_NS 2000000000ULL
 #define BUCKET_S 0.3
 #define LAG_S 0.3 /* MP_PRIO round trip plus data already in flight */
-#define CAP_MARGIN 0.85
+#define CAP_MARGIN 0.80
 
 enum { P_RX, P_TX, S_RX, S_TX };
 
