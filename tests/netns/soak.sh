@@ -32,7 +32,6 @@ done
 want[up]=$(sha256sum <"$TOPO_DIR/up.bin" | cut -d' ' -f1)
 export TOPO_DIR S4 S6 NS_H
 fds() { ls "/proc/$1/fd" | wc -l; }
-rss() { anon_kib "$1"; } # anonymous memory: see anon_kib in tests/lib/check.sh
 active() { nsx "$1" "$HB" stats -j | jq .relay.active; }
 settle() { # wait until neither relay holds a connection (at most 30 s)
 	for _ in $(seq 60); do
@@ -90,7 +89,7 @@ rm -f "$TOPO_DIR"/clientw*.log
 settle || note "connections still open before the baseline"
 sleep 1
 cpe_fd0=$(fds "$CPE_PID") hag_fd0=$(fds "$HAG_PID")
-cpe_rss0=$(rss "$CPE_PID") hag_rss0=$(rss "$HAG_PID")
+cpe_mem0=$(anon_kib "$CPE_PID") hag_mem0=$(anon_kib "$HAG_PID")
 cpe_l0=$(wc -l <"$TOPO_DIR/cpe.log") hag_l0=$(wc -l <"$TOPO_DIR/hag.log")
 
 end=$(( $(date +%s) + SECS ))
@@ -106,10 +105,10 @@ while [ "$(date +%s)" -lt "$end" ]; do
 	[ "${b:-0}" -gt $peak_hag ] && peak_hag=$b
 	n=$((n + 1))
 	if [ $((n % 5)) = 0 ]; then
-		series="$series $(rss "$CPE_PID")/$(rss "$HAG_PID")"
+		series="$series $(anon_kib "$CPE_PID")/$(anon_kib "$HAG_PID")"
 		# The plateau: the first sample, 10 s in, once the buffer pools
 		# and the allocator's arenas have grown to the load.
-		[ -n "${cpe_rss_p:-}" ] || cpe_rss_p=$(rss "$CPE_PID") hag_rss_p=$(rss "$HAG_PID")
+		[ -n "${cpe_mem_p:-}" ] || cpe_mem_p=$(anon_kib "$CPE_PID") hag_mem_p=$(anon_kib "$HAG_PID")
 	fi
 	sleep 2
 done
@@ -126,15 +125,15 @@ check_eq "every request and upload completed, bodies intact" "$bad" 0
 check "both relays drained: no connection left" settle
 sleep 2
 cpe_fd1=$(fds "$CPE_PID") hag_fd1=$(fds "$HAG_PID")
-cpe_rss1=$(rss "$CPE_PID") hag_rss1=$(rss "$HAG_PID")
-note "CPE: fds $cpe_fd0 -> $cpe_fd1, RssAnon $cpe_rss0 -> $cpe_rss1 KiB; HAG: fds $hag_fd0 -> $hag_fd1, RssAnon $hag_rss0 -> $hag_rss1 KiB"
+cpe_mem1=$(anon_kib "$CPE_PID") hag_mem1=$(anon_kib "$HAG_PID")
+note "CPE: fds $cpe_fd0 -> $cpe_fd1, RssAnon $cpe_mem0 -> $cpe_mem1 KiB; HAG: fds $hag_fd0 -> $hag_fd1, RssAnon $hag_mem0 -> $hag_mem1 KiB"
 check_le "the CPE's file descriptors are back at the baseline" "$cpe_fd1" "$cpe_fd0"
 check_le "the HAG's file descriptors are back at the baseline" "$hag_fd1" "$hag_fd0"
 # A leak grows with the requests; pools and arenas do not. After the soak's
 # thousands of requests, each daemon's memory is within 1 MiB of what it
 # was 10 s in (a leak of 500 bytes a request would exceed that).
-check_le "the CPE's memory stayed at its plateau (KiB, +1 MiB)" "$cpe_rss1" $(( cpe_rss_p + 1024 ))
-check_le "the HAG's memory stayed at its plateau (KiB, +1 MiB)" "$hag_rss1" $(( hag_rss_p + 1024 ))
+check_le "the CPE's memory stayed at its plateau (KiB, +1 MiB)" "$cpe_mem1" $(( cpe_mem_p + 1024 ))
+check_le "the HAG's memory stayed at its plateau (KiB, +1 MiB)" "$hag_mem1" $(( hag_mem_p + 1024 ))
 errs=$( { tail -n +$(( cpe_l0 + 1 )) "$TOPO_DIR/cpe.log"; tail -n +$(( hag_l0 + 1 )) "$TOPO_DIR/hag.log"; } |
 	grep -ciE 'error|warning')
 check_eq "no error or warning in the daemons' logs during the soak" "$errs" 0
