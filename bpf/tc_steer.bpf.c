@@ -543,12 +543,17 @@ int hybond_return(struct __sk_buff *skb)
 	return handle(skb, HYBOND_DIR_RETURN);
 }
 
-/* Runs only under BPF_PROG_TEST_RUN with live frames: XDP_PASS hands a held
- * SYN's frame to the stack as if it had just arrived on its interface. */
-SEC("xdp")
-int hybond_reinject(struct xdp_md *ctx)
+/*
+ * Runs only under BPF_PROG_TEST_RUN, on a held SYN's frame with the
+ * interface it arrived on as the context's ifindex: a copy goes to that
+ * interface's ingress, to the stack as if it had just arrived (one skb, no
+ * page pool per call as XDP live frames would set up).
+ */
+SEC("tc")
+int hybond_reinject(struct __sk_buff *skb)
 {
-	return XDP_PASS;
+	bpf_clone_redirect(skb, skb->ifindex, BPF_F_INGRESS);
+	return TC_ACT_SHOT;
 }
 
 char LICENSE[] SEC("license") = "GPL";

@@ -425,11 +425,10 @@ static void fix_tcp_checksum(struct hybond_event *e)
 static void release(struct hold *h, struct hybond_event *e)
 {
 	struct hybond_held val = { .state = HYBOND_HOLD_RELEASED };
-	struct xdp_md ctx = { .data_end = e->len, .ingress_ifindex = e->ifindex };
+	struct __sk_buff ctx = { .ifindex = e->ifindex };
 	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = e->frame,
 		    .data_size_in = e->len, .ctx_in = &ctx,
-		    .ctx_size_in = sizeof(ctx),
-		    .flags = BPF_F_TEST_XDP_LIVE_FRAMES, .repeat = 1);
+		    .ctx_size_in = sizeof(ctx), .repeat = 1);
 
 	if (bpf_map_update_elem(h->held_fd, &e->t, &val, BPF_ANY))
 		pr_debug("releasing a held SYN: %s", strerror(errno));
@@ -655,6 +654,7 @@ int hold_start(struct hold **hp, struct steer *s, struct relay *r, bool order)
 		err = -err;
 		goto fail;
 	}
+	pthread_setname_np(h->th, "hybond-hold");
 	h->started = true;
 	*hp = h;
 	return 0;

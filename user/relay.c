@@ -1401,6 +1401,8 @@ int relay_upstream(struct relay *r, struct sockaddr_storage *src,
 
 int relay_start(struct relay *r)
 {
+	char name[24];
+
 	for (int i = 0; i < r->nworkers; i++) {
 		int err = pthread_create(&r->w[i].th, NULL, worker_main,
 					 &r->w[i]);
@@ -1409,6 +1411,8 @@ int relay_start(struct relay *r)
 			pr_err("starting worker %d: %s", i, strerror(err));
 			return -err;
 		}
+		snprintf(name, sizeof(name), "hybond-w%d", i % 1000);
+		pthread_setname_np(r->w[i].th, name);
 		r->w[i].started = true;
 	}
 	return 0;
