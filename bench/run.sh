@@ -504,18 +504,28 @@ section_efficiency() {
 		keep_logs "efficiency-$setup"
 	done
 	topo_down
-	printf '%-26s %-5s %14s %14s %10s\n' setup dir "goodput Mbit/s" "/ $((RATE1 + RATE2)) Mbit/s" secondary
+	# What one plain TCP connection gets of a tbf link (headers, ACKs): the
+	# ceiling per link, from plain routing over the primary. The bonded
+	# goodput is also given against that ceiling on both links.
+	for dir in down up; do
+		res "efficiency.link_ceiling.$dir" "$(calc %.3f "g / $RATE1" g="$(get efficiency.plain.$dir.goodput_mbps)")"
+	done
+	printf '%-26s %-5s %14s %14s %12s %10s\n' setup dir "goodput Mbit/s" "/ $((RATE1 + RATE2)) Mbit/s" "/ TCP ceiling" secondary
 	for setup in $setups; do
 		for dir in down up; do
 			k=efficiency.$setup.$dir
-			local label
+			local label ceil
 			label=$(setup_label $setup)
 			[ $setup = plain ] && label="plain routing (primary)"
 			[ $setup = hybond_ovf ] && label="hybond --primary-rate $RATE1"
-			printf '%-26s %-5s %14s %14s %10s\n' "$label" $dir "$(get $k.goodput_mbps)" \
-				"$(get $k.ratio_to_sum)" "$(get $k.secondary_share)"
+			ceil=$(get efficiency.link_ceiling.$dir)
+			res "$k.ratio_to_tcp_ceiling" "$(calc %.3f "c > 0 ? r / c : 0" r="$(get $k.ratio_to_sum)" c="${ceil:-0}")"
+			[ $setup = plain ] && res "$k.ratio_to_tcp_ceiling" "-"
+			printf '%-26s %-5s %14s %14s %12s %10s\n' "$label" $dir "$(get $k.goodput_mbps)" \
+				"$(get $k.ratio_to_sum)" "$(get $k.ratio_to_tcp_ceiling)" "$(get $k.secondary_share)"
 		done
 	done
+	say "TCP ceiling: the share of a link's rate one plain TCP connection gets (plain routing, primary: $(get efficiency.link_ceiling.down) down, $(get efficiency.link_ceiling.up) up)"
 }
 
 # ---- 5. port churn -------------------------------------------------------------------
