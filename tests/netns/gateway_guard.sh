@@ -88,6 +88,13 @@ after=$(nsx "$NS_HAG" nstat -az MPTcpExtMPJoinNoTokenFound | awk '/NoTokenFound/
 check_ge "guard: MP_JOIN SYNs to the join port pass the guard" "$(guard pass_mp_join)" 5
 check_ge "the kernel refuses joins with an unknown token (MPJoinNoTokenFound)" \
 	$(( ${after:-0} - ${before:-0} )) 5
+# A download that lasts (3 MiB, over a second) gets its secondary subflows
+# (the CPE joins connections that live past --join-after, 200 ms); what
+# they carry must pass the guard, and arrive intact.
+want=$(sha256sum <"$TOPO_DIR/www/big.bin" | cut -d' ' -f1)
+nsx "$NS_H" curl -s -o "$TOPO_DIR/guard.bin" --max-time 30 "http://$S4/big.bin"
+check_eq "guard: a 3 MiB download through the guarded HAG is intact" \
+	"$(sha256sum <"$TOPO_DIR/guard.bin" | cut -d' ' -f1)" "$want"
 check_ge "guard: segments of real subflows pass" "$(guard pass_subflow)" 100
 
 # 4. The per-subscriber limit (4): a fifth connection is refused cleanly,

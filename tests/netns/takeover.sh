@@ -28,6 +28,9 @@ ns_knobs() { # NS
 	done
 }
 knobs_cpe=$(ns_knobs "$NS_CPE") knobs_hag=$(ns_knobs "$NS_HAG")
+# The first CPE joins at once, with the kernel's path manager; the one that
+# takes over runs hybond's (below).
+CPE_ARGS=(--join-after 0)
 topo_start_hybond || { fail "daemons log ready"; exit 1; }
 OLD_HAG=$HAG_PID OLD_CPE=$CPE_PID
 want=$(sha256sum <"$TOPO_DIR/www/big.bin" | cut -d' ' -f1)
