@@ -222,6 +222,20 @@ web_testbed() {
 }
 
 # ---- 2. connection rate ------------------------------------------------------------
+# The median of per-round ratios: paired_ratio KEY_ROUNDS KEY_PLAIN_ROUNDS
+# (each a list of rates, one per round). The box's speed drifts between
+# rounds; a round's figures are minutes apart at most.
+paired_ratio() {
+	local a b i r=()
+	read -r -a a <<<"$(get "$1")"
+	read -r -a b <<<"$(get "$2")"
+	for i in "${!a[@]}"; do
+		[ "${b[i]:-0}" -gt 0 ] && r+=($((a[i] * 1000 / b[i])))
+	done
+	[ ${#r[@]} -gt 0 ] || { echo -; return; }
+	calc %.2f 'm / 1000' m="$(median "${r[@]}")"
+}
+
 section_connrate() {
 	local setups="plain hybond hybond_af hybond_ja hybond_fast" setup c k c0 h0 c1 h1 b0 b1 rps done failed non2xx round ns
 	[ $HAVE_NAIVE = 1 ] && setups="$setups naive"
@@ -287,17 +301,19 @@ section_connrate() {
 	done
 	topo_down
 
-	printf '%-24s %5s %8s %9s %7s %13s %13s\n' setup conc conn/s "vs plain" failed "proxy CPU us" "box CPU us"
-	printf '%-24s %5s %8s %9s %7s %13s %13s\n' "" "" "" "" "" "per conn." "per conn."
+	printf '%-24s %5s %8s %9s %9s %7s %13s %13s\n' setup conc conn/s "vs plain" "per round" failed "proxy CPU us" "box CPU us"
+	printf '%-24s %5s %8s %9s %9s %7s %13s %13s\n' "" "" "" "" "" "" "per conn." "per conn."
 	for setup in $setups; do
 		for c in $CONCS; do
 			k=connrate.$setup.c$c
 			res "$k.ratio" "$(calc %.2f 'p > 0 ? g / p : 0' g="$(get $k.conn_per_s)" p="$(get connrate.plain.c$c.conn_per_s)")"
-			printf '%-24s %5s %8s %9s %7s %13s %13s\n' "$(setup_label $setup)" "$c" "$(get $k.conn_per_s)" \
-				"$(get $k.ratio)" "$(get $k.failed)" "$( [ $setup = plain ] && echo - || get $k.cpu_us_per_conn)" \
-				"$(get $k.box_us_per_conn)"
+			res "$k.ratio_per_round" "$(paired_ratio "$k.rounds" "connrate.plain.c$c.rounds")"
+			printf '%-24s %5s %8s %9s %9s %7s %13s %13s\n' "$(setup_label $setup)" "$c" "$(get $k.conn_per_s)" \
+				"$(get $k.ratio)" "$(get $k.ratio_per_round)" "$(get $k.failed)" \
+				"$( [ $setup = plain ] && echo - || get $k.cpu_us_per_conn)" "$(get $k.box_us_per_conn)"
 		done
 	done
+	say "vs plain: medians against medians; per round: the median of each round's rate against plain routing's in that round"
 	say "box CPU: the whole machine's, ab, nginx and the kernel's MPTCP workers included"
 	printf '\n%-24s %14s %14s %14s %9s\n' setup "connect (med)" "TTFB (median)" "TTFB (p90)" failures
 	for setup in $setups; do
