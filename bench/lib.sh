@@ -314,18 +314,16 @@ naive_log_problems() {
 }
 
 # ---- setups ------------------------------------------------------------------
-# setup_up plain|hybond|hybond_af|hybond_ja|hybond_fast|hybond_ovf|naive
+# setup_up plain|hybond|hybond_af|hybond_now|hybond_ovf|naive
 # setup_down SAME
-# hybond_af: hybond with --accept-first on both daemons; hybond_ja: the CPE
-# with --join-after $JOIN_AFTER (no secondary subflow for short connections);
-# hybond_fast: both.
+# hybond_af: hybond with --accept-first on both daemons; hybond_now: the CPE
+# with --join-after 0 (every connection joins at once, the kernel's PM).
 setup_up() {
 	case $1 in
 	plain) return 0 ;;
 	hybond) hybond_up ;;
 	hybond_af) CPE_ARGS=(--accept-first); HAG_ARGS=(--accept-first); hybond_up ;;
-	hybond_ja) CPE_ARGS=(--join-after "$JOIN_AFTER"); HAG_ARGS=(); hybond_up ;;
-	hybond_fast) CPE_ARGS=(--accept-first --join-after "$JOIN_AFTER"); HAG_ARGS=(--accept-first); hybond_up ;;
+	hybond_now) CPE_ARGS=(--join-after 0); HAG_ARGS=(); hybond_up ;;
 	hybond_ovf) CPE_ARGS=(--primary-rate "$RATE1"); HAG_ARGS=(); hybond_up ;;
 	naive) naive_up ;;
 	esac
@@ -333,7 +331,7 @@ setup_up() {
 setup_down() {
 	case $1 in
 	plain) ;;
-	hybond | hybond_af | hybond_ovf | hybond_ja | hybond_fast) hybond_down ;;
+	hybond | hybond_af | hybond_ovf | hybond_now) hybond_down ;;
 	naive) naive_down ;;
 	esac
 	CPE_ARGS=() HAG_ARGS=()
@@ -351,8 +349,7 @@ setup_label() {
 	plain) echo "plain routing" ;;
 	hybond) echo "hybond" ;;
 	hybond_af) echo "hybond --accept-first" ;;
-	hybond_ja) echo "hybond --join-after $JOIN_AFTER" ;;
-	hybond_fast) echo "hybond, both options" ;;
+	hybond_now) echo "hybond --join-after 0" ;;
 	hybond_ovf) echo "hybond --primary-rate" ;;
 	naive) echo "naive (nft+socat)" ;;
 	esac

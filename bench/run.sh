@@ -11,8 +11,8 @@
 #               mptcpize); Gbit/s, ratio to plain routing, CPU seconds the
 #               proxies spent per GiB moved
 #   conn-rate   new connections per second (ab, keep-alive off, 1 KiB) for
-#               plain routing, hybond (also --accept-first, --join-after and
-#               both) and the naive relay, median of rounds over all setups,
+#               plain routing, hybond (also --accept-first, and
+#               --join-after 0) and the naive relay, median of rounds,
 #               the proxies' and the whole box's CPU per connection; time to
 #               connect and to the first byte (median of curl)
 #   memory      resident memory of each hybond daemon holding 10k and 50k
@@ -66,7 +66,6 @@ else
 	DEADLINE=${BENCH_DEADLINE:-2700}
 fi
 RATE1=20 RATE2=30
-JOIN_AFTER=${BENCH_JOIN_AFTER:-200}
 
 # ---- prerequisites -------------------------------------------------------------
 [ "$(id -u)" = 0 ] || { echo "bench: run as root (network namespaces, BPF)" >&2; exit 2; }
@@ -237,7 +236,7 @@ paired_ratio() {
 }
 
 section_connrate() {
-	local setups="plain hybond hybond_af hybond_ja hybond_fast" setup c k c0 h0 c1 h1 b0 b1 rps done failed non2xx round ns
+	local setups="plain hybond hybond_af hybond_now" setup c k c0 h0 c1 h1 b0 b1 rps done failed non2xx round ns
 	[ $HAVE_NAIVE = 1 ] && setups="$setups naive"
 	say ""
 	say "== connection rate: ab -n $NREQ -t $AB_SECS (keep-alive off, 1 KiB over HTTP) H -> nginx in S, $CONN_ROUNDS rounds over all setups, median; time to first byte (curl x$TTFB_N)"
@@ -246,7 +245,7 @@ section_connrate() {
 	# connections must not meet the next setup's SYNs on the same tuple
 	# (a different stack's sequence numbers), which would cost it
 	# retransmitted SYNs that are not its own doing.
-	local -A port=([plain]=80 [hybond]=8081 [hybond_af]=8082 [hybond_ja]=8083 [hybond_fast]=8085 [naive]=8084)
+	local -A port=([plain]=80 [hybond]=8081 [hybond_af]=8082 [hybond_now]=8083 [naive]=8084)
 	NGINX_EXTRA_PORTS="8081 8082 8083 8084 8085" web_testbed "1024 65535" || return 1
 	# Rounds over all setups, so that a slow spell of the machine falls on
 	# every setup alike; the figure is each setup's median.
@@ -317,7 +316,7 @@ section_connrate() {
 	say "box CPU: the whole machine's, ab, nginx and the kernel's MPTCP workers included"
 	printf '\n%-24s %14s %14s %14s %9s\n' setup "connect (med)" "TTFB (median)" "TTFB (p90)" failures
 	for setup in $setups; do
-		case $setup in hybond_af | hybond_ja | hybond_fast) continue ;; esac
+		case $setup in hybond_af | hybond_now) continue ;; esac
 		printf '%-24s %11s us %11s us %11s us %9s\n' "$(setup_label $setup)" \
 			"$(get connrate.$setup.connect_median_us)" "$(get connrate.$setup.ttfb_median_us)" \
 			"$(get connrate.$setup.ttfb_p90_us)" "$(get connrate.$setup.ttfb_failures)"
@@ -326,7 +325,7 @@ section_connrate() {
 		[ $setup = plain ] && continue
 		say "$(setup_label $setup): $(get connrate.$setup.log_problems) error lines in its logs"
 	done
-	say "both options: --accept-first on both daemons and --join-after $JOIN_AFTER on the CPE"
+	say "hybond: the defaults (the draft's handshake order, joins after 200 ms); --accept-first on both daemons; --join-after 0 on the CPE (joins at once)"
 }
 
 # ---- 3. memory -----------------------------------------------------------------------
