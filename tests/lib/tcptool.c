@@ -252,8 +252,19 @@ static int do_connect(int argc, char **argv)
 	freeaddrinfo(ai);
 	if (!err && file)
 		err = send_file(fd, file, &sent);
-	if (!err && shutdown(fd, SHUT_WR))
+	if (!err && shutdown(fd, SHUT_WR)) {
 		err = -errno;
+		/* A reset that came in after the last send leaves the socket
+		 * closed (ENOTCONN here) with the reset as its pending error. */
+		if (err == -ENOTCONN) {
+			int soerr = 0;
+			socklen_t len = sizeof(soerr);
+
+			if (!getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) &&
+			    soerr)
+				err = -soerr;
+		}
+	}
 	if (!err)
 		err = recv_all(fd, &received, &sha);
 	return report(err, sent, received, &sha);
