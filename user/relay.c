@@ -25,7 +25,6 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <malloc.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
@@ -147,7 +146,6 @@ struct worker {
 	struct conn *dead;
 	struct pool_buf *pool;
 	unsigned int pool_len;
-	uint64_t pool_used_ms; /* last buffer taken */
 	/* Counters: written by this worker only, read by anyone. */
 	_Atomic uint64_t accepted, active, upstream_fail, resets,
 		refused_direct, bytes_up, bytes_down, fallback, stalled,
@@ -196,7 +194,6 @@ static char *buf_get(struct worker *w)
 {
 	struct pool_buf *b = w->pool;
 
-	w->pool_used_ms = w->now_ms;
 	if (b) {
 		w->pool = b->next;
 		w->pool_len--;
@@ -218,25 +215,6 @@ static void buf_put(struct worker *w, char *p)
 	b->next = w->pool;
 	w->pool = b;
 	w->pool_len++;
-}
-
-/* A pool nobody drew from for POOL_IDLE_MS goes back to the allocator,
- * and the allocator's free pages back to the kernel: after a burst, the
- * daemon's memory comes back down (a busy worker keeps its warm buffers). */
-#define POOL_IDLE_MS 2000
-
-static void pool_trim(struct worker *w)
-{
-	if (!w->pool || w->now_ms - w->pool_used_ms < POOL_IDLE_MS)
-		return;
-	while (w->pool) {
-		struct pool_buf *b = w->pool;
-
-		w->pool = b->next;
-		free(b);
-	}
-	w->pool_len = 0;
-	malloc_trim(0);
 }
 
 /* ---- sockets ---------------------------------------------------------- */
@@ -1250,7 +1228,6 @@ static void *worker_main(void *arg)
 		}
 		housekeeping(w);
 		reap(w);
-		pool_trim(w);
 	}
 	return NULL;
 }
