@@ -246,7 +246,7 @@ section_connrate() {
 	# (a different stack's sequence numbers), which would cost it
 	# retransmitted SYNs that are not its own doing.
 	local -A port=([plain]=80 [hybond]=8081 [hybond_af]=8082 [hybond_now]=8083 [naive]=8084)
-	NGINX_EXTRA_PORTS="8081 8082 8083 8084 8085" web_testbed "1024 65535" || return 1
+	NGINX_EXTRA_PORTS="8081 8082 8083 8084" web_testbed "1024 65535" || return 1
 	# Rounds over all setups, so that a slow spell of the machine falls on
 	# every setup alike; the figure is each setup's median.
 	for ((round = 1; round <= CONN_ROUNDS; round++)); do

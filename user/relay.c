@@ -1401,7 +1401,7 @@ int relay_upstream(struct relay *r, struct sockaddr_storage *src,
 
 int relay_start(struct relay *r)
 {
-	char name[24];
+	char name[16]; /* the kernel's limit for a thread name */
 
 	for (int i = 0; i < r->nworkers; i++) {
 		int err = pthread_create(&r->w[i].th, NULL, worker_main,
@@ -1411,7 +1411,7 @@ int relay_start(struct relay *r)
 			pr_err("starting worker %d: %s", i, strerror(err));
 			return -err;
 		}
-		snprintf(name, sizeof(name), "hybond-w%d", i % 1000);
+		snprintf(name, sizeof(name), "hybond-w%hhu", (unsigned char)i);
 		pthread_setname_np(r->w[i].th, name);
 		r->w[i].started = true;
 	}
