@@ -92,6 +92,10 @@ struct sub_track {
 /* Bytes relayed since the last sample for a connection's first end of
  * stream to sample it again. */
 #define EOF_SAMPLE_MIN (64 * 1024)
+/* Bytes written to the MPTCP leg and not yet acknowledged for a connection
+ * to be sampled every DRAIN_SAMPLE_MS until they are (see drain_track). */
+#define DRAIN_SAMPLE_MIN (64 * 1024)
+#define DRAIN_SAMPLE_MS 50
 
 /* A connection's subflows as last sampled, and the bytes counted for it in
  * all, to check against the connection's own totals. */
@@ -121,6 +125,12 @@ struct conn {
 	struct sockaddr_storage host, server; /* H@:port, S@:port */
 	uint64_t bytes[2];        /* per direction, as d[] */
 	struct conn_track *trk;   /* once sampled */
+	/* On the worker's drain list: unacknowledged bytes on the MPTCP leg. */
+	bool draining;
+	struct conn *drain_prev, *drain_next;
+	uint64_t drain_una;       /* snd_una at the last sample */
+	uint64_t drain_written;   /* bytes[] to the MPTCP leg at the last pass */
+	uint64_t drain_at_ms;     /* its next sample */
 };
 
 struct listener {
@@ -144,6 +154,8 @@ struct worker {
 	struct conn *run_head, *run_tail;
 	struct conn *conns; /* every live connection of this worker */
 	struct conn *dead;
+	struct conn *drain;       /* connections sampled every DRAIN_SAMPLE_MS */
+	uint64_t drain_ms;        /* when the drain list is sampled next */
 	struct pool_buf *pool;
 	unsigned int pool_len;
 	/* Counters: written by this worker only, read by anyone. */
@@ -387,6 +399,61 @@ static void reconcile(struct conn *c, const struct conn_sockinfo *si,
 	}
 }
 
+static void drain_unlink(struct conn *c)
+{
+	if (!c->draining)
+		return;
+	if (c->drain_prev)
+		c->drain_prev->drain_next = c->drain_next;
+	else
+		c->w->drain = c->drain_next;
+	if (c->drain_next)
+		c->drain_next->drain_prev = c->drain_prev;
+	c->drain_prev = c->drain_next = NULL;
+	c->draining = false;
+}
+
+/*
+ * A bulk written to the MPTCP leg leaves the socket's send buffer (megabytes)
+ * long after the relay's last write, so the once-a-second sample can miss
+ * most of a download's tail; if the kernel then removes the subflows before
+ * the relay's last look, give_to_lost can only guess which network carried
+ * it (one CI run credited 0.5 MB of the primary's to the secondary). So a
+ * connection with at least DRAIN_SAMPLE_MIN unacknowledged on the MPTCP leg
+ * goes on the drain list; once the relay stops writing to that leg (the
+ * tail), it is sampled every DRAIN_SAMPLE_MS until all is acknowledged.
+ * While the relay writes, the list costs a comparison per pass.
+ */
+static void drain_track(struct conn *c, const struct conn_sockinfo *si)
+{
+	struct worker *w = c->w;
+	uint64_t out = si->have_seq ? si->write_seq - si->snd_una : 0;
+
+	if (c->draining && !out) {
+		drain_unlink(c);
+		return;
+	}
+	if (c->draining) {
+		/* Nothing acknowledged since the last look (a stalled or
+		 * dead path): look once a second, not twenty times. */
+		c->drain_at_ms = w->now_ms + (si->snd_una == c->drain_una ?
+						      1000 : DRAIN_SAMPLE_MS);
+		c->drain_una = si->snd_una;
+	} else if (out >= DRAIN_SAMPLE_MIN && c->state == C_OPEN) {
+		if (!w->drain)
+			w->drain_ms = w->now_ms + DRAIN_SAMPLE_MS;
+		c->drain_una = si->snd_una;
+		c->drain_written = c->bytes[!mptcp_side(c)];
+		c->drain_at_ms = w->now_ms + DRAIN_SAMPLE_MS;
+		c->draining = true;
+		c->drain_prev = NULL;
+		c->drain_next = w->drain;
+		if (w->drain)
+			w->drain->drain_prev = c;
+		w->drain = c;
+	}
+}
+
 /* Turn the kernel's per-subflow counters into per-network deltas. */
 static void conn_sample(struct conn *c, struct conn_sockinfo *si)
 {
@@ -487,6 +554,7 @@ static void conn_sample(struct conn *c, struct conn_sockinfo *si)
 			tr->sub[slot[i]].drecv = dr[i];
 		}
 	tr->relayed = c->bytes[0] + c->bytes[1];
+	drain_track(c, si);
 }
 
 /* ---- connection lifecycle ----------------------------------------------- */
@@ -568,6 +636,7 @@ static void conn_close(struct conn *c, bool reset_down, bool reset_up)
 	}
 	if (reset_down || reset_up)
 		count_add(&w->resets, 1);
+	drain_unlink(c);
 	c->state = C_DEAD;
 	count_sub(&w->active, 1);
 	atomic_fetch_sub(&w->r->total, 1);
@@ -1069,6 +1138,30 @@ static bool conn_stuck(struct conn *c)
 	return si.mptcp && !si.fallback && si.nsub_established == 0;
 }
 
+/* Every DRAIN_SAMPLE_MS: sample the connections on the drain list that are
+ * due (each sample takes a connection off once its bytes are
+ * acknowledged). */
+static void drain_pass(struct worker *w)
+{
+	struct conn_sockinfo si;
+
+	if (!w->drain || w->now_ms < w->drain_ms)
+		return;
+	w->drain_ms = w->now_ms + DRAIN_SAMPLE_MS;
+	for (struct conn *c = w->drain, *next; c; c = next) {
+		uint64_t wr = c->bytes[!mptcp_side(c)];
+
+		next = c->drain_next;
+		if (wr != c->drain_written) {
+			/* Still writing: not the tail yet. */
+			c->drain_written = wr;
+			c->drain_at_ms = w->now_ms + DRAIN_SAMPLE_MS;
+		} else if (w->now_ms >= c->drain_at_ms) {
+			conn_sample(c, &si);
+		}
+	}
+}
+
 /* Once a second: sample the connections that moved bytes since their last
  * sample (so a subflow that dies later still had its bytes counted), and
  * reset the ones that stalled. */
@@ -1174,9 +1267,15 @@ static void *worker_main(void *arg)
 	struct epoll_event ev[MAX_EVENTS];
 
 	while (!atomic_load(&w->r->stopping)) {
-		int n = epoll_wait(w->epfd, ev, MAX_EVENTS,
-				   w->run_head ? 0 : 1000);
+		int n, timeout = 1000;
 
+		/* (now_ms is the last turn's: at most one turn late.) */
+		if (w->run_head)
+			timeout = 0;
+		else if (w->drain)
+			timeout = w->drain_ms > w->now_ms ?
+					  (int)(w->drain_ms - w->now_ms) : 0;
+		n = epoll_wait(w->epfd, ev, MAX_EVENTS, timeout);
 		w->now_ms = now_ms();
 
 		if (n < 0 && errno != EINTR) {
@@ -1226,6 +1325,7 @@ static void *worker_main(void *arg)
 				break;
 			c = w->run_head;
 		}
+		drain_pass(w);
 		housekeeping(w);
 		reap(w);
 	}
