@@ -92,6 +92,8 @@ struct sub_track {
 /* Bytes relayed since the last sample for a connection's first end of
  * stream to sample it again. */
 #define EOF_SAMPLE_MIN (64 * 1024)
+/* Warm buffers a worker keeps at most. */
+#define POOL_MAX 64
 /* Bytes written to the MPTCP leg and not yet acknowledged for a connection
  * to be sampled every DRAIN_SAMPLE_MS until they are (see drain_track). */
 #define DRAIN_SAMPLE_MIN (64 * 1024)
@@ -158,6 +160,7 @@ struct worker {
 	uint64_t drain_ms;        /* when the drain list is sampled next */
 	struct pool_buf *pool;
 	unsigned int pool_len;
+	unsigned int pool_low;    /* the fewest in the pool since the last trim */
 	/* Counters: written by this worker only, read by anyone. */
 	_Atomic uint64_t accepted, active, upstream_fail, resets,
 		refused_direct, bytes_up, bytes_down, fallback, stalled,
@@ -208,7 +211,8 @@ static char *buf_get(struct worker *w)
 
 	if (b) {
 		w->pool = b->next;
-		w->pool_len--;
+		if (--w->pool_len < w->pool_low)
+			w->pool_low = w->pool_len;
 		return (char *)b;
 	}
 	return malloc(w->r->o.bufsize);
@@ -218,15 +222,33 @@ static void buf_put(struct worker *w, char *p)
 {
 	struct pool_buf *b = (struct pool_buf *)p;
 
-	/* Keep a few warm buffers; give the rest back to the allocator so
-	 * idle connections cost no buffer memory. */
-	if (w->pool_len >= 64) {
+	/* Keep warm buffers for the next burst, up to POOL_MAX; pool_trim
+	 * gives back what a second did not need. */
+	if (w->pool_len >= POOL_MAX) {
 		free(p);
 		return;
 	}
 	b->next = w->pool;
 	w->pool = b;
 	w->pool_len++;
+}
+
+/*
+ * Once a second: free the buffers that stayed in the pool the whole second
+ * (the low-water mark), so a worker keeps what its load draws and an idle
+ * one holds no buffer after two seconds. (Freed straight to the kernel:
+ * run_daemon fixes malloc's mmap threshold below the buffer size.)
+ */
+static void pool_trim(struct worker *w)
+{
+	for (; w->pool_low && w->pool; w->pool_low--) {
+		struct pool_buf *b = w->pool;
+
+		w->pool = b->next;
+		w->pool_len--;
+		free(b);
+	}
+	w->pool_low = w->pool_len;
 }
 
 /* ---- sockets ---------------------------------------------------------- */
@@ -1172,6 +1194,7 @@ static void housekeeping(struct worker *w)
 	if (now - w->last_sample_ms < 1000)
 		return;
 	w->last_sample_ms = now;
+	pool_trim(w);
 	uint64_t idle = w->r->o.idle_timeout_s * 1000ULL;
 	uint64_t half = w->r->o.half_open_timeout_s * 1000ULL;
 
