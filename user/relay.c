@@ -1179,6 +1179,9 @@ static void drain_pass(struct worker *w)
 			c->drain_written = wr;
 			c->drain_at_ms = w->now_ms + DRAIN_SAMPLE_MS;
 		} else if (w->now_ms >= c->drain_at_ms) {
+			/* (drain_track sets the next look; this one stands
+			 * if the sample fails.) */
+			c->drain_at_ms = w->now_ms + 1000;
 			conn_sample(c, &si);
 		}
 	}
