@@ -728,8 +728,6 @@ int run_daemon(const struct daemon_opts *o)
 			/* Without --hag-secondary, join what the HAG
 			 * announces, as the kernel's PM would. */
 			uo.learn = !o->npm_targets;
-			uo.max_joins = o->max_subflows >= 0 ?
-					       (unsigned int)o->max_subflows : 1;
 			uo.join_after_ms = o->join_after_ms;
 			uo.ntargets = o->npm_targets;
 			memcpy(uo.targets, o->pm_targets, sizeof(uo.targets));
