@@ -143,7 +143,11 @@ $(BUILD)/bench/holdconns: bench/holdconns.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $< -o $@
 
-bench: all $(BUILD)/tests/tcptool $(BUILD)/bench/holdconns
+$(BUILD)/bench/relaymech: bench/relaymech.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $< -o $@ -luring
+
+bench: all $(BUILD)/tests/tcptool $(BUILD)/bench/holdconns $(BUILD)/bench/relaymech
 	bench/run.sh $(BENCH_ARGS)
 
 # ---- the suite on other kernels (QEMU) -------------------------------------

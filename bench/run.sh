@@ -4,7 +4,7 @@
 #
 #   bench/run.sh [--quick] [SECTION...]      (as root; `make bench` runs it)
 #
-# SECTION is any of (default: all five, in this order):
+# SECTION is any of (default: all six, in this order):
 #   throughput  bulk iperf3 H->S and S->H with 1 and 16 connections on
 #               unshaped veth links: plain routing, hybond, and a naive
 #               relay of stock parts (nft tproxy + socat, MPTCP with
@@ -23,6 +23,11 @@
 #               a server port and then repeated runs against the same port
 #               (every port reused ~8 times a run); the repeats' median rate
 #               against the first, for plain routing and both hybond modes
+#   mechanisms  how to move bytes: two relaymech forwarders in hybond's
+#               places (CPE: TCP -> MPTCP, HAG: MPTCP -> TCP) moving bytes
+#               with read/write, splice, MSG_ZEROCOPY or io_uring; iperf3
+#               1 and 4 connections each way: Gbit/s, CPU s/GiB of the
+#               relays and of the whole box, zerocopy sends the kernel copied
 # --quick: shorter runs and fewer connections (a ~2 minute smoke test).
 #
 # Prints a table per section and writes everything as JSON to
@@ -32,7 +37,7 @@ set -u
 cd "$(dirname "$0")/.."
 
 usage() {
-	sed -n '3,23p' "$0" | sed 's/^# \{0,1\}//'
+	sed -n '3,28p' "$0" | sed 's/^# \{0,1\}//'
 	exit "${1:-0}"
 }
 
@@ -42,13 +47,13 @@ for a in "$@"; do
 	case $a in
 	--quick | -q) QUICK=1 ;;
 	-h | --help) usage 0 ;;
-	throughput | memory | efficiency | churn) SECTIONS+=("$a") ;;
+	throughput | memory | efficiency | churn | mechanisms) SECTIONS+=("$a") ;;
 	conn-rate | connrate) SECTIONS+=(connrate) ;;
-	all) SECTIONS+=(throughput connrate memory efficiency churn) ;;
+	all) SECTIONS+=(throughput connrate memory efficiency churn mechanisms) ;;
 	*) echo "bench: unknown argument '$a'" >&2; usage 2 ;;
 	esac
 done
-[ ${#SECTIONS[@]} -gt 0 ] || SECTIONS=(throughput connrate memory efficiency churn)
+[ ${#SECTIONS[@]} -gt 0 ] || SECTIONS=(throughput connrate memory efficiency churn mechanisms)
 
 if [ "$QUICK" = 1 ]; then
 	SECS=${BENCH_SECS:-2} NREQ=${BENCH_NREQ:-1000} CONCS=${BENCH_CONCS:-8} AB_SECS=5
@@ -87,11 +92,19 @@ if [ ! -x build/bench/holdconns ] || [ bench/holdconns.c -nt build/bench/holdcon
 	${CC:-cc} -O2 -Wall -Wextra -std=gnu11 -D_GNU_SOURCE bench/holdconns.c \
 		-o build/bench/holdconns || { echo "bench: cannot build holdconns" >&2; exit 2; }
 fi
+HAVE_MECH=1
+if [ ! -x build/bench/relaymech ] || [ bench/relaymech.c -nt build/bench/relaymech ]; then
+	${CC:-cc} -O2 -Wall -Wextra -std=gnu11 -D_GNU_SOURCE bench/relaymech.c \
+		-o build/bench/relaymech -luring || {
+		echo "bench: cannot build relaymech (apt-get install liburing-dev): section mechanisms is skipped" >&2
+		HAVE_MECH=0
+	}
+fi
 
 TOPO_ID=hbbench$$
 . tests/lib/topo.sh
 . bench/lib.sh
-HB=$PWD/build/hybond HOLD=$PWD/build/bench/holdconns
+HB=$PWD/build/hybond HOLD=$PWD/build/bench/holdconns MECH=$PWD/build/bench/relaymech
 CPE_ARGS=() HAG_ARGS=()
 CURRENT_SETUP=
 STAMP=$(date +%Y%m%d-%H%M%S)
@@ -583,6 +596,81 @@ section_churn() {
 	done
 	say "repeats: $(for s in $setups; do printf '%s [%s] ' "$s" "$(get churn.$s.repeats)"; done)"
 	say "target: repeats within 10% of the first run (ratio >= 0.90) for hybond, as for plain routing"
+}
+
+# ---- 6. relay mechanisms ---------------------------------------------------------------
+# Which way of moving bytes costs least, measured outside hybond so each
+# way gets the same simple forwarder: relaymech (bench/relaymech.c, one
+# thread) in the CPE (TCP in, MPTCP out to the HAG's primary address) and
+# in the HAG (MPTCP in, TCP out to S), no transparency, no second subflow.
+section_mechanisms() {
+	local m t args b0 b1 bps bytes k j cpe hag zs zcp
+	if [ "$HAVE_MECH" = 0 ]; then
+		warn "relaymech not built: section mechanisms skipped"
+		return 0
+	fi
+	say ""
+	say "== relay mechanisms: relaymech at the CPE (TCP -> MPTCP) and the HAG (MPTCP -> TCP), iperf3 ${SECS}s, unshaped"
+	topo_up || { warn "topology failed"; return 1; }
+	topo_spawn "$NS_S" "$TOPO_DIR/iperf3-server.log" iperf3 -s -p 5201
+	wait_port "$NS_S" 5201 5 || { warn "iperf3 server did not start"; topo_down; return 1; }
+	for m in plain rw splice zerocopy uring; do
+		for t in up_1 down_1 up_4 down_4; do
+			case $t in
+			up_1) args="" ;; down_1) args="-R" ;;
+			up_4) args="-P 4" ;; down_4) args="-R -P 4" ;;
+			esac
+			k=mechanisms.$m.$t
+			local tgt=$S4 port=5201 cp= hp=
+			if [ $m != plain ]; then
+				ip netns exec "$NS_HAG" "$MECH" -m $m $HAG_P4 5302 $S4 5201 $((SECS + 40)) \
+					>"$TOPO_DIR/mech-hag.out" 2>&1 &
+				hp=$!
+				ip netns exec "$NS_CPE" "$MECH" -M $m $CPE_LAN4 5301 $HAG_P4 5302 $((SECS + 40)) \
+					>"$TOPO_DIR/mech-cpe.out" 2>&1 &
+				cp=$!
+				wait_port "$NS_CPE" 5301 5 && wait_port "$NS_HAG" 5302 5 ||
+					warn "relaymech $m did not start"
+				tgt=$CPE_LAN4 port=5301
+			fi
+			j=$TOPO_DIR/iperf-mech-$m-$t.json
+			b0=$(box_usec)
+			bounded $((SECS + 30)) ip netns exec "$NS_H" iperf3 -c "$tgt" -p $port \
+				-t "$SECS" $args -J >"$j" 2>&1
+			b1=$(box_usec)
+			read -r bps bytes <<<"$(jq -r '"\(.end.sum_received.bits_per_second // 0) \(.end.sum_received.bytes // 0)"' "$j" 2>/dev/null || echo "0 0")"
+			if [ -n "$cp" ]; then
+				kill -TERM "$cp" "$hp" 2>/dev/null
+				wait "$cp" "$hp" 2>/dev/null
+			fi
+			res "$k.gbps" "$(calc %.2f 'b / 1e9' b="${bps:-0}")"
+			res "$k.box_cpu_s_per_gib" "$(calc %.2f 'by ? u / 1e6 / (by / 2^30) : 0' u=$((b1 - b0)) by="${bytes:-0}")"
+			if [ -n "$cp" ]; then
+				cpe=$(awk '$1 == "mode" { print $8 }' "$TOPO_DIR/mech-cpe.out")
+				hag=$(awk '$1 == "mode" { print $8 }' "$TOPO_DIR/mech-hag.out")
+				read -r zs zcp <<<"$(awk '$1 == "mode" { print $10, $12 }' "$TOPO_DIR/mech-cpe.out" "$TOPO_DIR/mech-hag.out" |
+					awk '{ s += $1; c += $2 } END { print s + 0, c + 0 }')"
+				res "$k.relay_cpu_s_per_gib" "$(calc %.2f 'by ? (c + h) / 1e6 / (by / 2^30) : 0' c="${cpe:-0}" h="${hag:-0}" by="${bytes:-0}")"
+				res "$k.zerocopy_sends" "$zs"
+				res "$k.zerocopy_copied" "$zcp"
+				res mechanisms.mptcp_so_zerocopy "$(awk '$1 == "mode" { print $14 }' "$TOPO_DIR/mech-cpe.out")"
+				grep -v -e '^listening' -e '^mode ' "$TOPO_DIR/mech-cpe.out" "$TOPO_DIR/mech-hag.out" | head -3 >&2
+			fi
+		done
+	done
+	topo_down
+	printf '%-9s %-9s %8s %9s %16s %14s %12s\n' way test Gbit/s "vs plain" "relays CPU s/GiB" "box CPU s/GiB" "zc copied"
+	for m in plain rw splice zerocopy uring; do
+		for t in up_1 down_1 up_4 down_4; do
+			k=mechanisms.$m.$t
+			res "$k.ratio" "$(calc %.2f 'p > 0 ? g / p : 0' g="$(get $k.gbps)" p="$(get mechanisms.plain.$t.gbps)")"
+			local zc=-
+			[ $m = zerocopy ] && zc="$(get $k.zerocopy_copied)/$(get $k.zerocopy_sends)"
+			printf '%-9s %-9s %8s %9s %16s %14s %12s\n' $m "${t%_*} x${t#*_}" "$(get $k.gbps)" "$(get $k.ratio)" \
+				"$(get $k.relay_cpu_s_per_gib)" "$(get $k.box_cpu_s_per_gib)" "$zc"
+		done
+	done
+	say "rw is what hybond's relay does; an MPTCP socket takes SO_ZEROCOPY: $(get mechanisms.mptcp_so_zerocopy) (zerocopy sends go to the TCP legs only)"
 }
 
 # ---- JSON ------------------------------------------------------------------------------
