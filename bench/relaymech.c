@@ -97,6 +97,7 @@ struct conn {
 	int fd[2];
 	struct dir d[2];
 	int open_dirs;
+	struct conn *next_dead; /* epoll: freed after the current batch */
 };
 
 static enum mode mode;
@@ -104,6 +105,7 @@ static volatile sig_atomic_t stop;
 static unsigned long long total_bytes, zc_sends, zc_copied;
 static int nconns;
 static struct io_uring ring;
+static struct conn *dead; /* epoll: finished, events may still name them */
 static bool listen_mptcp, connect_mptcp;
 
 static void on_signal(int sig)
@@ -182,11 +184,13 @@ static void dir_done(struct dir *d)
 {
 	d->eof = true;
 	shutdown(d->dst, SHUT_WR);
-	if (--d->c->open_dirs == 0 && mode != M_URING)
-		conn_free(d->c);
+	if (--d->c->open_dirs == 0 && mode != M_URING) {
+		d->c->next_dead = dead;
+		dead = d->c;
+	}
 }
 
-/* End of a direction in a pump: false when that freed the connection. */
+/* End of a direction in a pump: false when that finished the connection. */
 static bool finish(struct dir *d)
 {
 	bool last = d->c->open_dirs == 1;
@@ -197,7 +201,7 @@ static bool finish(struct dir *d)
 
 /* ---- rw ------------------------------------------------------------------ */
 
-/* Each pump returns false when the connection was freed. */
+/* Each pump returns false when the connection is finished. */
 static bool pump_rw(struct dir *d)
 {
 	for (;;) {
@@ -527,12 +531,18 @@ static void run_epoll(int lfd, const struct sockaddr_storage *to,
 					setup_conn(epfd, cfd, to, tolen);
 				continue;
 			}
-			/* Both directions; the first may free c when it
-			 * finishes the connection's last open direction. */
+			if (!c->open_dirs) /* finished earlier in this batch */
+				continue;
 			if (!c->d[0].eof && !pump(&c->d[0]))
 				continue;
 			if (!c->d[1].eof)
 				pump(&c->d[1]);
+		}
+		while (dead) {
+			struct conn *c = dead;
+
+			dead = c->next_dead;
+			conn_free(c);
 		}
 	}
 }
