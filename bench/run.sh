@@ -149,6 +149,13 @@ keep_logs() { # TAG
 # MPTCP MIB counter in a namespace (absolute, without touching history).
 mib() { nsx "$1" nstat -asz "$2" 2>/dev/null | awk -v k="$2" '$1 == k { print $2 }'; }
 
+# iperf3's arguments for a test named DIRECTION_STREAMS (down_16: -R -P 16).
+iperf_args() {
+	local a="-P ${1#*_}"
+	[ "${1%_*}" = down ] && a="-R $a"
+	printf '%s' "$a"
+}
+
 # ---- 1. throughput ---------------------------------------------------------------
 section_throughput() {
 	local setups="plain hybond" setup t args c0 h0 c1 h1 b0 b1 bps bytes \
@@ -163,10 +170,7 @@ section_throughput() {
 		use_setup $setup || { res "throughput.$setup.error" "did not start"; end_setup $setup; continue; }
 		mc0=$(mib "$NS_CPE" MPTcpExtMPCapableSYNACKRX) mj0=$(mib "$NS_CPE" MPTcpExtMPJoinSynAckRx)
 		for t in down_1 up_1 down_16 up_16; do
-			case $t in
-			down_1) args="-R" ;; up_1) args="" ;;
-			down_16) args="-R -P 16" ;; up_16) args="-P 16" ;;
-			esac
+			args=$(iperf_args $t)
 			k=throughput.$setup.$t
 			read -r c0 h0 <<<"$(setup_usec $setup)"
 			b0=$(box_usec)
@@ -616,10 +620,7 @@ section_mechanisms() {
 	wait_port "$NS_S" 5201 5 || { warn "iperf3 server did not start"; topo_down; return 1; }
 	for m in plain rw splice zerocopy uring; do
 		for t in up_1 down_1 up_4 down_4; do
-			case $t in
-			up_1) args="" ;; down_1) args="-R" ;;
-			up_4) args="-P 4" ;; down_4) args="-R -P 4" ;;
-			esac
+			args=$(iperf_args $t)
 			k=mechanisms.$m.$t
 			local tgt=$S4 port=5201 cp= hp=
 			if [ $m != plain ]; then
