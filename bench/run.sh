@@ -28,7 +28,7 @@
 #               with read/write, splice, MSG_ZEROCOPY or io_uring; iperf3
 #               1 and 4 connections each way: Gbit/s, CPU s/GiB of the
 #               relays and of the whole box, zerocopy sends the kernel copied
-# --quick: shorter runs and fewer connections (a ~2 minute smoke test).
+# --quick: shorter runs and fewer connections (a ~3 minute smoke test).
 #
 # Prints a table per section and writes everything as JSON to
 # build/bench/results-YYYYmmdd-HHMMSS.json and build/bench/latest.json
