@@ -86,9 +86,8 @@ struct dir {
 	char *zb[NZ];
 	size_t zlen[NZ], zoff[NZ];
 	int zpending[NZ]; /* sends not yet reported complete */
-	bool zbusy[NZ];
-	unsigned int zhead, ztail; /* send from head, fill at tail */
-	uint32_t next_id;
+	unsigned int zhead, ztail; /* filled up to head, free from tail */
+	uint32_t next_id, done_ids; /* zerocopy sends made, reported */
 	uint8_t idbuf[IDRING]; /* send id -> buffer */
 	bool zc; /* dst takes MSG_ZEROCOPY */
 };
@@ -277,6 +276,7 @@ static void zc_reap(struct dir *d)
 				continue;
 			for (uint32_t id = ee->ee_info;; id++) {
 				d->zpending[d->idbuf[id % IDRING]]--;
+				d->done_ids++;
 				if (ee->ee_code & SO_EE_CODE_ZEROCOPY_COPIED)
 					zc_copied++;
 				if (id == ee->ee_data)
@@ -293,7 +293,6 @@ static void zc_free_done(struct dir *d)
 
 		if (d->zoff[b] < d->zlen[b] || d->zpending[b])
 			break;
-		d->zbusy[b] = false;
 		d->ztail++;
 	}
 }
@@ -306,11 +305,7 @@ static bool pump_zc(struct dir *d)
 
 		zc_free_done(d);
 		if (d->zhead != d->ztail && d->zoff[b] < d->zlen[b]) {
-			uint32_t outstanding = 0;
-
-			for (int k = 0; k < NZ; k++)
-				outstanding += d->zpending[k];
-			if (outstanding >= IDRING - 1) {
+			if (d->next_id - d->done_ids >= IDRING - 1) {
 				zc_reap(d);
 				return true;
 			}
@@ -337,14 +332,14 @@ static bool pump_zc(struct dir *d)
 		}
 		if (d->eof)
 			return true;
-		b = d->zhead % NZ;
-		if (d->zbusy[b]) {
+		if (d->zhead - d->ztail == NZ) { /* every buffer in flight */
 			zc_reap(d);
 			zc_free_done(d);
-			if (d->zbusy[b])
-				return true; /* EPOLLERR brings the completions
-					      */
+			/* If still full, EPOLLERR brings the completions. */
+			if (d->zhead - d->ztail == NZ)
+				return true;
 		}
+		b = d->zhead % NZ;
 		if (!d->zb[b] && !(d->zb[b] = malloc(ZBUF)))
 			die("malloc");
 		n = recv(d->src, d->zb[b], ZBUF, MSG_DONTWAIT);
@@ -352,7 +347,6 @@ static bool pump_zc(struct dir *d)
 			return true;
 		if (n <= 0)
 			return finish(d);
-		d->zbusy[b] = true;
 		d->zlen[b] = n;
 		d->zoff[b] = 0;
 		d->zhead++;
