@@ -709,11 +709,12 @@ int run_daemon(const struct daemon_opts *o)
 		};
 
 		/* Accept the HAG's ADD_ADDRs (IPv4 and IPv6 both may come).
-		 * A connection joins each announced address its socket can
-		 * take (an IPv6 socket both, an IPv4 one the IPv4 address),
-		 * from our secondary address of that family: with both
-		 * families that is two subflows on the one secondary link,
-		 * whichever path manager makes them. */
+		 * hybond's path manager joins each announced address the
+		 * connection's socket can take (an IPv6 socket both, an IPv4
+		 * one the IPv4 address), from our secondary address of that
+		 * family: with both families, two subflows on the one
+		 * secondary link. The kernel's does the same where the
+		 * subflow limit allows two (the namespace's default on 6.18). */
 		err = o->max_subflows >= 0 ?
 			      pm_set_limits(&pm, o->max_subflows,
 					    o->max_subflows) :
