@@ -446,12 +446,14 @@ static void forget(struct hold *h, const struct hybond_event *e)
 	bpf_map_delete_elem(h->held_fd, &e->t);
 }
 
-/* Our TIME_WAIT on the tuple (local S@, remote H@) goes away first. */
+/* Our TIME_WAIT on the tuple (local S@, remote H@) goes away first; a
+ * socket still closing there goes too: the host that sent this SYN is done
+ * with it. */
 static void clear_tw(struct hold *h, const struct hybond_event *e)
 {
 	int fam = e->t.family == 4 ? AF_INET : AF_INET6;
 	int err = nl_destroy_tcp(&h->diag, fam, e->t.daddr, ntohs(e->t.dport),
-				 e->t.saddr, ntohs(e->t.sport));
+				 e->t.saddr, ntohs(e->t.sport), false);
 
 	if (!err)
 		inc(&h->tw_cleared);

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <netinet/tcp.h>
 
 #include <linux/fib_rules.h>
 #include <linux/if.h>
@@ -286,13 +287,30 @@ int nl_if_addrs(struct nl *nl, int ifindex, struct hb_addr *out, int max)
 	return d.n;
 }
 
-int nl_destroy_tcp(struct nl *nl, int family, const void *laddr,
-		   uint16_t lport, const void *raddr, uint16_t rport)
+struct diag_one {
+	struct inet_diag_sockid id;
+	uint8_t state;
+	bool found;
+};
+
+static int diag_one_cb(const struct nlmsghdr *nlh, void *data)
 {
-	char buf[256];
-	struct nlmsghdr *nlh = start(buf, SOCK_DESTROY, 0);
-	struct inet_diag_req_v2 *req =
-		mnl_nlmsg_put_extra_header(nlh, sizeof(*req));
+	struct diag_one *o = data;
+	const struct inet_diag_msg *d = mnl_nlmsg_get_payload(nlh);
+
+	if (nlh->nlmsg_type != SOCK_DIAG_BY_FAMILY ||
+	    mnl_nlmsg_get_payload_len(nlh) < sizeof(*d))
+		return MNL_CB_OK;
+	o->id = d->id;
+	o->state = d->idiag_state;
+	o->found = true;
+	return MNL_CB_OK;
+}
+
+static void put_tuple(struct inet_diag_req_v2 *req, int family,
+		      const void *laddr, uint16_t lport, const void *raddr,
+		      uint16_t rport)
+{
 	int len = family == AF_INET ? 4 : 16;
 
 	req->sdiag_family = family;
@@ -304,6 +322,43 @@ int nl_destroy_tcp(struct nl *nl, int family, const void *laddr,
 	memcpy(req->id.idiag_dst, raddr, len);
 	req->id.idiag_cookie[0] = INET_DIAG_NOCOOKIE;
 	req->id.idiag_cookie[1] = INET_DIAG_NOCOOKIE;
+}
+
+int nl_destroy_tcp(struct nl *nl, int family, const void *laddr,
+		   uint16_t lport, const void *raddr, uint16_t rport,
+		   bool time_wait_only)
+{
+	char buf[256];
+	struct nlmsghdr *nlh;
+	struct inet_diag_req_v2 *req;
+	struct diag_one one = { .found = false };
+	int err;
+
+	if (time_wait_only) {
+		/* Look first: the tuple may hold a socket still closing,
+		 * whose destruction would reset the peer; its cookie then
+		 * makes sure the destroy below hits that one socket. */
+		nlh = start(buf, SOCK_DIAG_BY_FAMILY, 0);
+		req = mnl_nlmsg_put_extra_header(nlh, sizeof(*req));
+		put_tuple(req, family, laddr, lport, raddr, rport);
+		err = nl_request(nl, nlh, diag_one_cb, &one);
+		if (err)
+			return err;
+		if (!one.found)
+			return -ENOENT;
+		if (one.state != TCP_TIME_WAIT)
+			return -EBUSY;
+	}
+	nlh = start(buf, SOCK_DESTROY, 0);
+	req = mnl_nlmsg_put_extra_header(nlh, sizeof(*req));
+	put_tuple(req, family, laddr, lport, raddr, rport);
+	if (one.found) {
+		/* The cookie only: a v4-mapped socket answers with its IPv6
+		 * form of the addresses, which an AF_INET request would
+		 * misread. */
+		req->id.idiag_cookie[0] = one.id.idiag_cookie[0];
+		req->id.idiag_cookie[1] = one.id.idiag_cookie[1];
+	}
 	return nl_request(nl, nlh, NULL, NULL);
 }
 

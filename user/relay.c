@@ -596,11 +596,31 @@ static void enqueue(struct conn *c)
 	w->run_tail = c;
 }
 
+/* SOCK_DESTROY the TCP socket on (local l, remote r); see nl_destroy_tcp. */
+static int destroy_tuple(struct nl *diag, const struct sockaddr_storage *l,
+			 const struct sockaddr_storage *r, bool time_wait_only)
+{
+	if (l->ss_family == AF_INET)
+		return nl_destroy_tcp(diag, AF_INET,
+				      &((const struct sockaddr_in *)l)->sin_addr,
+				      sa_port(l),
+				      &((const struct sockaddr_in *)r)->sin_addr,
+				      sa_port(r), time_wait_only);
+	return nl_destroy_tcp(diag, AF_INET6,
+			      &((const struct sockaddr_in6 *)l)->sin6_addr,
+			      sa_port(l),
+			      &((const struct sockaddr_in6 *)r)->sin6_addr,
+			      sa_port(r), time_wait_only);
+}
+
 /*
  * A leg we closed first now sits in TIME_WAIT on the host's own 4-tuple
  * (the proxy keeps H's port). The real endpoints keep their TIME_WAIT; ours
  * would only make the host's next connection from that port wait (or be
- * held), so it goes now.
+ * held), so it goes now. Only if it is in TIME_WAIT already: a subflow
+ * still closing (seen about once in 500 connections at the HAG) would be
+ * reset, and the tuple may by now be a new connection's (the host reused
+ * its port); one left to linger is cleared when the port comes back.
  */
 static void drop_time_wait(struct conn *c, int i)
 {
@@ -610,18 +630,7 @@ static void drop_time_wait(struct conn *c, int i)
 
 	if (!w->have_diag || (i == UP && w->r->o.nat))
 		return;
-	if (l->ss_family == AF_INET)
-		nl_destroy_tcp(&w->diag, AF_INET,
-			       &((const struct sockaddr_in *)l)->sin_addr,
-			       sa_port(l),
-			       &((const struct sockaddr_in *)r)->sin_addr,
-			       sa_port(r));
-	else
-		nl_destroy_tcp(&w->diag, AF_INET6,
-			       &((const struct sockaddr_in6 *)l)->sin6_addr,
-			       sa_port(l),
-			       &((const struct sockaddr_in6 *)r)->sin6_addr,
-			       sa_port(r));
+	destroy_tuple(&w->diag, l, r, true);
 }
 
 /* Close both legs; reset_down/reset_up choose a reset instead of a FIN. */
@@ -891,18 +900,7 @@ static int clear_time_wait(const struct sockaddr_storage *src,
 	unmap_v4(&b);
 	if (nl_open(&diag, NETLINK_SOCK_DIAG))
 		return -1;
-	if (a.ss_family == AF_INET)
-		err = nl_destroy_tcp(&diag, AF_INET,
-				     &((struct sockaddr_in *)&a)->sin_addr,
-				     sa_port(&a),
-				     &((struct sockaddr_in *)&b)->sin_addr,
-				     sa_port(&b));
-	else
-		err = nl_destroy_tcp(&diag, AF_INET6,
-				     &((struct sockaddr_in6 *)&a)->sin6_addr,
-				     sa_port(&a),
-				     &((struct sockaddr_in6 *)&b)->sin6_addr,
-				     sa_port(&b));
+	err = destroy_tuple(&diag, &a, &b, false);
 	nl_close(&diag);
 	return err;
 }

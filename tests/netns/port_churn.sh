@@ -48,6 +48,25 @@ ab_run() {
 	RETRANS=$(($(syn_retrans) - before))
 }
 
+# diagnose MODE: after a failed request, what each side counted, so a
+# failure seen once in a whole-suite run says where the reset came from
+# (the daemons log single connections only with -v).
+diagnose() {
+	local ns name
+	for name in cpe hag; do
+		[ $name = cpe ] && ns=$NS_CPE || ns=$NS_HAG
+		note "$1: $name relay: $(nsx "$ns" build/hybond stats -j 2>&1 |
+			jq -c '{relay: .relay, handshake: .handshake}' 2>&1)"
+	done
+	for name in h cpe hag s; do
+		case $name in
+		h) ns=$NS_H ;; cpe) ns=$NS_CPE ;; hag) ns=$NS_HAG ;; s) ns=$NS_S ;;
+		esac
+		note "$1: $name kernel: $(nsx "$ns" nstat -asz 2>/dev/null |
+			awk '$2 > 0 && $1 ~ /Reset|Rst|Abort|Fallback|Fastclose|Refused|TW|PAWS|Challenge|SynRetrans|Drop/ {printf "%s=%s ", $1, $2}')"
+	done
+}
+
 for mode in handshake accept-first; do
 	if [ $mode = accept-first ]; then
 		stop_pid "$CPE_PID"; stop_pid "$HAG_PID"
@@ -67,6 +86,7 @@ for mode in handshake accept-first; do
 	check_eq "$mode: H sent no SYN twice in the first run" "$s1" 0
 	check_eq "$mode: H sent no SYN twice in the second run" "$s2" 0
 	check_ge "$mode: the second run is not slowed by the first (req/s, 60% floor)" "$r2" $((r1 * 60 / 100))
+	[ "$f1$f2$s1$s2" = 0000 ] || diagnose $mode
 done
 
 t_finish
