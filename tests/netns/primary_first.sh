@@ -33,15 +33,17 @@ standby() {
 	return 1
 }
 
-# run down|up ARGS...: an iperf3 run; sets MBPS, PRI, SEC (bytes on each
-# access link in the data direction) and MS (the milliseconds between the
+# run down|up ARGS...: an iperf3 run; sets MBPS, PERSEC (Mbit/s in each
+# second), PRI, SEC (bytes on each access link in the data direction) and MS (the milliseconds between the
 # two reads of those counters: the run with its set-up and its end).
 run() {
 	local dir=$1 flag= a b p0 s0 p1 s1 t0
 	shift
 	if [ "$dir" = down ]; then flag=-R a="$NS_HAG acc0" b="$NS_HAG sec0"; else a="$NS_CPE pri0" b="$NS_CPE sec0"; fi
 	p0=$(if_bytes $a tx); s0=$(if_bytes $b tx); t0=$(date +%s%N)
-	MBPS=$(nsx "$NS_H" iperf3 -c "$S4" -p 5201 $flag "$@" -J | jq '.end.sum_received.bits_per_second / 1e6 | floor')
+	OUT=$(nsx "$NS_H" iperf3 -c "$S4" -p 5201 $flag "$@" -J)
+	MBPS=$(jq '.end.sum_received.bits_per_second / 1e6 | floor' <<<"$OUT")
+	PERSEC=$(jq -r '[.intervals[].sum.bits_per_second / 1e6 | floor] | join(" ")' <<<"$OUT")
 	p1=$(if_bytes $a tx); s1=$(if_bytes $b tx)
 	MS=$(( ($(date +%s%N) - t0) / 1000000 ))
 	PRI=$((p1 - p0)) SEC=$((s1 - s0))
@@ -76,7 +78,7 @@ for dir in down up; do
 	# Over the time the bytes were counted in (the 10 s of data plus the
 	# run's set-up and end, ~10.05 s), not over 10 s flat.
 	cap=$((SEC * 8 / MS))
-	note "capped bulk $dir: ${MBPS} Mbit/s, secondary $SEC bytes = $cap kbit/s over $MS ms"
+	note "capped bulk $dir: ${MBPS} Mbit/s (each second: $PERSEC), primary $((PRI * 8 / MS)) kbit/s, secondary $SEC bytes = $cap kbit/s over $MS ms"
 	check_le "capped bulk $dir: the secondary stayed under 10 Mbit/s (kbit/s)" "$cap" 10000
 	if [ "$cap" -gt 10000 ]; then
 		# Seen once in ~10 runs (upload): keep what explains it.
@@ -85,7 +87,12 @@ for dir in down up; do
 		note "MP_PRIO: $(nsx "$NS_CPE" nstat -az 'MPTcpExt*Prio*' 'MPTcpExtMPJoin*' | awk 'NR>1 {printf "%s=%s ", $1, $2}')"
 		grep -E "warning|error" "$TOPO_DIR/cpe2.log" | sed 's/^/# /'
 	fi
-	check_ge "capped bulk $dir: the secondary still added capacity (Mbit/s)" "$MBPS" 24
+	# More than the primary's 20 Mbit/s link can carry alone. Usually
+	# 25-27 (the primary ~19, the secondary ~8: the cap switches it in and
+	# out, so the seconds alternate ~18 and ~33); about one run in ten
+	# the primary carries only 14-16 of its 20 and the sum is 21-23. A
+	# floor above that would test the flapping's luck, not the cap.
+	check_ge "capped bulk $dir: the secondary still added capacity, more than the primary's 20 Mbit/s (Mbit/s)" "$MBPS" 21
 done
 
 t_finish
