@@ -709,14 +709,12 @@ int run_daemon(const struct daemon_opts *o)
 		};
 
 		/* Accept the HAG's ADD_ADDRs (IPv4 and IPv6 both may come).
-		 * hybond's path manager joins one announced address per
-		 * connection (uo.max_joins below; --max-subflows N: up to
-		 * N), of the connection's own family when there is one, from
-		 * our secondary address of that family. The kernel's
-		 * (--join-after 0) joins each announced address the socket
-		 * can take where the subflow limit allows two (the
-		 * namespace's default on 6.18): two subflows on the one
-		 * secondary link. */
+		 * hybond's path manager joins each announced address the
+		 * connection's socket can take (an IPv6 socket both, an IPv4
+		 * one the IPv4 address), from our secondary address of that
+		 * family: with both families, two subflows on the one
+		 * secondary link. The kernel's does the same where the
+		 * subflow limit allows two (the namespace's default on 6.18). */
 		err = o->max_subflows >= 0 ?
 			      pm_set_limits(&pm, o->max_subflows,
 					    o->max_subflows) :
@@ -735,8 +733,6 @@ int run_daemon(const struct daemon_opts *o)
 			/* Without --hag-secondary, join what the HAG
 			 * announces, as the kernel's PM would. */
 			uo.learn = !o->npm_targets;
-			uo.max_joins = o->max_subflows >= 0 ?
-					       (unsigned int)o->max_subflows : 1;
 			uo.join_after_ms = o->join_after_ms;
 			uo.ntargets = o->npm_targets;
 			memcpy(uo.targets, o->pm_targets, sizeof(uo.targets));

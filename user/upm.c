@@ -290,40 +290,10 @@ static struct upm_conn **slot(struct upm *u, uint32_t token)
 	return p;
 }
 
-/*
- * The targets a connection makes subflows to. The HAG announces an address
- * of each family on its one secondary link; joining both puts two subflows
- * on the same link, where they only compete (and cost two handshakes). So
- * a connection joins at most max_joins learnt targets (one unless
- * --max-subflows says more): the ones it has first, then its own family's,
- * then the others.
- */
-static uint8_t join_set(const struct upm *u, const struct upm_conn *c)
-{
-	uint8_t set = c->want & c->up, left = c->want & (uint8_t)~c->up;
-	unsigned int n = (unsigned int)__builtin_popcount(set);
-
-	if (!u->o.learn)
-		return c->want;
-	for (int same = 1; same >= 0; same--)
-		for (int ti = 0; ti < u->o.ntargets && n < u->o.max_joins; ti++) {
-			uint8_t bit = (uint8_t)(1u << ti);
-
-			if (!(left & bit) ||
-			    (u->o.targets[ti].addr.family == c->family) != same)
-				continue;
-			set |= bit;
-			left &= (uint8_t)~bit;
-			n++;
-		}
-	return set;
-}
-
 /* Make the connection's subflows to the targets it wants and lacks. */
 static void join_missing(struct upm *u, struct upm_conn *c)
 {
 	bool failed = false;
-	uint8_t set;
 
 	if (c->join_at_ms) {
 		if (now_ms() < c->join_at_ms) {
@@ -333,11 +303,10 @@ static void join_missing(struct upm *u, struct upm_conn *c)
 		c->join_at_ms = 0;
 	}
 
-	set = join_set(u, c);
 	for (int ti = 0; ti < u->o.ntargets; ti++) {
 		uint8_t bit = (uint8_t)(1u << ti);
 
-		if (!(set & bit) || (c->up & bit))
+		if (!(c->want & bit) || (c->up & bit))
 			continue;
 		if (subflow_create(u, c, ti))
 			failed = true;

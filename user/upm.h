@@ -56,8 +56,6 @@ struct upm_opts {
 	/* CPE: join what the peer announces (ADD_ADDR), as the kernel's PM
 	 * would, for the connections told of it. */
 	bool learn;
-	/* learn: the most announced addresses one connection joins. */
-	unsigned int max_joins;
 	/* CPE: make a connection's subflows only once it has lived this long
 	 * (0: at once), or as soon as the secondary is switched on. */
 	unsigned int join_after_ms;
