@@ -288,7 +288,7 @@ int nl_if_addrs(struct nl *nl, int ifindex, struct hb_addr *out, int max)
 }
 
 struct diag_one {
-	struct inet_diag_sockid id;
+	uint32_t cookie[2];
 	uint8_t state;
 	bool found;
 };
@@ -301,7 +301,8 @@ static int diag_one_cb(const struct nlmsghdr *nlh, void *data)
 	if (nlh->nlmsg_type != SOCK_DIAG_BY_FAMILY ||
 	    mnl_nlmsg_get_payload_len(nlh) < sizeof(*d))
 		return MNL_CB_OK;
-	o->id = d->id;
+	o->cookie[0] = d->id.idiag_cookie[0];
+	o->cookie[1] = d->id.idiag_cookie[1];
 	o->state = d->idiag_state;
 	o->found = true;
 	return MNL_CB_OK;
@@ -352,13 +353,10 @@ int nl_destroy_tcp(struct nl *nl, int family, const void *laddr,
 	nlh = start(buf, SOCK_DESTROY, 0);
 	req = mnl_nlmsg_put_extra_header(nlh, sizeof(*req));
 	put_tuple(req, family, laddr, lport, raddr, rport);
-	if (one.found) {
-		/* The cookie only: a v4-mapped socket answers with its IPv6
-		 * form of the addresses, which an AF_INET request would
-		 * misread. */
-		req->id.idiag_cookie[0] = one.id.idiag_cookie[0];
-		req->id.idiag_cookie[1] = one.id.idiag_cookie[1];
-	}
+	/* The cookie only, not the answer's addresses: a v4-mapped socket
+	 * answers with their IPv6 form, which an AF_INET request misreads. */
+	if (one.found)
+		memcpy(req->id.idiag_cookie, one.cookie, sizeof(one.cookie));
 	return nl_request(nl, nlh, NULL, NULL);
 }
 

@@ -58,17 +58,14 @@ ab_run() {
 # failure seen once in a whole-suite run says where the reset came from
 # (the daemons log single connections only with -v).
 diagnose() {
-	local ns name
+	local name ns
 	for name in cpe hag; do
 		[ $name = cpe ] && ns=$NS_CPE || ns=$NS_HAG
 		note "$1: $name relay: $(nsx "$ns" build/hybond stats -j 2>&1 |
 			jq -c '{relay: .relay, handshake: .handshake}' 2>&1)"
 	done
-	for name in h cpe hag s; do
-		case $name in
-		h) ns=$NS_H ;; cpe) ns=$NS_CPE ;; hag) ns=$NS_HAG ;; s) ns=$NS_S ;;
-		esac
-		note "$1: $name kernel: $(nsx "$ns" nstat -asz 2>/dev/null |
+	for ns in "$NS_H" "$NS_CPE" "$NS_HAG" "$NS_S"; do
+		note "$1: $ns kernel: $(nsx "$ns" nstat -asz 2>/dev/null |
 			awk '$2 > 0 && $1 ~ /Reset|Rst|Abort|Fallback|Fastclose|Refused|TW|PAWS|Challenge|SynRetrans|Drop/ {printf "%s=%s ", $1, $2}')"
 	done
 }

@@ -34,8 +34,9 @@ standby() {
 }
 
 # run down|up ARGS...: an iperf3 run; sets MBPS, PERSEC (Mbit/s in each
-# second), PRI, SEC (bytes on each access link in the data direction) and MS (the milliseconds between the
-# two reads of those counters: the run with its set-up and its end).
+# second), PRI, SEC (bytes on each access link in the data direction) and
+# MS (the milliseconds between the two reads of those counters: the run
+# with its set-up and its end).
 run() {
 	local dir=$1 flag= a b p0 s0 p1 s1 t0
 	shift
