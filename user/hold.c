@@ -453,7 +453,7 @@ static void clear_tw(struct hold *h, const struct hybond_event *e)
 {
 	int fam = e->t.family == 4 ? AF_INET : AF_INET6;
 	int err = nl_destroy_tcp(&h->diag, fam, e->t.daddr, ntohs(e->t.dport),
-				 e->t.saddr, ntohs(e->t.sport), false);
+				 e->t.saddr, ntohs(e->t.sport));
 
 	if (!err)
 		inc(&h->tw_cleared);
@@ -566,7 +566,8 @@ static void on_connected(struct hold *h, struct pending *p)
 	int err = 0;
 
 	unlink_pending(h, p);
-	epoll_ctl(h->epfd, EPOLL_CTL_DEL, p->fd, NULL);
+	/* No EPOLL_CTL_DEL: the one-shot entry is disarmed now, and it goes
+	 * with the socket when whoever takes it closes it. */
 	if (getsockopt(p->fd, SOL_SOCKET, SO_ERROR, &err, &len))
 		err = errno;
 	if (err) {

@@ -11,7 +11,6 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include <netinet/tcp.h>
 
 #include <linux/fib_rules.h>
 #include <linux/if.h>
@@ -287,27 +286,6 @@ int nl_if_addrs(struct nl *nl, int ifindex, struct hb_addr *out, int max)
 	return d.n;
 }
 
-struct diag_one {
-	uint32_t cookie[2];
-	uint8_t state;
-	bool found;
-};
-
-static int diag_one_cb(const struct nlmsghdr *nlh, void *data)
-{
-	struct diag_one *o = data;
-	const struct inet_diag_msg *d = mnl_nlmsg_get_payload(nlh);
-
-	if (nlh->nlmsg_type != SOCK_DIAG_BY_FAMILY ||
-	    mnl_nlmsg_get_payload_len(nlh) < sizeof(*d))
-		return MNL_CB_OK;
-	o->cookie[0] = d->id.idiag_cookie[0];
-	o->cookie[1] = d->id.idiag_cookie[1];
-	o->state = d->idiag_state;
-	o->found = true;
-	return MNL_CB_OK;
-}
-
 static void put_tuple(struct inet_diag_req_v2 *req, int family,
 		      const void *laddr, uint16_t lport, const void *raddr,
 		      uint16_t rport)
@@ -326,37 +304,14 @@ static void put_tuple(struct inet_diag_req_v2 *req, int family,
 }
 
 int nl_destroy_tcp(struct nl *nl, int family, const void *laddr,
-		   uint16_t lport, const void *raddr, uint16_t rport,
-		   bool time_wait_only)
+		   uint16_t lport, const void *raddr, uint16_t rport)
 {
 	char buf[256];
-	struct nlmsghdr *nlh;
-	struct inet_diag_req_v2 *req;
-	struct diag_one one = { .found = false };
-	int err;
+	struct nlmsghdr *nlh = start(buf, SOCK_DESTROY, 0);
+	struct inet_diag_req_v2 *req =
+		mnl_nlmsg_put_extra_header(nlh, sizeof(*req));
 
-	if (time_wait_only) {
-		/* Look first: the tuple may hold a socket still closing,
-		 * whose destruction would reset the peer; its cookie then
-		 * makes sure the destroy below hits that one socket. */
-		nlh = start(buf, SOCK_DIAG_BY_FAMILY, 0);
-		req = mnl_nlmsg_put_extra_header(nlh, sizeof(*req));
-		put_tuple(req, family, laddr, lport, raddr, rport);
-		err = nl_request(nl, nlh, diag_one_cb, &one);
-		if (err)
-			return err;
-		if (!one.found)
-			return -ENOENT;
-		if (one.state != TCP_TIME_WAIT)
-			return -EBUSY;
-	}
-	nlh = start(buf, SOCK_DESTROY, 0);
-	req = mnl_nlmsg_put_extra_header(nlh, sizeof(*req));
 	put_tuple(req, family, laddr, lport, raddr, rport);
-	/* The cookie only, not the answer's addresses: a v4-mapped socket
-	 * answers with their IPv6 form, which an AF_INET request misreads. */
-	if (one.found)
-		memcpy(req->id.idiag_cookie, one.cookie, sizeof(one.cookie));
 	return nl_request(nl, nlh, NULL, NULL);
 }
 

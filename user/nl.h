@@ -69,12 +69,10 @@ int nl_if_addrs(struct nl *nl, int ifindex, struct hb_addr *out, int max);
 /* Destroy the TCP socket with this exact tuple (ss sockdiag SOCK_DESTROY):
  * used on our own TIME_WAIT sockets. nl must be a NETLINK_SOCK_DIAG socket.
  * Addresses in network order, 4 or 16 bytes by family; ports host order.
- * time_wait_only: only if the socket there is in TIME_WAIT (-EBUSY if it
- * is still closing, -ENOENT if there is none); otherwise whatever holds
- * the tuple, which resets a peer that still has the connection. */
+ * Whatever holds the tuple goes: a socket still closing there resets its
+ * peer. */
 int nl_destroy_tcp(struct nl *nl, int family, const void *laddr,
-		   uint16_t lport, const void *raddr, uint16_t rport,
-		   bool time_wait_only);
+		   uint16_t lport, const void *raddr, uint16_t rport);
 
 /* Destroy every TCP socket but listeners whose local address and port are
  * these: what a killed instance left on a port it owned. Returns how many,

@@ -67,7 +67,7 @@ struct side {
 	struct ep_tag tag; /* EP_SIDE */
 	uint8_t idx;       /* DOWN or UP */
 	bool readable, writable, rd_eof, wr_shut;
-	bool fin_first; /* we closed first: this leg ends in TIME_WAIT */
+	bool hup; /* an event said the peer closed or failed: read to the end */
 	int fd;
 	struct conn *c;
 };
@@ -168,8 +168,6 @@ struct worker {
 	_Atomic uint64_t net_sent[NET_MAX], net_recv[NET_MAX];
 	uint64_t last_sample_ms;
 	uint64_t now_ms;          /* refreshed once per loop turn */
-	struct nl diag;           /* sock_diag, to remove our TIME_WAITs */
-	bool have_diag;
 	/* A snapshot request from the control thread (NULL: none). */
 	struct snap_req *_Atomic req;
 };
@@ -487,9 +485,13 @@ static void conn_sample(struct conn *c, struct conn_sockinfo *si)
 	uint64_t ds[SOCKINFO_MAX_SUBFLOWS], dr[SOCKINFO_MAX_SUBFLOWS];
 	bool moved = false;
 	struct conn_track *tr;
+	/* The HAG's host leg and the CPE's upstream are MPTCP sockets (maybe
+	 * fallen back), unless the CPE was told to use TCP. */
+	int proto = w->r->o.role == HYBOND_ROLE_CPE && !w->r->o.mptcp_upstream ?
+			    IPPROTO_TCP : IPPROTO_MPTCP;
 
 	c->dirty = false;
-	if (fd < 0 || sockinfo_get(fd, &w->r->o.aa, si))
+	if (fd < 0 || sockinfo_get(fd, proto, &w->r->o.aa, si))
 		return;
 	if (si->fallback && !c->fell_back) {
 		c->fell_back = true;
@@ -598,39 +600,19 @@ static void enqueue(struct conn *c)
 
 /* SOCK_DESTROY the TCP socket on (local l, remote r); see nl_destroy_tcp. */
 static int destroy_tuple(struct nl *diag, const struct sockaddr_storage *l,
-			 const struct sockaddr_storage *r, bool time_wait_only)
+			 const struct sockaddr_storage *r)
 {
 	if (l->ss_family == AF_INET)
 		return nl_destroy_tcp(diag, AF_INET,
 				      &((const struct sockaddr_in *)l)->sin_addr,
 				      sa_port(l),
 				      &((const struct sockaddr_in *)r)->sin_addr,
-				      sa_port(r), time_wait_only);
+				      sa_port(r));
 	return nl_destroy_tcp(diag, AF_INET6,
 			      &((const struct sockaddr_in6 *)l)->sin6_addr,
 			      sa_port(l),
 			      &((const struct sockaddr_in6 *)r)->sin6_addr,
-			      sa_port(r), time_wait_only);
-}
-
-/*
- * A leg we closed first now sits in TIME_WAIT on the host's own 4-tuple
- * (the proxy keeps H's port). The real endpoints keep their TIME_WAIT; ours
- * would only make the host's next connection from that port wait (or be
- * held), so it goes now. Only if it is in TIME_WAIT already: a subflow
- * still closing (seen about once in 500 connections at the HAG) would be
- * reset, and the tuple may by now be a new connection's (the host reused
- * its port); one left to linger is cleared when the port comes back.
- */
-static void drop_time_wait(struct conn *c, int i)
-{
-	struct worker *w = c->w;
-	const struct sockaddr_storage *l = i == DOWN ? &c->server : &c->host;
-	const struct sockaddr_storage *r = i == DOWN ? &c->host : &c->server;
-
-	if (!w->have_diag || (i == UP && w->r->o.nat))
-		return;
-	destroy_tuple(&w->diag, l, r, true);
+			      sa_port(r));
 }
 
 /* Close both legs; reset_down/reset_up choose a reset instead of a FIN. */
@@ -653,14 +635,13 @@ static void conn_close(struct conn *c, bool reset_down, bool reset_up)
 
 		if (c->s[i].fd < 0)
 			continue;
-		epoll_ctl(w->epfd, EPOLL_CTL_DEL, c->s[i].fd, NULL);
+		/* close() takes the fd out of the epoll set: nothing else
+		 * holds the socket. */
 		if (rst)
 			abort_fd(c->s[i].fd);
 		else
 			close(c->s[i].fd);
 		c->s[i].fd = -1;
-		if (!rst && c->s[i].fin_first)
-			drop_time_wait(c, i);
 		if (c->d[i].buf)
 			buf_put(w, c->d[i].buf);
 		c->d[i].buf = NULL;
@@ -752,6 +733,12 @@ static bool pump_dir(struct conn *c, int d, bool *more)
 		if (n > 0) {
 			b->start = 0;
 			b->end = n;
+			/* A short read emptied the queue: the next bytes come
+			 * with an edge of their own, so no recv() just to hear
+			 * EAGAIN. Unless the peer's FIN came with this edge:
+			 * then read on to the end of stream. */
+			if ((size_t)n < bufsize && !src->hup)
+				src->readable = false;
 			continue;
 		}
 		if (n == 0) {
@@ -791,7 +778,6 @@ static bool pump_dir(struct conn *c, int d, bool *more)
 			return false;
 		}
 		dst->wr_shut = true;
-		dst->fin_first = !dst->rd_eof;
 	}
 	return true;
 }
@@ -900,7 +886,7 @@ static int clear_time_wait(const struct sockaddr_storage *src,
 	unmap_v4(&b);
 	if (nl_open(&diag, NETLINK_SOCK_DIAG))
 		return -1;
-	err = destroy_tuple(&diag, &a, &b, false);
+	err = destroy_tuple(&diag, &a, &b);
 	nl_close(&diag);
 	return err;
 }
@@ -1027,17 +1013,17 @@ bool relay_admits(struct relay *r, const struct sockaddr_storage *host)
 	       atomic_load(&r->sub_active[sub]) < r->o.max_per_subscriber;
 }
 
-static void accept_one(struct worker *w, int fd)
+/* fd: just accepted from a listener, peer: its address from accept4(). */
+static void accept_one(struct worker *w, int fd, struct sockaddr_storage *peer_in)
 {
-	struct sockaddr_storage peer, orig;
-	socklen_t plen = sizeof(peer), olen = sizeof(orig);
+	struct sockaddr_storage peer = *peer_in, orig;
+	socklen_t olen = sizeof(orig);
 	struct conn *c;
 	int up, one = 1;
 	bool connected = false;
 	char a[64], b[64];
 
-	if (getpeername(fd, (struct sockaddr *)&peer, &plen) ||
-	    getsockname(fd, (struct sockaddr *)&orig, &olen)) {
+	if (getsockname(fd, (struct sockaddr *)&orig, &olen)) {
 		abort_fd(fd);
 		return;
 	}
@@ -1118,7 +1104,9 @@ static void accept_one(struct worker *w, int fd)
 static void accept_all(struct worker *w, struct listener *l)
 {
 	for (;;) {
-		int fd = accept4(l->fd, NULL, NULL,
+		struct sockaddr_storage peer;
+		socklen_t plen = sizeof(peer);
+		int fd = accept4(l->fd, (struct sockaddr *)&peer, &plen,
 				 SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 		if (fd < 0) {
@@ -1128,7 +1116,7 @@ static void accept_all(struct worker *w, struct listener *l)
 				pr_warn("accept: %s", strerror(errno));
 			return;
 		}
-		accept_one(w, fd);
+		accept_one(w, fd, &peer);
 	}
 }
 
@@ -1330,6 +1318,8 @@ static void *worker_main(void *arg)
 			if (ev[i].events &
 			    (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
 				s->readable = true;
+			if (ev[i].events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+				s->hup = true;
 			if (ev[i].events & (EPOLLOUT | EPOLLHUP | EPOLLERR))
 				s->writable = true;
 			enqueue(s->c);
@@ -1463,7 +1453,6 @@ int relay_create(struct relay **rp, const struct relay_opts *o,
 
 		w->r = r;
 		w->id = i;
-		w->have_diag = !nl_open(&w->diag, NETLINK_SOCK_DIAG);
 		w->epfd = epoll_create1(EPOLL_CLOEXEC);
 		w->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 		if (w->epfd < 0 || w->wakefd < 0) {
@@ -1568,8 +1557,6 @@ void relay_destroy(struct relay *r)
 
 		if (w->started)
 			pthread_join(w->th, NULL);
-		if (w->have_diag)
-			nl_close(&w->diag);
 		worker_cleanup(w);
 		if (w->epfd >= 0)
 			close(w->epfd);

@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * sockinfo.c - per-subflow facts from the kernel's MPTCP socket options:
- * MPTCP_INFO (flags: fallback), MPTCP_TCPINFO (one tcp_info per subflow) and
- * MPTCP_SUBFLOW_ADDRS (their addresses). All three exist since Linux 5.16,
- * so one code path serves 6.1 to 6.18. TCPINFO and SUBFLOW_ADDRS walk the
+ * MPTCP_FULL_INFO (Linux 6.6): the connection's mptcp_info and each subflow's
+ * tcp_info and addresses in one call, under one hold of the socket lock.
+ * Older kernels (6.1) answer it EOPNOTSUPP; there, three calls that exist
+ * since 5.16: MPTCP_INFO (flags: fallback), MPTCP_TCPINFO (one tcp_info per
+ * subflow) and MPTCP_SUBFLOW_ADDRS (their addresses). Those two walk the
  * subflow list in the same order under the socket lock; a subflow that comes
  * or goes between the two calls shows up as a count mismatch, and then the
  * call is retried once.
@@ -12,6 +14,8 @@
 #include <stddef.h>
 #include <netinet/in.h>
 #include <linux/tcp.h> /* the full tcp_info, not glibc's older copy */
+#include <stdatomic.h>
+#include <stdint.h>
 #include <string.h>
 
 #include <linux/mptcp.h>
@@ -21,6 +25,31 @@
 #ifndef SOL_MPTCP
 #define SOL_MPTCP 284
 #endif
+#ifndef IPPROTO_MPTCP
+#define IPPROTO_MPTCP 262
+#endif
+
+/* <linux/mptcp.h> of Linux 6.6; the build's headers may be older. */
+#define HB_MPTCP_FULL_INFO 4
+struct hb_subflow_info {
+	__u32 id;
+	struct mptcp_subflow_addrs addrs;
+};
+struct hb_full_info {
+	__u32 size_tcpinfo_kernel; /* set by the kernel: 0 going in */
+	__u32 size_tcpinfo_user;
+	__u32 size_sfinfo_kernel; /* set by the kernel: 0 going in */
+	__u32 size_sfinfo_user;
+	__u32 num_subflows; /* set by the kernel: 0 going in */
+	__u32 size_arrays_user;
+	__aligned_u64 subflow_info;
+	__aligned_u64 tcp_info;
+	struct mptcp_info mptcp_info;
+};
+
+/* Cleared once a kernel turned MPTCP_FULL_INFO down on a working MPTCP
+ * socket: from then on, the three older calls only. */
+static _Atomic bool full_info_ok = true;
 
 struct tcpinfo_buf {
 	struct mptcp_subflow_data d;
@@ -90,32 +119,100 @@ static int tcp_sockinfo(int fd, const struct access_addrs *aa,
 	return 0;
 }
 
-int sockinfo_get(int fd, const struct access_addrs *aa,
+static void fill_mptcp(struct conn_sockinfo *out, const struct mptcp_info *mi,
+		       socklen_t len)
+{
+	out->fallback = mi->mptcpi_flags & MPTCP_INFO_FLAG_FALLBACK;
+	if (len >= offsetof(struct mptcp_info, mptcpi_snd_una) +
+			   sizeof(mi->mptcpi_snd_una)) {
+		out->have_seq = true;
+		out->write_seq = mi->mptcpi_write_seq;
+		out->snd_una = mi->mptcpi_snd_una;
+	}
+}
+
+static void fill_sub(struct conn_sockinfo *out, const struct access_addrs *aa,
+		     int i, const struct tcp_info *ti,
+		     const struct mptcp_subflow_addrs *a)
+{
+	struct subflow_info *s = &out->sub[i];
+
+	fill_tcp(s, ti);
+	memcpy(&s->local, &a->ss_local, sizeof(s->local));
+	memcpy(&s->remote, &a->ss_remote, sizeof(s->remote));
+	s->net = classify(&s->local, aa);
+	/* MPTCP keeps a dead first subflow attached. */
+	if (s->state == 1)
+		out->nsub_established++;
+}
+
+/* One call (Linux 6.6 on): 0, or -errno (EOPNOTSUPP/ENOPROTOOPT: a kernel
+ * without it, or a socket that fell back). */
+static int full_info(int fd, const struct access_addrs *aa,
+		     struct conn_sockinfo *out)
+{
+	struct tcp_info ti[SOCKINFO_MAX_SUBFLOWS];
+	struct hb_subflow_info sf[SOCKINFO_MAX_SUBFLOWS];
+	struct hb_full_info fi = {
+		.size_tcpinfo_user = sizeof(ti[0]),
+		.size_sfinfo_user = sizeof(sf[0]),
+		.size_arrays_user = SOCKINFO_MAX_SUBFLOWS,
+		.subflow_info = (uintptr_t)sf,
+		.tcp_info = (uintptr_t)ti,
+	};
+	socklen_t len = sizeof(fi);
+	uint32_t n;
+
+	memset(ti, 0, sizeof(ti));
+	memset(sf, 0, sizeof(sf));
+	if (getsockopt(fd, SOL_MPTCP, HB_MPTCP_FULL_INFO, &fi, &len))
+		return -errno;
+	if (len < offsetof(struct hb_full_info, mptcp_info))
+		return -EINVAL;
+	fill_mptcp(out, &fi.mptcp_info,
+		   len - offsetof(struct hb_full_info, mptcp_info));
+	n = fi.num_subflows < SOCKINFO_MAX_SUBFLOWS ? fi.num_subflows :
+						      SOCKINFO_MAX_SUBFLOWS;
+	for (uint32_t i = 0; i < n; i++)
+		fill_sub(out, aa, i, &ti[i], &sf[i].addrs);
+	out->nsub = n;
+	return 0;
+}
+
+int sockinfo_get(int fd, int proto, const struct access_addrs *aa,
 		 struct conn_sockinfo *out)
 {
 	struct mptcp_info mi;
-	socklen_t len = sizeof(mi);
+	socklen_t len;
 	struct tcpinfo_buf tb;
 	struct addrs_buf ab;
-	int proto = 0;
+	bool try_full = atomic_load(&full_info_ok);
 
 	memset(out, 0, sizeof(*out));
 	len = sizeof(proto);
-	if (getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &len))
+	if (!proto && getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &len))
 		return -errno;
 	if (proto != IPPROTO_MPTCP)
 		return tcp_sockinfo(fd, aa, out);
 	out->mptcp = true;
+	if (try_full) {
+		int err = full_info(fd, aa, out);
+
+		if (!err)
+			return 0;
+		if (err != -EOPNOTSUPP && err != -ENOPROTOOPT)
+			return err;
+		memset(out, 0, sizeof(*out));
+		out->mptcp = true;
+	}
 	len = sizeof(mi);
 	memset(&mi, 0, sizeof(mi));
 	if (!getsockopt(fd, SOL_MPTCP, MPTCP_INFO, &mi, &len)) {
-		out->fallback = mi.mptcpi_flags & MPTCP_INFO_FLAG_FALLBACK;
-		if (len >= offsetof(struct mptcp_info, mptcpi_snd_una) +
-				   sizeof(mi.mptcpi_snd_una)) {
-			out->have_seq = true;
-			out->write_seq = mi.mptcpi_write_seq;
-			out->snd_una = mi.mptcpi_snd_una;
-		}
+		/* MPTCP_INFO works where MPTCP_FULL_INFO did not: the
+		 * kernel has no MPTCP_FULL_INFO. */
+		if (try_full)
+			atomic_store(&full_info_ok, false);
+		fill_mptcp(out, &mi, len);
 	} else if (errno == EOPNOTSUPP || errno == ENOPROTOOPT)
 		/* A fallen-back socket hands SOL_MPTCP to its TCP subflow,
 		 * which refuses it (EOPNOTSUPP for IPv4, ENOPROTOOPT for
@@ -144,18 +241,8 @@ int sockinfo_get(int fd, const struct access_addrs *aa,
 							      ab.d.num_subflows;
 		if (n > SOCKINFO_MAX_SUBFLOWS)
 			n = SOCKINFO_MAX_SUBFLOWS;
-		for (uint32_t i = 0; i < n; i++) {
-			struct subflow_info *s = &out->sub[i];
-
-			fill_tcp(s, &tb.ti[i]);
-			memcpy(&s->local, &ab.a[i].ss_local, sizeof(s->local));
-			memcpy(&s->remote, &ab.a[i].ss_remote,
-			       sizeof(s->remote));
-			s->net = classify(&s->local, aa);
-			/* MPTCP keeps a dead first subflow attached. */
-			if (s->state == 1)
-				out->nsub_established++;
-		}
+		for (uint32_t i = 0; i < n; i++)
+			fill_sub(out, aa, i, &tb.ti[i], &ab.a[i]);
 		out->nsub = n;
 		break;
 	}

@@ -43,8 +43,10 @@ struct access_addrs {
 	struct hb_addr secondary[8];
 };
 
-/* Fill *out for an MPTCP (or TCP) socket; 0 or -errno. */
-int sockinfo_get(int fd, const struct access_addrs *aa,
+/* Fill *out for an MPTCP (or TCP) socket; 0 or -errno. proto: the
+ * socket's protocol if the caller knows it (IPPROTO_MPTCP or IPPROTO_TCP;
+ * an MPTCP socket that fell back is still IPPROTO_MPTCP), 0 to ask. */
+int sockinfo_get(int fd, int proto, const struct access_addrs *aa,
 		 struct conn_sockinfo *out);
 
 #endif
