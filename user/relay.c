@@ -1019,7 +1019,7 @@ static void accept_one(struct worker *w, int fd, struct sockaddr_storage *peer_i
 	struct sockaddr_storage peer = *peer_in, orig;
 	socklen_t olen = sizeof(orig);
 	struct conn *c;
-	int up, one = 1;
+	int up;
 	bool connected = false;
 	char a[64], b[64];
 
@@ -1046,7 +1046,6 @@ static void accept_one(struct worker *w, int fd, struct sockaddr_storage *peer_i
 		abort_fd(fd);
 		return;
 	}
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if (up >= 0)
 		connected = true;
 	else
@@ -1081,11 +1080,11 @@ static void accept_one(struct worker *w, int fd, struct sockaddr_storage *peer_i
 	}
 	c->s[DOWN].fd = fd;
 	c->s[UP].fd = up;
-	set_keepalive(w->r->o.role == HYBOND_ROLE_HAG ? fd : up,
-		      w->r->o.stall_timeout_s);
-	/* The CPE's upstream got it before connecting (upstream_socket). */
-	if (w->r->o.role == HYBOND_ROLE_HAG)
-		set_congestion(w->r, fd);
+	/* The HAG's MPTCP leg has its keepalive and congestion control from
+	 * the listener (listener_options); the CPE's upstream got its
+	 * congestion control before connecting (upstream_socket). */
+	if (w->r->o.role == HYBOND_ROLE_CPE)
+		set_keepalive(up, w->r->o.stall_timeout_s);
 	c->next = w->conns;
 	if (w->conns)
 		w->conns->prev = c;
@@ -1398,6 +1397,24 @@ fail:
 	return one;
 }
 
+/*
+ * What every accepted socket should have, set once on its listener: an
+ * accepted socket inherits it (TCP copies the listener's settings into the
+ * child; MPTCP its connection-level ones, which its subflows, joins
+ * included, take from it). Saves a system call or six per connection.
+ * Inherited listeners (--takeover) get them too.
+ */
+static void listener_options(struct relay *r, int fd)
+{
+	int one = 1;
+
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (r->o.role == HYBOND_ROLE_HAG) {
+		set_keepalive(fd, r->o.stall_timeout_s);
+		set_congestion(r, fd);
+	}
+}
+
 int relay_create(struct relay **rp, const struct relay_opts *o,
 		 uint16_t *lport4, uint16_t *lport6)
 {
@@ -1443,6 +1460,7 @@ int relay_create(struct relay **rp, const struct relay_opts *o,
 			       strerror(-err));
 			goto fail;
 		}
+		listener_options(r, fd);
 		l->tag.kind = EP_LISTEN;
 		l->fd = fd;
 		l->family = f == 0 ? AF_INET : AF_INET6;

@@ -61,6 +61,19 @@ for fam in 4 6; do
 	check_ge "IPv$fam upload: secondary carried a substantial share (%)" "$share" 20
 done
 
+# An idle connection: the MPTCP leg keeps alive on both gateways (the HAG's
+# from its listener, the CPE's set on its upstream socket), so a dead path
+# shows as a subflow gone.
+nsx "$NS_H" timeout 10 bash -c "exec 3<>/dev/tcp/$S4/80; sleep 4" &
+idle=$!
+sleep 1.5
+ka_hag=$(nsx "$NS_HAG" ss -tnoH state established "( sport = :80 )" | grep -F "$H4" | grep -c 'timer:(keepalive')
+ka_cpe=$(nsx "$NS_CPE" ss -tnoH state established "( dport = :80 )" | grep -F "$H4" | grep -c 'timer:(keepalive')
+check_ge "idle connection: its subflow at the HAG has a keepalive timer" "$ka_hag" 1
+check_ge "idle connection: its subflow at the CPE has a keepalive timer" "$ka_cpe" 1
+kill "$idle" 2>/dev/null
+wait "$idle" 2>/dev/null
+
 capture_text pri $CAP_PRI >"$TOPO_DIR/pri.txt"
 capture_text sec $CAP_SEC >"$TOPO_DIR/sec.txt"
 for fam in 4 6; do
