@@ -22,6 +22,7 @@
 #include <linux/mptcp.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 
 #include "log.h"
 #include "sysctl.h"
@@ -664,15 +665,26 @@ int upm_event_fd(const struct upm *u)
 	return mnl_socket_get_fd(u->ev.sk);
 }
 
+/* Events are one datagram each, a few per connection: read them in
+ * batches, one system call for up to EV_BATCH. */
+#define EV_BATCH 16
+#define EV_BUF 4096
+
 void upm_handle_events(struct upm *u)
 {
-	char buf[MNL_SOCKET_BUFFER_SIZE];
+	static char buf[EV_BATCH][EV_BUF]; /* the daemon's main thread only */
+	struct mmsghdr m[EV_BATCH];
+	struct iovec iov[EV_BATCH];
 
 	for (;;) {
-		ssize_t n = recv(upm_event_fd(u), buf, sizeof(buf), MSG_DONTWAIT);
-		const struct nlmsghdr *nlh = (const struct nlmsghdr *)buf;
-		int len = (int)n;
+		int n;
 
+		for (int i = 0; i < EV_BATCH; i++) {
+			iov[i] = (struct iovec){ buf[i], EV_BUF };
+			m[i] = (struct mmsghdr){ .msg_hdr = { .msg_iov = &iov[i],
+							      .msg_iovlen = 1 } };
+		}
+		n = recvmmsg(upm_event_fd(u), m, EV_BATCH, MSG_DONTWAIT, NULL);
 		if (n < 0) {
 			if (errno == ENOBUFS)
 				pr_warn("path manager: events were lost (the "
@@ -682,8 +694,19 @@ void upm_handle_events(struct upm *u)
 				continue;
 			return;
 		}
-		for (; nl_msg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len))
-			event_cb(nlh, u);
+		for (int i = 0; i < n; i++) {
+			const struct nlmsghdr *nlh =
+				(const struct nlmsghdr *)buf[i];
+			int len = (int)m[i].msg_len;
+
+			for (; nl_msg_ok(nlh, len);
+			     nlh = mnl_nlmsg_next(nlh, &len))
+				event_cb(nlh, u);
+		}
+		/* Fewer than asked: the queue is empty (a new event brings a
+		 * new wake-up). */
+		if (n < EV_BATCH)
+			return;
 	}
 }
 
