@@ -238,6 +238,30 @@ web_testbed() {
 }
 
 # ---- 2. connection rate ------------------------------------------------------------
+# System calls each daemon makes per proxied connection: perf stat counts
+# raw_syscalls:sys_enter in all of a daemon's threads over one ab run of
+# 2000 connections, 8 at a time (its own run: counting slows the calls a
+# little). syscalls_run NAME PATH -> "CPE HAG" (per connection), or "- -".
+syscalls_run() {
+	local name=$1 path=$2 pc ph rps done failed non2xx c h
+	command -v perf >/dev/null || { echo "- -"; return; }
+	perf stat -x, -e raw_syscalls:sys_enter -p "$CPE_PID" -o "$TOPO_DIR/perf-$name-cpe.txt" >/dev/null 2>&1 &
+	pc=$!
+	perf stat -x, -e raw_syscalls:sys_enter -p "$HAG_PID" -o "$TOPO_DIR/perf-$name-hag.txt" >/dev/null 2>&1 &
+	ph=$!
+	sleep 0.5
+	read -r rps done failed non2xx <<<"$(ab_run "syscalls-$name" 8 2000 30 "$path")"
+	kill -INT "$pc" "$ph" 2>/dev/null
+	wait "$pc" "$ph" 2>/dev/null
+	c=$(awk -F, '$3 == "raw_syscalls:sys_enter" { print $1 }' "$TOPO_DIR/perf-$name-cpe.txt" 2>/dev/null)
+	h=$(awk -F, '$3 == "raw_syscalls:sys_enter" { print $1 }' "$TOPO_DIR/perf-$name-hag.txt" 2>/dev/null)
+	if [ "${done:-0}" -gt 0 ] && [ -n "$c" ] && [ -n "$h" ]; then
+		echo "$(calc %.1f 'x / n' x="$c" n="$done") $(calc %.1f 'x / n' x="$h" n="$done")"
+	else
+		echo "- -"
+	fi
+}
+
 # The median of per-round ratios: paired_ratio KEY_ROUNDS KEY_PLAIN_ROUNDS
 # (each a list of rates, one per round). The box's speed drifts between
 # rounds; a round's figures are minutes apart at most.
@@ -296,6 +320,12 @@ section_connrate() {
 				res "connrate.$setup.ttfb_p90_us" "$t90"
 				res "connrate.$setup.ttfb_failures" "$bad"
 			fi
+			if [ $round = 1 ] && [ "${setup#hybond}" != "$setup" ]; then
+				local sc sh
+				read -r sc sh <<<"$(syscalls_run "$setup" ":${port[$setup]}/1k")"
+				res "connrate.$setup.syscalls_per_conn_cpe" "$sc"
+				res "connrate.$setup.syscalls_per_conn_hag" "$sh"
+			fi
 			case $setup in
 			hybond*) res "connrate.$setup.log_problems" "$(($(get connrate.$setup.log_problems) + $(hybond_log_problems | wc -l)))" ;;
 			naive) res connrate.naive.log_problems "$(($(get connrate.naive.log_problems) + $(naive_log_problems | wc -l)))" ;;
@@ -337,6 +367,10 @@ section_connrate() {
 		printf '%-24s %11s us %11s us %11s us %9s\n' "$(setup_label $setup)" \
 			"$(get connrate.$setup.connect_median_us)" "$(get connrate.$setup.ttfb_median_us)" \
 			"$(get connrate.$setup.ttfb_p90_us)" "$(get connrate.$setup.ttfb_failures)"
+	done
+	for setup in $setups; do
+		[ "${setup#hybond}" = "$setup" ] && continue
+		say "$(setup_label $setup): system calls per connection (perf stat, ab -n 2000 -c 8): CPE $(get connrate.$setup.syscalls_per_conn_cpe), HAG $(get connrate.$setup.syscalls_per_conn_hag)"
 	done
 	for setup in $setups; do
 		[ $setup = plain ] && continue
