@@ -14,7 +14,8 @@
 #               plain routing, hybond (also --accept-first, and
 #               --join-after 0) and the naive relay, median of rounds,
 #               the proxies' and the whole box's CPU per connection; time to
-#               connect and to the first byte (median of curl)
+#               connect and to the first byte (median of curl); each
+#               daemon's system calls per connection (perf stat, if there)
 #   memory      resident memory of each hybond daemon holding 10k and 50k
 #               idle proxied connections, bytes per connection; a request
 #               and the logs checked afterwards
@@ -37,7 +38,7 @@ set -u
 cd "$(dirname "$0")/.."
 
 usage() {
-	sed -n '3,28p' "$0" | sed 's/^# \{0,1\}//'
+	sed -n '3,32p' "$0" | sed 's/^# \{0,1\}//'
 	exit "${1:-0}"
 }
 
