@@ -679,6 +679,9 @@ static bool soft_err(int e)
 	return e == EAGAIN || e == EWOULDBLOCK || e == EINTR;
 }
 
+/* Bytes a direction moves while a short read ends its reading (pump_dir). */
+#define SHORT_READ_MAX (64 << 10)
+
 /*
  * Move bytes in direction d (source side d, destination side !d). Returns
  * false if the connection died, and sets *more if the budget ran out while
@@ -735,9 +738,14 @@ static bool pump_dir(struct conn *c, int d, bool *more)
 			b->end = n;
 			/* A short read emptied the queue: the next bytes come
 			 * with an edge of their own, so no recv() just to hear
-			 * EAGAIN. Unless the peer's FIN came with this edge:
-			 * then read on to the end of stream. */
-			if ((size_t)n < bufsize && !src->hup)
+			 * EAGAIN. Unless the peer's FIN came with this edge
+			 * (then read on to the end of stream), and only while
+			 * the direction is young: in bulk, the recv() after a
+			 * send() mostly finds new bytes, and going back to
+			 * epoll_wait() instead cost the HAG a third more CPU
+			 * per GiB with 16 downloads. */
+			if ((size_t)n < bufsize && !src->hup &&
+			    c->bytes[d] < SHORT_READ_MAX)
 				src->readable = false;
 			continue;
 		}
