@@ -234,6 +234,15 @@ static __always_inline int maybe_hold(struct __sk_buff *skb,
 
 	held_key(p, &k);
 	h = bpf_map_lookup_elem(&hybond_held, &k);
+	/* The daemon's reinjection of a held SYN carries the local-delivery
+	 * mark, which no frame from the wire has at ingress (a mark does not
+	 * cross namespaces): it goes on, and its tuple is held no more. */
+	if (cfg->mark && skb->mark == cfg->mark) {
+		if (h)
+			bpf_map_delete_elem(&hybond_held, &k);
+		count(HYBOND_DIR_STEER, fam, HYBOND_CTR_SYN_RELEASED);
+		return 0;
+	}
 	if (h) {
 		if (h->state == HYBOND_HOLD_RELEASED) {
 			bpf_map_delete_elem(&hybond_held, &k);

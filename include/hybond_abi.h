@@ -148,10 +148,13 @@ static inline __u32 hybond_stat_idx(__u32 dir, __u32 fam, __u32 ctr)
 /*
  * Held SYNs. The steering program drops a SYN it holds and reports it with
  * a copy of the frame in the hybond_events ring; the daemon connects
- * upstream (and removes a TIME_WAIT in the way), marks the tuple released
- * in hybond_held and reinjects the frame as if received again (the XDP
- * program hybond_reinject run with BPF_F_TEST_XDP_LIVE_FRAMES): this time
- * it is steered to the listener.
+ * upstream (and removes a TIME_WAIT in the way) and reinjects the frame as
+ * if received again (the tc program hybond_reinject run with
+ * BPF_PROG_TEST_RUN, the context's mark set to hybond_cfg.mark): the
+ * steering program knows it by that mark, forgets the tuple in hybond_held
+ * and steers it to the listener. (HYBOND_HOLD_RELEASED, the daemon marking
+ * the tuple released first, is what daemons before 2026-12-02 did; still
+ * honoured.)
  */
 struct hybond_tuple {
 	__u8 family;   /* 4 or 6 */

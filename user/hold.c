@@ -422,16 +422,16 @@ static void fix_tcp_checksum(struct hybond_event *e)
 	memcpy(tcp + 16, &c, 2);
 }
 
+/* Reinject a held SYN. The local-delivery mark on it tells the steering
+ * program that this copy is the release (see hybond_abi.h): no map update
+ * from here. */
 static void release(struct hold *h, struct hybond_event *e)
 {
-	struct hybond_held val = { .state = HYBOND_HOLD_RELEASED };
-	struct __sk_buff ctx = { .ifindex = e->ifindex };
+	struct __sk_buff ctx = { .ifindex = e->ifindex, .mark = h->s->mark };
 	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = e->frame,
 		    .data_size_in = e->len, .ctx_in = &ctx,
 		    .ctx_size_in = sizeof(ctx), .repeat = 1);
 
-	if (bpf_map_update_elem(h->held_fd, &e->t, &val, BPF_ANY))
-		pr_debug("releasing a held SYN: %s", strerror(errno));
 	fix_tcp_checksum(e);
 	if (bpf_prog_test_run_opts(h->reinject_fd, &opts))
 		pr_warn("reinjecting a held SYN failed: %s; the host will "

@@ -12,6 +12,7 @@
  */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <linux/pkt_cls.h>
 #include <net/if.h>
 #include <sched.h>
 #include <sys/ioctl.h>
@@ -121,12 +122,14 @@ static uint64_t counter(int dir, int fam, int ctr)
 	return sum;
 }
 
-/* Run one frame; returns the skb mark afterwards. Counter deltas are
- * written to delta[HYBOND_CTR_MAX] for the given direction/family. */
-static uint32_t run(struct bpf_program *prog, const uint8_t *frame, int len,
-		    int dir, int fam, uint64_t *delta)
+/* Run one frame with the skb mark mark_in; returns the verdict and puts
+ * the mark afterwards in *mark_out. Counter deltas are written to
+ * delta[HYBOND_CTR_MAX] for the given direction/family. */
+static int run_ctx(struct bpf_program *prog, const uint8_t *frame, int len,
+		   uint32_t mark_in, uint32_t *mark_out, int dir, int fam,
+		   uint64_t *delta)
 {
-	struct __sk_buff ctx = { 0 };
+	struct __sk_buff ctx = { .mark = mark_in };
 	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame,
 		    .data_size_in = len, .ctx_in = &ctx,
 		    .ctx_size_in = sizeof(ctx), .ctx_out = &ctx,
@@ -136,10 +139,22 @@ static uint32_t run(struct bpf_program *prog, const uint8_t *frame, int len,
 	for (int c = 0; c < HYBOND_CTR_MAX; c++)
 		before[c] = counter(dir, fam, c);
 	cr_assert_eq(bpf_prog_test_run_opts(bpf_program__fd(prog), &opts), 0);
-	cr_assert_eq(opts.retval, 0, "verdict must always be TC_ACT_OK");
 	for (int c = 0; c < HYBOND_CTR_MAX; c++)
 		delta[c] = counter(dir, fam, c) - before[c];
-	return ctx.mark;
+	if (mark_out)
+		*mark_out = ctx.mark;
+	return opts.retval;
+}
+
+/* Run one frame that must pass (TC_ACT_OK); returns the mark afterwards. */
+static uint32_t run(struct bpf_program *prog, const uint8_t *frame, int len,
+		    int dir, int fam, uint64_t *delta)
+{
+	uint32_t mark = 0;
+
+	cr_assert_eq(run_ctx(prog, frame, len, 0, &mark, dir, fam, delta), 0,
+		     "verdict must always be TC_ACT_OK");
+	return mark;
 }
 
 static const uint8_t LO4[16] = { 127, 0, 0, 1 };
@@ -321,4 +336,44 @@ Test(steer, disabled_program_touches_nothing)
 	cr_assert_eq(run(skel->progs.hybond_steer, f, n, HYBOND_DIR_STEER,
 			 HYBOND_FAM_V4, d), 0);
 	EXPECT(d, -1);
+}
+
+/* The handshake order: a held SYN is dropped (and reported), the host's
+ * copies too while it is held, and the daemon's reinjection, which carries
+ * the local-delivery mark, is steered and ends the hold. */
+Test(steer, held_syn_waits_for_the_marked_reinjection)
+{
+	uint8_t f[256];
+	uint64_t d[HYBOND_CTR_MAX];
+	struct hybond_tuple k = { .family = 4 };
+	struct hybond_held h;
+	int n = build(f, 4, 0x02, OPTS_SYN_PLAIN, sizeof(OPTS_SYN_PLAIN));
+	struct bpf_program *p = skel->progs.hybond_steer;
+
+	memcpy(k.saddr, H4, 4);
+	memcpy(k.daddr, R4, 4);
+	k.sport = htons(40000);
+	k.dport = htons(80);
+	set_cfg(HYBOND_ROLE_CPE, HYBOND_F_ENABLED | HYBOND_F_HOLD);
+
+	cr_assert_eq(run_ctx(p, f, n, 0, NULL, HYBOND_DIR_STEER, HYBOND_FAM_V4, d),
+		     TC_ACT_SHOT);
+	EXPECT(d, HYBOND_CTR_PACKETS, HYBOND_CTR_SYN, HYBOND_CTR_SYN_HELD);
+	cr_assert_eq(bpf_map__lookup_elem(skel->maps.hybond_held, &k, sizeof(k),
+					  &h, sizeof(h), 0),
+		     0, "the tuple is held");
+	cr_expect_eq(h.state, HYBOND_HOLD_PENDING);
+
+	cr_assert_eq(run_ctx(p, f, n, 0, NULL, HYBOND_DIR_STEER, HYBOND_FAM_V4, d),
+		     TC_ACT_SHOT, "the host's retransmission is dropped");
+	EXPECT(d, HYBOND_CTR_PACKETS, HYBOND_CTR_SYN, HYBOND_CTR_SYN_HELD_DUP);
+
+	cr_assert_eq(run_ctx(p, f, n, MARK, NULL, HYBOND_DIR_STEER,
+			     HYBOND_FAM_V4, d),
+		     TC_ACT_OK, "the reinjection is steered");
+	EXPECT(d, HYBOND_CTR_PACKETS, HYBOND_CTR_SYN, HYBOND_CTR_SYN_RELEASED,
+	       HYBOND_CTR_ASSIGN_ERR);
+	cr_expect_neq(bpf_map__lookup_elem(skel->maps.hybond_held, &k, sizeof(k),
+					   &h, sizeof(h), 0),
+		      0, "the hold is over");
 }
