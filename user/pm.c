@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <linux/genetlink.h>
 #include <linux/mptcp.h>
@@ -275,9 +276,12 @@ int pm_add_endpoint(struct pm *pm, const struct pm_endpoint *ep)
 	e.id = 0;
 	put_addr(nlh, &e, false);
 	err = nl_request(&pm->nl, nlh, NULL, NULL);
-	if (err == -EADDRINUSE && e.port) {
-		/* Subflows of a previous instance still hold the port (in
-		 * TIME_WAIT, typically): they are dead, clear them. */
+	/* Subflows of a previous instance still hold the port (in TIME_WAIT,
+	 * typically): they are dead, clear them. Once, in CI, after a
+	 * SIGKILL, the port stayed in use with no such socket left to clear
+	 * (the listener of the endpoint just replaced, let go of a moment
+	 * later, is the guess): try again for up to 2 s. */
+	for (int i = 0; err == -EADDRINUSE && e.port && i < 20; i++) {
 		struct nl diag;
 
 		if (!nl_open(&diag, NETLINK_SOCK_DIAG)) {
@@ -285,15 +289,16 @@ int pm_add_endpoint(struct pm *pm, const struct pm_endpoint *ep)
 						     &e.addr.v6, e.port);
 
 			nl_close(&diag);
-			if (n > 0) {
+			if (n > 0)
 				pr_info("cleared %d old sockets on %s port %u",
 					n, hb_addr_str(&e.addr, a, sizeof(a)),
 					e.port);
-				nlh = pm_msg(pm, buf, MPTCP_PM_CMD_ADD_ADDR, 0);
-				put_addr(nlh, &e, false);
-				err = nl_request(&pm->nl, nlh, NULL, NULL);
-			}
+			else
+				usleep(100 * 1000);
 		}
+		nlh = pm_msg(pm, buf, MPTCP_PM_CMD_ADD_ADDR, 0);
+		put_addr(nlh, &e, false);
+		err = nl_request(&pm->nl, nlh, NULL, NULL);
 	}
 	if (err) {
 		pr_err("adding MPTCP endpoint %s port %u: %s%s%s",
