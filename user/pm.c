@@ -283,19 +283,18 @@ int pm_add_endpoint(struct pm *pm, const struct pm_endpoint *ep)
 	 * later, is the guess): try again for up to 2 s. */
 	for (int i = 0; err == -EADDRINUSE && e.port && i < 20; i++) {
 		struct nl diag;
+		int n = -1;
 
 		if (!nl_open(&diag, NETLINK_SOCK_DIAG)) {
-			int n = nl_destroy_tcp_local(&diag, e.addr.family,
-						     &e.addr.v6, e.port);
-
+			n = nl_destroy_tcp_local(&diag, e.addr.family,
+						 &e.addr.v6, e.port);
 			nl_close(&diag);
-			if (n > 0)
-				pr_info("cleared %d old sockets on %s port %u",
-					n, hb_addr_str(&e.addr, a, sizeof(a)),
-					e.port);
-			else
-				usleep(100 * 1000);
 		}
+		if (n > 0)
+			pr_info("cleared %d old sockets on %s port %u", n,
+				hb_addr_str(&e.addr, a, sizeof(a)), e.port);
+		else
+			usleep(100 * 1000);
 		nlh = pm_msg(pm, buf, MPTCP_PM_CMD_ADD_ADDR, 0);
 		put_addr(nlh, &e, false);
 		err = nl_request(&pm->nl, nlh, NULL, NULL);

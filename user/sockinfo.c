@@ -146,6 +146,17 @@ static void fill_sub(struct conn_sockinfo *out, const struct access_addrs *aa,
 		out->nsub_established++;
 }
 
+/* The i-th tcp_info of an array the kernel filled with elements of its own
+ * size (stride): the smaller of its struct and ours, so a build whose
+ * headers are newer than the running kernel still finds each one. */
+static void nth_tcp(const void *base, uint32_t stride, uint32_t i,
+		    struct tcp_info *t)
+{
+	memset(t, 0, sizeof(*t));
+	memcpy(t, (const char *)base + (size_t)i * stride,
+	       stride < sizeof(*t) ? stride : sizeof(*t));
+}
+
 /* One call (Linux 6.6 on): 0, or -errno (EOPNOTSUPP/ENOPROTOOPT: a kernel
  * without it, or a socket that fell back). */
 static int full_info(int fd, const struct access_addrs *aa,
@@ -163,7 +174,6 @@ static int full_info(int fd, const struct access_addrs *aa,
 	socklen_t len = sizeof(fi);
 	uint32_t n;
 
-	memset(ti, 0, sizeof(ti));
 	memset(sf, 0, sizeof(sf));
 	if (getsockopt(fd, SOL_MPTCP, HB_MPTCP_FULL_INFO, &fi, &len))
 		return -errno;
@@ -173,8 +183,12 @@ static int full_info(int fd, const struct access_addrs *aa,
 		   len - offsetof(struct hb_full_info, mptcp_info));
 	n = fi.num_subflows < SOCKINFO_MAX_SUBFLOWS ? fi.num_subflows :
 						      SOCKINFO_MAX_SUBFLOWS;
-	for (uint32_t i = 0; i < n; i++)
-		fill_sub(out, aa, i, &ti[i], &sf[i].addrs);
+	for (uint32_t i = 0; i < n; i++) {
+		struct tcp_info t;
+
+		nth_tcp(ti, fi.size_tcpinfo_user, i, &t);
+		fill_sub(out, aa, i, &t, &sf[i].addrs);
+	}
 	out->nsub = n;
 	return 0;
 }
@@ -241,8 +255,12 @@ int sockinfo_get(int fd, int proto, const struct access_addrs *aa,
 							      ab.d.num_subflows;
 		if (n > SOCKINFO_MAX_SUBFLOWS)
 			n = SOCKINFO_MAX_SUBFLOWS;
-		for (uint32_t i = 0; i < n; i++)
-			fill_sub(out, aa, i, &tb.ti[i], &ab.a[i]);
+		for (uint32_t i = 0; i < n; i++) {
+			struct tcp_info t;
+
+			nth_tcp(tb.ti, tb.d.size_user, i, &t);
+			fill_sub(out, aa, i, &t, &ab.a[i]);
+		}
 		out->nsub = n;
 		break;
 	}
