@@ -80,6 +80,41 @@ acct_usec() {
 	echo $((t * 1000000 / HZ))
 }
 
+# thread_ticks PID: the CPU ticks so far of a hybond daemon's threads, by
+# kind: "MAIN HOLD WORKERS" (the main thread runs the path manager's events
+# and the primary-first controller; hybond-hold the held SYNs; hybond-wN
+# the relay).
+thread_ticks() {
+	local t c s m=0 h=0 w=0
+	for t in /proc/"$1"/task/[0-9]*; do
+		read -r s <"$t/stat" 2>/dev/null || continue
+		c=${s#*(}
+		c=${c%%)*}
+		set -- ${s##*)}
+		case $c in
+		hybond-hold) h=$((h + ${12} + ${13})) ;;
+		hybond-w*) w=$((w + ${12} + ${13})) ;;
+		*) m=$((m + ${12} + ${13})) ;;
+		esac
+	done
+	echo "$m $h $w"
+}
+
+# kworker_ticks: CPU ticks so far of the kernel's workqueue threads (where
+# MPTCP's per-connection worker, its path manager's ADD_ADDRs and the
+# closing of its subflows run).
+kworker_ticks() {
+	local t s c n=0
+	for t in /proc/[0-9]*/task/[0-9]*; do
+		read -r s <"$t/stat" 2>/dev/null || continue
+		c=${s#*(}
+		case $c in kworker*) ;; *) continue ;; esac
+		set -- ${s##*)}
+		n=$((n + ${12} + ${13}))
+	done
+	echo "$n"
+}
+
 # Processes left in a group (children of a relay we started).
 acct_pids() {
 	local g=$1

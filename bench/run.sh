@@ -15,7 +15,9 @@
 #               --join-after 0) and the naive relay, median of rounds,
 #               the proxies' and the whole box's CPU per connection; time to
 #               connect and to the first byte (median of curl); each
-#               daemon's system calls per connection (perf stat, if there)
+#               daemon's system calls per connection (perf stat, if there);
+#               hybond's CPU per connection split by thread (each daemon's
+#               main, hold and relay threads) and the kernel's workqueues
 #   memory      resident memory of each hybond daemon holding 10k and 50k
 #               idle proxied connections, bytes per connection; a request
 #               and the logs checked afterwards
@@ -278,7 +280,7 @@ paired_ratio() {
 }
 
 section_connrate() {
-	local setups="plain hybond hybond_af hybond_now" setup c k c0 h0 c1 h1 b0 b1 rps done failed non2xx round ns
+	local setups="plain hybond hybond_af hybond_now" setup c k c0 h0 c1 h1 b0 b1 rps done failed non2xx round ns i split0 split1
 	[ $HAVE_NAIVE = 1 ] && setups="$setups naive"
 	say ""
 	say "== connection rate: ab -n $NREQ -t $AB_SECS (keep-alive off, 1 KiB over HTTP) H -> nginx in S, $CONN_ROUNDS rounds over all setups, median; time to first byte (curl x$TTFB_N)"
@@ -301,11 +303,24 @@ section_connrate() {
 				# slow the next one, whichever setup it is.
 				for ns in $TOPO_NS; do nsx "$ns" ss -K state time-wait >/dev/null 2>&1; done
 				read -r c0 h0 <<<"$(setup_usec $setup)"
+				[ $setup = hybond ] && split0="$(thread_ticks "$CPE_PID") $(thread_ticks "$HAG_PID") $(kworker_ticks)"
 				b0=$(box_usec)
 				read -r rps done failed non2xx <<<"$(ab_run "$setup-c$c-r$round" "$c" "$NREQ" "$AB_SECS" ":${port[$setup]}/1k")"
 				b1=$(box_usec)
+				[ $setup = hybond ] && split1="$(thread_ticks "$CPE_PID") $(thread_ticks "$HAG_PID") $(kworker_ticks)"
 				sleep 1
 				read -r c1 h1 <<<"$(setup_usec $setup)"
+				if [ $setup = hybond ]; then
+					# Where a connection's CPU goes, summed over
+					# the rounds: ticks of each kind and the
+					# connections they served.
+					local -a a0=($split0) a1=($split1) acc=($(get $k.split_ticks))
+					for i in 0 1 2 3 4 5 6; do
+						acc[i]=$((${acc[i]:-0} + a1[i] - a0[i]))
+					done
+					acc[7]=$((${acc[7]:-0} + done))
+					res "$k.split_ticks" "${acc[*]}"
+				fi
 				res "$k.rounds" "$(get $k.rounds) $rps"
 				res "$k.box_rounds" "$(get $k.box_rounds) $(calc %.0f 'n ? u / n : 0' u=$((b1 - b0)) n="$done")"
 				res "$k.complete" "$(($(get $k.complete) + done))"
@@ -361,6 +376,16 @@ section_connrate() {
 		done
 	done
 	say "vs plain: medians against medians; per round: the median of each round's rate against plain routing's in that round"
+	for c in $CONCS; do
+		local -a t=($(get connrate.hybond.c$c.split_ticks))
+		[ "${t[7]:-0}" -gt 0 ] || continue
+		local us=() names=(cpe_main cpe_hold cpe_workers hag_main hag_hold hag_workers kworkers)
+		for i in 0 1 2 3 4 5 6; do
+			us[i]=$(calc %.0f 'x * 1e6 / hz / n' x="${t[i]}" hz="$HZ" n="${t[7]}")
+			res "connrate.hybond.c$c.us_per_conn_${names[i]}" "${us[i]}"
+		done
+		say "hybond, $c at a time, CPU us per connection by thread: CPE main ${us[0]}, hold ${us[1]}, relay ${us[2]}; HAG main ${us[3]}, hold ${us[4]}, relay ${us[5]}; kernel workqueues ${us[6]} (a thread's figure includes the kernel's work on the packets it sends, through every namespace they cross)"
+	done
 	say "box CPU: the whole machine's, ab, nginx and the kernel's MPTCP workers included"
 	printf '\n%-24s %14s %14s %14s %9s\n' setup "connect (med)" "TTFB (median)" "TTFB (p90)" failures
 	for setup in $setups; do
