@@ -40,7 +40,7 @@ set -u
 cd "$(dirname "$0")/.."
 
 usage() {
-	sed -n '3,32p' "$0" | sed 's/^# \{0,1\}//'
+	awk 'NR > 2 && !/^#/ { exit } NR > 2' "$0" | sed 's/^# \{0,1\}//'
 	exit "${1:-0}"
 }
 
