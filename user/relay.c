@@ -38,6 +38,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <linux/sock_diag.h>
+
 #include <bpf/bpf.h>
 
 #include "hold.h"
@@ -813,22 +815,35 @@ static void finish_connect(struct conn *c)
  * subflow while the data before it waits in the other subflow's queue, not
  * moved up because the buffer is full (nothing becomes readable, so nothing
  * is read, so the buffer never drains or grows). A larger buffer lets the
- * kernel move the waiting data; doubling it at each quiet re-poll (up to
- * RCVBUF_MAX) costs nothing on a truly idle connection: it is a limit, and
- * the relay reads as fast as the other leg takes.
+ * kernel move the waiting data. Raised only when that is what it looks
+ * like: the socket holds bytes (SO_MEMINFO) that recv() did not give, and
+ * the relay has none of that direction's bytes waiting for the other leg
+ * (a slow reader there is not a wedge). Each time to twice what it holds
+ * or allows, whichever is more, up to RCVBUF_MAX: autotuning alone takes a
+ * buffer to 32 MiB here (net.ipv4.tcp_rmem), and a bulk upload wedged
+ * with 4.7 MB held (primary_first.sh, about one run in eight) when the old
+ * ceiling, 4 MiB, stopped every raise.
  */
-#define RCVBUF_MAX (4 << 20)
+#define RCVBUF_MAX (64 << 20)
 static void raise_mptcp_rcvbuf(struct conn *c)
 {
-	int m = c->w->r->o.role == HYBOND_ROLE_HAG ? DOWN : UP, v = 0;
-	socklen_t len = sizeof(v);
+	int m = c->w->r->o.role == HYBOND_ROLE_HAG ? DOWN : UP, v;
+	uint32_t mi[SK_MEMINFO_VARS] = { 0 };
+	socklen_t len = sizeof(mi);
+	uint32_t held;
 
-	if (c->s[m].rd_eof ||
-	    getsockopt(c->s[m].fd, SOL_SOCKET, SO_RCVBUF, &v, &len) ||
-	    v >= RCVBUF_MAX)
+	if (c->s[m].rd_eof || c->d[m].end > c->d[m].start ||
+	    getsockopt(c->s[m].fd, SOL_SOCKET, SO_MEMINFO, mi, &len) ||
+	    len < sizeof(uint32_t) * (SK_MEMINFO_RCVBUF + 1))
+		return;
+	held = mi[SK_MEMINFO_RMEM_ALLOC];
+	if (!held || mi[SK_MEMINFO_RCVBUF] >= RCVBUF_MAX)
 		return;
 	/* The kernel doubles what it is given; FORCE: past net.core.rmem_max
 	 * (the daemon has CAP_NET_ADMIN). */
+	v = (int)(held > mi[SK_MEMINFO_RCVBUF] ? held : mi[SK_MEMINFO_RCVBUF]);
+	if (v > RCVBUF_MAX / 2)
+		v = RCVBUF_MAX / 2;
 	if (!setsockopt(c->s[m].fd, SOL_SOCKET, SO_RCVBUFFORCE, &v, sizeof(v)))
 		count_add(&c->w->rcvbuf_raised, 1);
 }
