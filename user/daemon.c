@@ -530,6 +530,29 @@ static void tick_start(int epfd, int *tfd)
 	epoll_ctl(epfd, EPOLL_CTL_ADD, *tfd, &ev);
 }
 
+/* The path manager's events are read in batches on a timer, not on each
+ * event's arrival: a few events per connection, each waking this thread
+ * (and the kernel paying for the wake-up in the thread that made the
+ * event), cost about 5% of a busy box's CPU; with nobody waiting on the
+ * socket the kernel only queues them. The joins they lead to wait for
+ * --join-after and the 100 ms tick anyway; EV_POLL_MS is what a lost
+ * subflow's first retry (250 ms) and an ADD_ADDR can wait. */
+#define EV_POLL_MS 20
+
+static void ev_poll_start(int epfd, int *efd)
+{
+	struct itimerspec its = { { 0, EV_POLL_MS * 1000000 },
+				  { 0, EV_POLL_MS * 1000000 } };
+	struct epoll_event ev = { .events = EPOLLIN };
+
+	*efd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (*efd < 0)
+		return;
+	timerfd_settime(*efd, 0, &its, NULL);
+	ev.data.fd = *efd;
+	epoll_ctl(epfd, EPOLL_CTL_ADD, *efd, &ev);
+}
+
 static int secondary_addrs(const struct daemon_opts *o, struct access_addrs *aa)
 {
 	struct nl rt;
@@ -591,6 +614,7 @@ int run_daemon(const struct daemon_opts *o)
 	struct epoll_event ev;
 	sigset_t sigs;
 	int sfd = -1, cfd = -1, epfd = -1, tfd = -1, err;
+	int efd = -1; /* the path manager's events, read every EV_POLL_MS */
 	int wfd = -1; /* systemd's watchdog: WATCHDOG=1 at half its period */
 	uint64_t wd_usec;
 	struct takeover tk = { .sock = -1 };
@@ -796,9 +820,7 @@ int run_daemon(const struct daemon_opts *o)
 		goto out;
 
 	if (d.upm) {
-		ev.events = EPOLLIN;
-		ev.data.fd = upm_event_fd(d.upm);
-		epoll_ctl(epfd, EPOLL_CTL_ADD, ev.data.fd, &ev);
+		ev_poll_start(epfd, &efd);
 		tick_start(epfd, &tfd);
 	}
 	if (o->role == HYBOND_ROLE_HAG && !o->nsubs)
@@ -979,8 +1001,11 @@ int run_daemon(const struct daemon_opts *o)
 				upm_tick(d.upm);
 			continue;
 		}
-		if (d.upm && ev.data.fd == upm_event_fd(d.upm)) {
-			upm_handle_events(d.upm);
+		if (ev.data.fd == efd) {
+			uint64_t ticks;
+
+			if (read(efd, &ticks, sizeof(ticks)) > 0 && d.upm)
+				upm_handle_events(d.upm);
 			continue;
 		}
 		if (ev.data.fd == wfd) {
@@ -1037,6 +1062,8 @@ out:
 		pm_close(&pm);
 	if (tfd >= 0)
 		close(tfd);
+	if (efd >= 0)
+		close(efd);
 	if (wfd >= 0)
 		close(wfd);
 	free(policy);
