@@ -21,7 +21,8 @@
 #   memory      resident memory of each hybond daemon holding 10k and 50k
 #               idle proxied connections, bytes per connection; a request
 #               and the logs checked afterwards
-#   efficiency  tbf 20 + 30 Mbit/s: bonded goodput / 50 Mbit/s, each way
+#   efficiency  tbf 20 + 30 Mbit/s: bonded goodput / 50 Mbit/s, each way,
+#               with a line's token bucket (two frames) and with 10 ms
 #   churn       port churn: H gets 500 source ports, a first ab run against
 #               a server port and then repeated runs against the same port
 #               (every port reused ~8 times a run); the repeats' median rate
@@ -570,54 +571,75 @@ section_memory() {
 
 # ---- 4. bonding efficiency -------------------------------------------------------
 section_efficiency() {
-	local setup dir flag bps bytes p0 s0 p1 s1 k setups=$EFF_SETUPS
+	local setup dir flag bps bytes p0 s0 p1 s1 k b label ceil setups=$EFF_SETUPS
 	[ $HAVE_NAIVE = 1 ] || setups=${setups/naive/}
 	say ""
-	say "== bonding efficiency: tbf primary $RATE1 + secondary $RATE2 Mbit/s, iperf3 ${EFF_SECS}s (after 1 s omitted)"
+	say "== bonding efficiency: tbf primary $RATE1 + secondary $RATE2 Mbit/s, iperf3 ${EFF_SECS}s (after 1 s omitted); token buckets: line (two frames) and 10ms (of the rate)"
 	topo_up --rate1 $RATE1 --rate2 $RATE2 || { warn "topology failed"; return 1; }
 	topo_spawn "$NS_S" "$TOPO_DIR/iperf3-server.log" iperf3 -s -p 5201
 	wait_port "$NS_S" 5201 5 || { warn "iperf3 server did not start"; topo_down; return 1; }
-	for setup in $setups; do
-		use_setup $setup || { res "efficiency.$setup.error" "did not start"; end_setup $setup; continue; }
-		sleep 1
-		for dir in down up; do
-			flag=; [ $dir = down ] && flag=-R
-			k=efficiency.$setup.$dir
-			p0=$(( $(if_bytes "$NS_CPE" pri0 tx) + $(if_bytes "$NS_CPE" pri0 rx) ))
-			s0=$(( $(if_bytes "$NS_CPE" sec0 tx) + $(if_bytes "$NS_CPE" sec0 rx) ))
-			read -r bps bytes <<<"$(iperf_run "eff-$setup-$dir" "$EFF_SECS" -O 1 $flag)"
-			p1=$(( $(if_bytes "$NS_CPE" pri0 tx) + $(if_bytes "$NS_CPE" pri0 rx) ))
-			s1=$(( $(if_bytes "$NS_CPE" sec0 tx) + $(if_bytes "$NS_CPE" sec0 rx) ))
-			res "$k.goodput_mbps" "$(calc %.1f 'b / 1e6' b="$bps")"
-			res "$k.ratio_to_sum" "$(calc %.3f "b / (($RATE1 + $RATE2) * 1e6)" b="$bps")"
-			res "$k.secondary_share" "$(calc %.2f '(p + s) ? s / (p + s) : 0' p=$((p1 - p0)) s=$((s1 - s0)))"
+	# The bucket: "line" lets two frames through at once, as a DSL or LTE
+	# line never sends faster than its rate; "10ms" (the tests' links)
+	# lets 10 ms of the rate through at the veth's speed, which makes
+	# bbr's delivery-rate samples overestimate the link (README,
+	# Performance).
+	for b in line 10ms; do
+		shape_all $b
+		for setup in $setups; do
+			use_setup $setup || { res "efficiency.$b.$setup.error" "did not start"; end_setup $setup; continue; }
+			sleep 1
+			for dir in down up; do
+				flag=; [ $dir = down ] && flag=-R
+				k=efficiency.$b.$setup.$dir
+				p0=$(( $(if_bytes "$NS_CPE" pri0 tx) + $(if_bytes "$NS_CPE" pri0 rx) ))
+				s0=$(( $(if_bytes "$NS_CPE" sec0 tx) + $(if_bytes "$NS_CPE" sec0 rx) ))
+				read -r bps bytes <<<"$(iperf_run "eff-$b-$setup-$dir" "$EFF_SECS" -O 1 $flag)"
+				p1=$(( $(if_bytes "$NS_CPE" pri0 tx) + $(if_bytes "$NS_CPE" pri0 rx) ))
+				s1=$(( $(if_bytes "$NS_CPE" sec0 tx) + $(if_bytes "$NS_CPE" sec0 rx) ))
+				res "$k.goodput_mbps" "$(calc %.1f 'b / 1e6' b="$bps")"
+				res "$k.ratio_to_sum" "$(calc %.3f "b / (($RATE1 + $RATE2) * 1e6)" b="$bps")"
+				res "$k.secondary_share" "$(calc %.2f '(p + s) ? s / (p + s) : 0' p=$((p1 - p0)) s=$((s1 - s0)))"
+			done
+			end_setup $setup
+			keep_logs "efficiency-$b-$setup"
 		done
-		end_setup $setup
-		keep_logs "efficiency-$setup"
+		# What one plain TCP connection gets of a tbf link (headers,
+		# ACKs): the ceiling per link, from plain routing over the
+		# primary. The bonded goodput is also given against that
+		# ceiling on both links.
+		for dir in down up; do
+			res "efficiency.$b.link_ceiling.$dir" "$(calc %.3f "g / $RATE1" g="$(get efficiency.$b.plain.$dir.goodput_mbps)")"
+		done
 	done
 	topo_down
-	# What one plain TCP connection gets of a tbf link (headers, ACKs): the
-	# ceiling per link, from plain routing over the primary. The bonded
-	# goodput is also given against that ceiling on both links.
-	for dir in down up; do
-		res "efficiency.link_ceiling.$dir" "$(calc %.3f "g / $RATE1" g="$(get efficiency.plain.$dir.goodput_mbps)")"
-	done
-	printf '%-26s %-5s %14s %14s %12s %10s\n' setup dir "goodput Mbit/s" "/ $((RATE1 + RATE2)) Mbit/s" "/ TCP ceiling" secondary
+	printf '%-26s %-6s %-5s %14s %14s %12s %10s\n' setup bucket dir "goodput Mbit/s" "/ $((RATE1 + RATE2)) Mbit/s" "/ TCP ceiling" secondary
 	for setup in $setups; do
-		for dir in down up; do
-			k=efficiency.$setup.$dir
-			local label ceil
-			label=$(setup_label $setup)
-			[ $setup = plain ] && label="plain routing (primary)"
-			[ $setup = hybond_ovf ] && label="hybond --primary-rate $RATE1"
-			ceil=$(get efficiency.link_ceiling.$dir)
-			res "$k.ratio_to_tcp_ceiling" "$(calc %.3f "c > 0 ? r / c : 0" r="$(get $k.ratio_to_sum)" c="${ceil:-0}")"
-			[ $setup = plain ] && res "$k.ratio_to_tcp_ceiling" "-"
-			printf '%-26s %-5s %14s %14s %12s %10s\n' "$label" $dir "$(get $k.goodput_mbps)" \
-				"$(get $k.ratio_to_sum)" "$(get $k.ratio_to_tcp_ceiling)" "$(get $k.secondary_share)"
+		for b in line 10ms; do
+			for dir in down up; do
+				k=efficiency.$b.$setup.$dir
+				label=$(setup_label $setup)
+				[ $setup = plain ] && label="plain routing (primary)"
+				[ $setup = hybond_ovf ] && label="hybond --primary-rate $RATE1"
+				ceil=$(get efficiency.$b.link_ceiling.$dir)
+				res "$k.ratio_to_tcp_ceiling" "$(calc %.3f "c > 0 ? r / c : 0" r="$(get $k.ratio_to_sum)" c="${ceil:-0}")"
+				[ $setup = plain ] && res "$k.ratio_to_tcp_ceiling" "-"
+				printf '%-26s %-6s %-5s %14s %14s %12s %10s\n' "$label" $b $dir "$(get $k.goodput_mbps)" \
+					"$(get $k.ratio_to_sum)" "$(get $k.ratio_to_tcp_ceiling)" "$(get $k.secondary_share)"
+			done
 		done
 	done
-	say "TCP ceiling: the share of a link's rate one plain TCP connection gets (plain routing, primary: $(get efficiency.link_ceiling.down) down, $(get efficiency.link_ceiling.up) up)"
+	say "TCP ceiling: the share of a link's rate one plain TCP connection gets (plain routing, primary: line $(get efficiency.line.link_ceiling.down) down, $(get efficiency.line.link_ceiling.up) up; 10ms $(get efficiency.10ms.link_ceiling.down) / $(get efficiency.10ms.link_ceiling.up))"
+}
+
+# Shape both links, both ways, at RATE1 / RATE2 with the token bucket of
+# BUCKET: line (two frames) or 10ms (topo_shape's default).
+shape_all() { # BUCKET
+	local burst=
+	[ "$1" = line ] && burst=3200
+	topo_shape "$NS_CPE" pri0 $RATE1 $burst
+	topo_shape "$NS_HAG" acc0 $RATE1 $burst
+	topo_shape "$NS_CPE" sec0 $RATE2 $burst
+	topo_shape "$NS_HAG" sec0 $RATE2 $burst
 }
 
 # ---- 5. port churn -------------------------------------------------------------------

@@ -46,9 +46,11 @@ _topo_addr() { # ns if addr4/len addr6/len
 	nsx "$1" ip -6 addr add "$4" dev "$2" nodad
 }
 
-# Shape one direction: egress of ns/if at rate, with a queue of ~50 ms.
-topo_shape() { # ns if rate(mbit)
-	local burst=$(( $3 * 1000000 / 8 / 100 ))
+# Shape one direction: egress of ns/if at rate, with a queue of ~50 ms
+# and a token bucket of 10 ms of the rate, or BURST bytes (at least two
+# full frames; a line's own burst is one frame at a time).
+topo_shape() { # ns if rate(mbit) [burst(bytes)]
+	local burst=${4:-$(( $3 * 1000000 / 8 / 100 ))}
 	[ "$burst" -lt 3200 ] && burst=3200
 	nsx "$1" tc qdisc replace dev "$2" root tbf rate "$3mbit" \
 		burst "$burst" latency 50ms
