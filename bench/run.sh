@@ -22,7 +22,8 @@
 #               idle proxied connections, bytes per connection; a request
 #               and the logs checked afterwards
 #   efficiency  tbf 20 + 30 Mbit/s: bonded goodput / 50 Mbit/s, each way,
-#               with a line's token bucket (two frames) and with 10 ms
+#               with a line's token bucket (two frames) and with 10 ms;
+#               the worst second of each run (Mbit/s)
 #   churn       port churn: H gets 500 source ports, a first ab run against
 #               a server port and then repeated runs against the same port
 #               (every port reused ~8 times a run); the repeats' median rate
@@ -589,7 +590,9 @@ section_efficiency() {
 			use_setup $setup || { res "efficiency.$b.$setup.error" "did not start"; end_setup $setup; continue; }
 			sleep 1
 			for dir in down up; do
-				flag=; [ $dir = down ] && flag=-R
+				# The receiver's seconds: H's in a download, S's
+				# (iperf3 --get-server-output) in an upload.
+				flag=--get-server-output; [ $dir = down ] && flag=-R
 				k=efficiency.$b.$setup.$dir
 				p0=$(( $(if_bytes "$NS_CPE" pri0 tx) + $(if_bytes "$NS_CPE" pri0 rx) ))
 				s0=$(( $(if_bytes "$NS_CPE" sec0 tx) + $(if_bytes "$NS_CPE" sec0 rx) ))
@@ -599,6 +602,9 @@ section_efficiency() {
 				res "$k.goodput_mbps" "$(calc %.1f 'b / 1e6' b="$bps")"
 				res "$k.ratio_to_sum" "$(calc %.3f "b / (($RATE1 + $RATE2) * 1e6)" b="$bps")"
 				res "$k.secondary_share" "$(calc %.2f '(p + s) ? s / (p + s) : 0' p=$((p1 - p0)) s=$((s1 - s0)))"
+				# The worst second: a run's dips (a stall, then a
+				# catch-up) hide in its average.
+				res "$k.worst_second_mbps" "$(worst_second "$TOPO_DIR/iperf-eff-$b-$setup-$dir.json")"
 			done
 			end_setup $setup
 			keep_logs "efficiency-$b-$setup"
@@ -612,7 +618,7 @@ section_efficiency() {
 		done
 	done
 	topo_down
-	printf '%-26s %-6s %-5s %14s %14s %12s %10s\n' setup bucket dir "goodput Mbit/s" "/ $((RATE1 + RATE2)) Mbit/s" "/ TCP ceiling" secondary
+	printf '%-26s %-6s %-5s %14s %14s %12s %10s %8s\n' setup bucket dir "goodput Mbit/s" "/ $((RATE1 + RATE2)) Mbit/s" "/ TCP ceiling" secondary "worst s"
 	for setup in $setups; do
 		for b in line 10ms; do
 			for dir in down up; do
@@ -623,12 +629,32 @@ section_efficiency() {
 				ceil=$(get efficiency.$b.link_ceiling.$dir)
 				res "$k.ratio_to_tcp_ceiling" "$(calc %.3f "c > 0 ? r / c : 0" r="$(get $k.ratio_to_sum)" c="${ceil:-0}")"
 				[ $setup = plain ] && res "$k.ratio_to_tcp_ceiling" "-"
-				printf '%-26s %-6s %-5s %14s %14s %12s %10s\n' "$label" $b $dir "$(get $k.goodput_mbps)" \
-					"$(get $k.ratio_to_sum)" "$(get $k.ratio_to_tcp_ceiling)" "$(get $k.secondary_share)"
+				printf '%-26s %-6s %-5s %14s %14s %12s %10s %8s\n' "$label" $b $dir "$(get $k.goodput_mbps)" \
+					"$(get $k.ratio_to_sum)" "$(get $k.ratio_to_tcp_ceiling)" "$(get $k.secondary_share)" \
+					"$(get $k.worst_second_mbps)"
 			done
 		done
 	done
 	say "TCP ceiling: the share of a link's rate one plain TCP connection gets (plain routing, primary: line $(get efficiency.line.link_ceiling.down) down, $(get efficiency.line.link_ceiling.up) up; 10ms $(get efficiency.10ms.link_ceiling.down) / $(get efficiency.10ms.link_ceiling.up))"
+}
+
+# The slowest whole second at the receiver of an iperf3 run (Mbit/s): its
+# own intervals in a download (-R), the server's text in an upload
+# (--get-server-output; the server does not write JSON). Omitted and
+# short tail intervals do not count.
+worst_second() { # IPERF_JSON
+	local text
+	text=$(jq -r '.server_output_text // empty' "$1" 2>/dev/null)
+	if [ -n "$text" ]; then
+		awk '/bits\/sec/ && !/omitted|sender|receiver/ {
+			split($3, t, "-"); if (t[2] - t[1] < 0.5) next
+			for (i = 1; i < NF; i++) if ($(i + 1) ~ /bits\/sec$/) { v = $i; u = $(i + 1) }
+			v *= u ~ /^K/ ? 1e-3 : u ~ /^G/ ? 1e3 : u ~ /^M/ ? 1 : 1e-6
+			if (n++ == 0 || v < m) m = v }
+		     END { printf "%.1f\n", n ? m : 0 }' <<<"$text"
+	else
+		jq -r '[.intervals[].sum | select((.omitted | not) and .seconds >= 0.5) | .bits_per_second / 1e6] | if length > 0 then min * 10 | floor / 10 else 0 end' "$1" 2>/dev/null || echo 0
+	fi
 }
 
 # Shape both links, both ways, at RATE1 / RATE2 with the token bucket of
