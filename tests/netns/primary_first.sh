@@ -88,12 +88,15 @@ for dir in down up; do
 		note "MP_PRIO: $(nsx "$NS_CPE" nstat -az 'MPTcpExt*Prio*' 'MPTcpExtMPJoin*' | awk 'NR>1 {printf "%s=%s ", $1, $2}')"
 		grep -E "warning|error" "$TOPO_DIR/cpe2.log" | sed 's/^/# /'
 	fi
-	# More than the primary's 20 Mbit/s link can carry alone. Usually
-	# 25-27 (the primary ~19, the secondary ~8: the cap switches it in and
-	# out, so the seconds alternate ~18 and ~33); about one run in ten
-	# the primary carries only 14-16 of its 20 and the sum is 21-23. A
-	# floor above that would test the flapping's luck, not the cap.
-	check_ge "capped bulk $dir: the secondary still added capacity, more than the primary's 20 Mbit/s (Mbit/s)" "$MBPS" 21
+	# More than the primary's 20 Mbit/s link can carry alone: one TCP
+	# connection gets 19.0-19.1 of it (headers; `bench/run.sh
+	# efficiency`, plain routing). Usually 25-27 (the primary ~19, the
+	# secondary ~8: the cap switches it in and out, so the seconds
+	# alternate ~18 and ~33); about one run in ten stalls for a second
+	# or two and reads 21-24, and 1 of 36 scratch runs (2026-12-03) 20.8
+	# ("15 21 1 7 12 35 ..."). A floor above that would test the stalls'
+	# luck, not the cap; 20 still fails a secondary that adds nothing.
+	check_ge "capped bulk $dir: the secondary still added capacity, more than the primary's link carries alone (Mbit/s)" "$MBPS" 20
 done
 
 t_finish
