@@ -581,9 +581,8 @@ section_efficiency() {
 	wait_port "$NS_S" 5201 5 || { warn "iperf3 server did not start"; topo_down; return 1; }
 	# The bucket: "line" lets two frames through at once, as a DSL or LTE
 	# line never sends faster than its rate; "10ms" (the tests' links)
-	# lets 10 ms of the rate through at the veth's speed, which makes
-	# bbr's delivery-rate samples overestimate the link (README,
-	# Performance).
+	# lets 10 ms of the rate through at the veth's speed, which bbr's
+	# delivery-rate samples may take for bandwidth (README, Performance).
 	for b in line 10ms; do
 		shape_all $b
 		for setup in $setups; do
