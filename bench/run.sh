@@ -22,8 +22,11 @@
 #               idle proxied connections, bytes per connection; a request
 #               and the logs checked afterwards
 #   efficiency  tbf 20 + 30 Mbit/s: bonded goodput / 50 Mbit/s, each way,
-#               with a line's token bucket (two frames) and with 10 ms;
-#               the worst second of each run (Mbit/s)
+#               with a line's token bucket (two frames) and with 10 ms,
+#               and where the kernel has netem (the vmtest guests) also
+#               with the line bucket behind 10 / 30 ms of one-way delay;
+#               the worst second of each run (Mbit/s), the sender's
+#               retransmissions
 #   churn       port churn: H gets 500 source ports, a first ab run against
 #               a server port and then repeated runs against the same port
 #               (every port reused ~8 times a run); the repeats' median rate
@@ -75,7 +78,7 @@ else
 	CONN_ROUNDS=${BENCH_CONN_ROUNDS:-3}
 	DEADLINE=${BENCH_DEADLINE:-2700}
 fi
-RATE1=20 RATE2=30
+RATE1=20 RATE2=30 EFF_DELAY1=10ms EFF_DELAY2=30ms
 
 # ---- prerequisites -------------------------------------------------------------
 [ "$(id -u)" = 0 ] || { echo "bench: run as root (network namespaces, BPF)" >&2; exit 2; }
@@ -572,10 +575,19 @@ section_memory() {
 
 # ---- 4. bonding efficiency -------------------------------------------------------
 section_efficiency() {
-	local setup dir flag bps bytes p0 s0 p1 s1 k b label ceil setups=$EFF_SETUPS
+	local setup dir flag bps bytes p0 s0 p1 s1 r0 r1 sns k b label ceil setups=$EFF_SETUPS
+	local buckets="line 10ms"
 	[ $HAVE_NAIVE = 1 ] || setups=${setups/naive/}
 	say ""
 	say "== bonding efficiency: tbf primary $RATE1 + secondary $RATE2 Mbit/s, iperf3 ${EFF_SECS}s (after 1 s omitted); token buckets: line (two frames) and 10ms (of the rate)"
+	# Propagation delay needs netem, which this project's host kernel
+	# lacks: `vmtest/run -- bench/run.sh efficiency` has it.
+	if have_netem; then
+		buckets="$buckets delay"
+		say "and delay: the line bucket behind netem's $EFF_DELAY1 (primary) and $EFF_DELAY2 (secondary) of one-way delay"
+	else
+		say "(no netem on this kernel: the delay runs need a vmtest guest)"
+	fi
 	topo_up --rate1 $RATE1 --rate2 $RATE2 || { warn "topology failed"; return 1; }
 	topo_spawn "$NS_S" "$TOPO_DIR/iperf3-server.log" iperf3 -s -p 5201
 	wait_port "$NS_S" 5201 5 || { warn "iperf3 server did not start"; topo_down; return 1; }
@@ -583,7 +595,7 @@ section_efficiency() {
 	# line never sends faster than its rate; "10ms" (the tests' links)
 	# lets 10 ms of the rate through at the veth's speed, which bbr's
 	# delivery-rate samples may take for bandwidth (README, Performance).
-	for b in line 10ms; do
+	for b in $buckets; do
 		shape_all $b
 		for setup in $setups; do
 			use_setup $setup || { res "efficiency.$b.$setup.error" "did not start"; end_setup $setup; continue; }
@@ -595,7 +607,11 @@ section_efficiency() {
 				k=efficiency.$b.$setup.$dir
 				p0=$(( $(if_bytes "$NS_CPE" pri0 tx) + $(if_bytes "$NS_CPE" pri0 rx) ))
 				s0=$(( $(if_bytes "$NS_CPE" sec0 tx) + $(if_bytes "$NS_CPE" sec0 rx) ))
+				sns=$(eff_sender $setup $dir)
+				r0=$(retrans_segs "$sns")
 				read -r bps bytes <<<"$(iperf_run "eff-$b-$setup-$dir" "$EFF_SECS" -O 1 $flag)"
+				r1=$(retrans_segs "$sns")
+				res "$k.sender_retransmits" $((r1 - r0))
 				p1=$(( $(if_bytes "$NS_CPE" pri0 tx) + $(if_bytes "$NS_CPE" pri0 rx) ))
 				s1=$(( $(if_bytes "$NS_CPE" sec0 tx) + $(if_bytes "$NS_CPE" sec0 rx) ))
 				res "$k.goodput_mbps" "$(calc %.1f 'b / 1e6' b="$bps")"
@@ -617,9 +633,9 @@ section_efficiency() {
 		done
 	done
 	topo_down
-	printf '%-26s %-6s %-5s %14s %14s %12s %10s %8s\n' setup bucket dir "goodput Mbit/s" "/ $((RATE1 + RATE2)) Mbit/s" "/ TCP ceiling" secondary "worst s"
+	printf '%-26s %-6s %-5s %14s %14s %12s %10s %8s %8s\n' setup bucket dir "goodput Mbit/s" "/ $((RATE1 + RATE2)) Mbit/s" "/ TCP ceiling" secondary "worst s" retrans
 	for setup in $setups; do
-		for b in line 10ms; do
+		for b in $buckets; do
 			for dir in down up; do
 				k=efficiency.$b.$setup.$dir
 				label=$(setup_label $setup)
@@ -628,13 +644,29 @@ section_efficiency() {
 				ceil=$(get efficiency.$b.link_ceiling.$dir)
 				res "$k.ratio_to_tcp_ceiling" "$(calc %.3f "c > 0 ? r / c : 0" r="$(get $k.ratio_to_sum)" c="${ceil:-0}")"
 				[ $setup = plain ] && res "$k.ratio_to_tcp_ceiling" "-"
-				printf '%-26s %-6s %-5s %14s %14s %12s %10s %8s\n' "$label" $b $dir "$(get $k.goodput_mbps)" \
+				printf '%-26s %-6s %-5s %14s %14s %12s %10s %8s %8s\n' "$label" $b $dir "$(get $k.goodput_mbps)" \
 					"$(get $k.ratio_to_sum)" "$(get $k.ratio_to_tcp_ceiling)" "$(get $k.secondary_share)" \
-					"$(get $k.worst_second_mbps)"
+					"$(get $k.worst_second_mbps)" "$(get $k.sender_retransmits)"
 			done
 		done
 	done
 	say "TCP ceiling: the share of a link's rate one plain TCP connection gets (plain routing, primary: line $(get efficiency.line.link_ceiling.down) down, $(get efficiency.line.link_ceiling.up) up; 10ms $(get efficiency.10ms.link_ceiling.down) / $(get efficiency.10ms.link_ceiling.up))"
+	say "retrans: TCP segments the sending namespace retransmitted (the HAG's subflows in a bonded download, the CPE's in an upload; S or H in plain routing)"
+}
+
+# The namespace whose TCP sends over the shaped links in SETUP's DIR: the
+# gateway whose subflows carry the data, or the end host in plain routing.
+eff_sender() { # SETUP DIR
+	case $1/$2 in
+	plain/down) echo "$NS_S" ;;
+	plain/up) echo "$NS_H" ;;
+	*/down) echo "$NS_HAG" ;;
+	*) echo "$NS_CPE" ;;
+	esac
+}
+
+retrans_segs() { # NS
+	nsx "$1" nstat -asz TcpRetransSegs 2>/dev/null | awk '$1 == "TcpRetransSegs" { print $2; f = 1 } END { if (!f) print 0 }'
 }
 
 # The slowest whole second at the receiver of an iperf3 run (Mbit/s): its
@@ -657,9 +689,21 @@ worst_second() { # IPERF_JSON
 }
 
 # Shape both links, both ways, at RATE1 / RATE2 with the token bucket of
-# BUCKET: line (two frames) or 10ms (topo_shape's default).
+# BUCKET: line (two frames), 10ms (topo_shape's default), or delay (the
+# line bucket behind netem's EFF_DELAY1 / EFF_DELAY2 of one-way delay).
 shape_all() { # BUCKET
-	local burst=
+	local burst= x
+	if [ "$1" = delay ]; then
+		for x in "$NS_CPE pri0 $RATE1 $EFF_DELAY1" "$NS_HAG acc0 $RATE1 $EFF_DELAY1" \
+			"$NS_CPE sec0 $RATE2 $EFF_DELAY2" "$NS_HAG sec0 $RATE2 $EFF_DELAY2"; do
+			set -- $x
+			nsx "$1" tc qdisc replace dev "$2" root handle 1: netem \
+				delay "$4" limit 10000
+			nsx "$1" tc qdisc add dev "$2" parent 1:1 handle 10: tbf \
+				rate "$3mbit" burst 3200 latency 50ms
+		done
+		return
+	fi
 	[ "$1" = line ] && burst=3200
 	topo_shape "$NS_CPE" pri0 $RATE1 $burst
 	topo_shape "$NS_HAG" acc0 $RATE1 $burst
