@@ -743,6 +743,10 @@ int upm_set_backup(struct upm *u, bool backup)
 				if (!(c->up & (1u << ti)))
 					continue;
 				e = set_flags(u, c, ti, backup);
+				if (e)
+					pr_debug("path manager: token %08x: "
+						 "switching target %d: %s",
+						 c->token, ti, strerror(-e));
 				/* A subflow still connecting or just gone. */
 				if (e && e != -EINVAL && e != -ENOENT)
 					err = e;
