@@ -89,16 +89,24 @@ static __always_inline void count(__u32 dir, __u32 fam, __u32 ctr)
 		*v += 1;
 }
 
-/* Make sure the headers we parse are in the linear part of the skb. */
-static __always_inline void pull_headers(struct __sk_buff *skb)
+/*
+ * Headers that end past the skb's linear part: pull up to 256 bytes into
+ * it. Only when the parser found the linear part too short, never up
+ * front: a TCP segment's linear part holds its headers and little more,
+ * and the sender keeps a clone of it for retransmission, so a pull on
+ * every segment copied its head into a new allocation each time (seen as
+ * __pskb_pull_tail -> pskb_expand_head under hybond_return).
+ */
+static __noinline int pull_headers(struct __sk_buff *skb)
 {
 	__u32 want = 256;
 	__u32 lin = skb->data_end - skb->data;
 
 	if (want > skb->len)
 		want = skb->len;
-	if (lin < want)
-		bpf_skb_pull_data(skb, want);
+	if (lin >= want)
+		return -1;
+	return bpf_skb_pull_data(skb, want);
 }
 
 static __always_inline __u32 tuple_len(const struct pkt *p)
@@ -484,24 +492,34 @@ no_listener:
 	return TC_ACT_OK;
 }
 
-/* A subprogram of its own: it must read skb->data afresh after the pull
- * in its caller (clang would otherwise reuse ctx offsets across the call,
- * which the verifier refuses). */
+/* Parse what the linear part holds; if it ends too soon, pull and parse
+ * again. skb->data is read afresh after the pull (a subprogram call in
+ * between: clang would otherwise reuse ctx offsets across it, which the
+ * verifier refuses). */
+static __always_inline int parse_skb(struct __sk_buff *skb, struct pkt *p)
+{
+	int ret = parse_pkt((void *)(long)skb->data,
+			    (void *)(long)skb->data_end, p);
+
+	if (ret != PARSE_MALFORMED || pull_headers(skb))
+		return ret;
+	__builtin_memset(p, 0, sizeof(*p));
+	return parse_pkt((void *)(long)skb->data, (void *)(long)skb->data_end,
+			 p);
+}
+
 static __noinline int handle(struct __sk_buff *skb, __u32 dir)
 {
 	struct hybond_cfg *cfg;
 	struct pkt p = {};
 	__u32 key = 0, fam;
-	void *data, *data_end;
 	int ret;
 
 	cfg = bpf_map_lookup_elem(&hybond_cfg, &key);
 	if (!cfg || !(cfg->flags & HYBOND_F_ENABLED))
 		return TC_ACT_OK;
 
-	data = (void *)(long)skb->data;
-	data_end = (void *)(long)skb->data_end;
-	ret = parse_pkt(data, data_end, &p);
+	ret = parse_skb(skb, &p);
 	/* From the frame's own ethertype (past any VLAN tags still in it),
 	 * not skb->protocol, which is the outer tag's. */
 	fam = p.family == 6 ? HYBOND_FAM_V6 : HYBOND_FAM_V4;
@@ -541,14 +559,12 @@ static __noinline int handle(struct __sk_buff *skb, __u32 dir)
 SEC("tc")
 int hybond_steer(struct __sk_buff *skb)
 {
-	pull_headers(skb);
 	return handle(skb, HYBOND_DIR_STEER);
 }
 
 SEC("tc")
 int hybond_return(struct __sk_buff *skb)
 {
-	pull_headers(skb);
 	return handle(skb, HYBOND_DIR_RETURN);
 }
 
