@@ -24,7 +24,8 @@
 #   efficiency  tbf 20 + 30 Mbit/s: bonded goodput / 50 Mbit/s, each way,
 #               with a line's token bucket (two frames) and with 10 ms,
 #               and where the kernel has netem (the vmtest guests) also
-#               with the line bucket behind 10 / 30 ms of one-way delay;
+#               with the line bucket behind 10 / 30 ms of one-way delay,
+#               queues of 50 ms (delay) and of 200 ms (deep);
 #               the worst second of each run (Mbit/s), the sender's
 #               retransmissions
 #   churn       port churn: H gets 500 source ports, a first ab run against
@@ -583,8 +584,8 @@ section_efficiency() {
 	# Propagation delay needs netem, which this project's host kernel
 	# lacks: `vmtest/run -- bench/run.sh efficiency` has it.
 	if have_netem; then
-		buckets="$buckets delay"
-		say "and delay: the line bucket behind netem's $EFF_DELAY1 (primary) and $EFF_DELAY2 (secondary) of one-way delay"
+		buckets="$buckets delay deep"
+		say "and delay / deep: the line bucket behind netem's $EFF_DELAY1 (primary) and $EFF_DELAY2 (secondary) of one-way delay, a queue of 50 / 200 ms"
 	else
 		say "(no netem on this kernel: the delay runs need a vmtest guest)"
 	fi
@@ -689,18 +690,21 @@ worst_second() { # IPERF_JSON
 }
 
 # Shape both links, both ways, at RATE1 / RATE2 with the token bucket of
-# BUCKET: line (two frames), 10ms (topo_shape's default), or delay (the
-# line bucket behind netem's EFF_DELAY1 / EFF_DELAY2 of one-way delay).
+# BUCKET: line (two frames), 10ms (topo_shape's default), or delay and
+# deep (the line bucket behind netem's EFF_DELAY1 / EFF_DELAY2 of one-way
+# delay; a queue of 50 ms, as the others, shorter than the secondary's
+# round trip, or of 200 ms).
 shape_all() { # BUCKET
-	local burst= x
-	if [ "$1" = delay ]; then
+	local burst= x q=50ms
+	if [ "$1" = delay ] || [ "$1" = deep ]; then
+		[ "$1" = deep ] && q=200ms
 		for x in "$NS_CPE pri0 $RATE1 $EFF_DELAY1" "$NS_HAG acc0 $RATE1 $EFF_DELAY1" \
 			"$NS_CPE sec0 $RATE2 $EFF_DELAY2" "$NS_HAG sec0 $RATE2 $EFF_DELAY2"; do
 			set -- $x
 			nsx "$1" tc qdisc replace dev "$2" root handle 1: netem \
 				delay "$4" limit 10000
-			nsx "$1" tc qdisc add dev "$2" parent 1:1 handle 10: tbf \
-				rate "$3mbit" burst 3200 latency 50ms
+			nsx "$1" tc qdisc replace dev "$2" parent 1:1 handle 10: tbf \
+				rate "$3mbit" burst 3200 latency $q
 		done
 		return
 	fi
