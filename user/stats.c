@@ -166,14 +166,16 @@ static void render_table(const struct stats_input *in, struct sbuf *o)
 			    "path manager: hybond's (userspace PM), %llu "
 			    "connections seen, %llu subflows opened, %llu "
 			    "failed, %llu lost and retried, %llu announced, %llu "
-			    "tracked now, %llu ended before joining\n\n",
+			    "tracked now, %llu ended before joining, %llu "
+			    "switched once connected\n\n",
 			    (unsigned long long)in->pm.established,
 			    (unsigned long long)in->pm.subflows_created,
 			    (unsigned long long)in->pm.subflow_errors,
 			    (unsigned long long)in->pm.retries,
 			    (unsigned long long)in->pm.announced,
 			    (unsigned long long)in->pm.tracked,
-			    (unsigned long long)in->pm.ended_unjoined);
+			    (unsigned long long)in->pm.ended_unjoined,
+			    (unsigned long long)in->pm.prio_resent);
 	sbuf_printf(o, "%-16s %14s %14s\n", "access network", "sent",
 		    "received");
 	for (int n = 0; n < NET_MAX; n++)
@@ -317,14 +319,16 @@ static void render_json(const struct stats_input *in, struct sbuf *o)
 			    "\"path_manager\":{\"connections\":%llu,"
 			    "\"subflows_created\":%llu,\"subflow_errors\":%llu,"
 			    "\"retries\":%llu,\"announced\":%llu,"
-			    "\"tracked\":%llu,\"ended_unjoined\":%llu},",
+			    "\"tracked\":%llu,\"ended_unjoined\":%llu,"
+			    "\"prio_resent\":%llu},",
 			    (unsigned long long)in->pm.established,
 			    (unsigned long long)in->pm.subflows_created,
 			    (unsigned long long)in->pm.subflow_errors,
 			    (unsigned long long)in->pm.retries,
 			    (unsigned long long)in->pm.announced,
 			    (unsigned long long)in->pm.tracked,
-			    (unsigned long long)in->pm.ended_unjoined);
+			    (unsigned long long)in->pm.ended_unjoined,
+			    (unsigned long long)in->pm.prio_resent);
 	sbuf_printf(o, "\"policy\":{\"bond\":{\"syns\":%llu},"
 		       "\"bypass\":{\"syns\":%llu}},",
 		    (unsigned long long)ctr_sum(in, HYBOND_DIR_STEER,

@@ -41,6 +41,7 @@ struct stats_input {
 			retries, announced, tracked;
 		/* --join-after: ended before they were old enough to join */
 		uint64_t ended_unjoined;
+		uint64_t prio_resent; /* see upm_stats */
 	} pm;
 };
 

@@ -35,6 +35,9 @@
 #define TAB_SIZE 4096 /* buckets; connections chain */
 #define RETRY_FIRST_MS 250
 #define RETRY_MAX_MS 8000
+/* How long a subflow still connecting when the switch turned is offered
+ * its state again (a join takes a round trip or, lost, a few seconds). */
+#define PRIO_RETRY_MS 10000
 #define PM_TYPE_PATH "/proc/sys/net/mptcp/pm_type"
 
 struct upm_conn {
@@ -44,6 +47,8 @@ struct upm_conn {
 	int msk_family; /* the MPTCP socket's: IPv4 may travel mapped */
 	uint8_t want; /* targets (bits) this connection joins */
 	uint8_t up;   /* targets with a subflow made or being made */
+	uint8_t prio; /* targets whose subflow still lacks the switch's state */
+	uint64_t prio_until_ms; /* ... tried again each tick until then */
 	uint8_t tgt_local[UPM_MAX_TARGETS]; /* index into o.local per target */
 	uint64_t retry_at_ms; /* 0: nothing to retry */
 	uint64_t join_at_ms;  /* --join-after: no subflow before; 0: passed */
@@ -309,10 +314,12 @@ static void join_missing(struct upm *u, struct upm_conn *c)
 
 		if (!(c->want & bit) || (c->up & bit))
 			continue;
-		if (subflow_create(u, c, ti))
+		if (subflow_create(u, c, ti)) {
 			failed = true;
-		else
+		} else {
 			c->up |= bit;
+			c->prio &= (uint8_t)~bit;
+		}
 	}
 	if (failed) {
 		c->backoff_ms = c->backoff_ms ? c->backoff_ms * 2 : RETRY_FIRST_MS;
@@ -710,6 +717,30 @@ void upm_handle_events(struct upm *u)
 	}
 }
 
+/* The switch's state to the subflows that were still connecting when it
+ * turned (see upm_set_backup). */
+static void resend_prio(struct upm *u, struct upm_conn *c, uint64_t now)
+{
+	if (now > c->prio_until_ms) { /* a join that never came up */
+		c->prio = 0;
+		return;
+	}
+	for (int ti = 0; ti < u->o.ntargets; ti++) {
+		uint8_t bit = (uint8_t)(1u << ti);
+
+		if (!(c->prio & bit))
+			continue;
+		if (!(c->up & bit)) { /* gone: a new one gets the state */
+			c->prio &= (uint8_t)~bit;
+			continue;
+		}
+		if (!set_flags(u, c, ti, u->o.backup)) {
+			c->prio &= (uint8_t)~bit;
+			u->st.prio_resent++;
+		}
+	}
+}
+
 void upm_tick(struct upm *u)
 {
 	uint64_t now;
@@ -718,9 +749,12 @@ void upm_tick(struct upm *u)
 		return;
 	now = now_ms();
 	for (int b = 0; b < TAB_SIZE; b++)
-		for (struct upm_conn *c = u->tab[b]; c; c = c->next)
+		for (struct upm_conn *c = u->tab[b]; c; c = c->next) {
 			if (c->retry_at_ms && c->retry_at_ms <= now)
 				join_missing(u, c);
+			if (c->prio)
+				resend_prio(u, c, now);
+		}
 }
 
 int upm_set_backup(struct upm *u, bool backup)
@@ -743,12 +777,26 @@ int upm_set_backup(struct upm *u, bool backup)
 				if (!(c->up & (1u << ti)))
 					continue;
 				e = set_flags(u, c, ti, backup);
-				if (e)
-					pr_debug("path manager: token %08x: "
-						 "switching target %d: %s",
-						 c->token, ti, strerror(-e));
-				/* A subflow still connecting or just gone. */
-				if (e && e != -EINVAL && e != -ENOENT)
+				if (!e) {
+					c->prio &= (uint8_t)~(1u << ti);
+					continue;
+				}
+				pr_debug("path manager: token %08x: switching "
+					 "target %d: %s%s", c->token, ti,
+					 strerror(-e),
+					 e == -EINVAL || e == -ENOENT ?
+						 " (tried again each tick)" : "");
+				/* A subflow still connecting (its MP_JOIN on
+				 * the way: the kernel finds no subflow to send
+				 * MP_PRIO on, and the join would keep the flag
+				 * it was made with for its life; seen in a
+				 * 6.12 guest with 60 ms round trips, the
+				 * secondary switched on and carrying nothing)
+				 * or just gone: upm_tick tries again. */
+				if (e == -EINVAL || e == -ENOENT) {
+					c->prio |= (uint8_t)(1u << ti);
+					c->prio_until_ms = now_ms() + PRIO_RETRY_MS;
+				} else
 					err = e;
 			}
 		}

@@ -68,6 +68,9 @@ struct upm_stats {
 		announced, closed;
 	/* --join-after: connections that ended before their wait was over */
 	uint64_t ended_unjoined;
+	/* subflows that were still connecting when the primary-first switch
+	 * turned, and got its state once they were up */
+	uint64_t prio_resent;
 };
 
 struct upm {
