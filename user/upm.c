@@ -48,9 +48,9 @@ struct upm_conn {
 	uint8_t want; /* targets (bits) this connection joins */
 	uint8_t up;   /* targets with a subflow made or being made */
 	uint8_t prio; /* targets whose subflow still lacks the switch's state */
-	uint64_t prio_until_ms; /* ... tried again each tick until then */
 	uint8_t tgt_local[UPM_MAX_TARGETS]; /* index into o.local per target */
 	uint64_t retry_at_ms; /* 0: nothing to retry */
+	uint64_t prio_until_ms; /* prio: tried again each tick until then */
 	uint64_t join_at_ms;  /* --join-after: no subflow before; 0: passed */
 	unsigned int backoff_ms;
 	uint16_t dport; /* the connection's remote port (host order) */
@@ -796,8 +796,9 @@ int upm_set_backup(struct upm *u, bool backup)
 				if (e == -EINVAL || e == -ENOENT) {
 					c->prio |= (uint8_t)(1u << ti);
 					c->prio_until_ms = now_ms() + PRIO_RETRY_MS;
-				} else
+				} else {
 					err = e;
+				}
 			}
 		}
 	return err;
