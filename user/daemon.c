@@ -294,6 +294,7 @@ static int do_stats(struct daemon *d, const char *arg, struct sbuf *out)
 			in.bonding.rate_bps[i] = d->ov->rate[i] * 8;
 		in.bonding.activations = d->ov->activations;
 		in.bonding.cap_holds = d->ov->cap_holds;
+		in.bonding.reasserted = d->ov->reasserted;
 	}
 	if (d->upm) {
 		in.pm.present = true;

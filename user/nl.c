@@ -17,6 +17,7 @@
 #include <linux/if_link.h>
 #include <linux/genetlink.h>
 #include <linux/inet_diag.h>
+#include <linux/mptcp.h>
 #include <linux/sock_diag.h>
 #include <linux/if_addr.h>
 #include <linux/netlink.h>
@@ -374,6 +375,97 @@ int nl_destroy_tcp_local(struct nl *nl, int family, const void *laddr,
 			break;
 	}
 	return done;
+}
+
+struct census_match {
+	const struct hb_addr *src;
+	int nsrc;
+	struct subflow_census *out;
+};
+
+/* MPTCP_SUBFLOW_ATTR_FLAGS from INET_DIAG_ULP_INFO, if the socket is an
+ * MPTCP subflow. */
+static bool subflow_flags(const struct nlmsghdr *nlh, uint32_t *flags)
+{
+	const struct nlattr *a, *u, *f;
+
+	nl_attr_for_each(a, nlh, sizeof(struct inet_diag_msg))
+	{
+		if (mnl_attr_get_type(a) != INET_DIAG_ULP_INFO)
+			continue;
+		mnl_attr_for_each_nested(u, a)
+		{
+			if (mnl_attr_get_type(u) != INET_ULP_INFO_MPTCP)
+				continue;
+			mnl_attr_for_each_nested(f, u)
+			{
+				if (mnl_attr_get_type(f) ==
+					    MPTCP_SUBFLOW_ATTR_FLAGS &&
+				    mnl_attr_validate(f, MNL_TYPE_U32) >= 0) {
+					*flags = mnl_attr_get_u32(f);
+					return true;
+				}
+			}
+		}
+	}
+	return false;
+}
+
+static int census_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct census_match *m = data;
+	const struct inet_diag_msg *d = mnl_nlmsg_get_payload(nlh);
+	uint32_t flags;
+	int i;
+
+	if (mnl_nlmsg_get_payload_len(nlh) < sizeof(*d))
+		return MNL_CB_OK;
+	for (i = 0; i < m->nsrc; i++) {
+		const struct hb_addr *a = &m->src[i];
+
+		if (a->family == d->idiag_family &&
+		    !memcmp(d->id.idiag_src,
+			    a->family == AF_INET ? (const void *)&a->v4 :
+						   (const void *)&a->v6,
+			    a->family == AF_INET ? 4 : 16))
+			break;
+	}
+	if (i == m->nsrc || !subflow_flags(nlh, &flags))
+		return MNL_CB_OK;
+	if (!(flags & MPTCP_SUBFLOW_FLAG_FULLY_ESTABLISHED))
+		m->out->joining++;
+	else if (flags & MPTCP_SUBFLOW_FLAG_BKUP_LOC)
+		m->out->backup++;
+	else
+		m->out->active++;
+	return MNL_CB_OK;
+}
+
+int nl_subflow_census(struct nl *nl, const struct hb_addr *src, int n,
+		      struct subflow_census *out)
+{
+	struct census_match m = { .src = src, .nsrc = n, .out = out };
+	int fam[2] = { AF_INET, AF_INET6 };
+
+	memset(out, 0, sizeof(*out));
+	for (int i = 0; i < 2; i++) {
+		char buf[256];
+		struct nlmsghdr *nlh = start(buf, SOCK_DIAG_BY_FAMILY, NLM_F_DUMP);
+		struct inet_diag_req_v2 *req =
+			mnl_nlmsg_put_extra_header(nlh, sizeof(*req));
+		int err;
+
+		req->sdiag_family = fam[i];
+		req->sdiag_protocol = IPPROTO_TCP;
+		/* TCP_ESTABLISHED and TCP_SYN_SENT; the ULP's flags come
+		 * with INET_DIAG_INFO. */
+		req->idiag_states = (1U << 1) | (1U << 2);
+		req->idiag_ext = 1U << (INET_DIAG_INFO - 1);
+		err = nl_request(nl, nlh, census_cb, &m);
+		if (err)
+			return err;
+	}
+	return 0;
 }
 
 struct genl_fam {

@@ -80,6 +80,17 @@ int nl_destroy_tcp(struct nl *nl, int family, const void *laddr,
 int nl_destroy_tcp_local(struct nl *nl, int family, const void *laddr,
 			 uint16_t lport);
 
+/* The MPTCP subflows whose local address is one of src[0..n), by state
+ * (sock_diag, so nl must be a NETLINK_SOCK_DIAG socket; the flags come
+ * with CAP_NET_ADMIN only). */
+struct subflow_census {
+	int joining; /* connecting, or not yet fully established */
+	int backup;  /* established, backup flag (ours) set */
+	int active;  /* established, not backup */
+};
+int nl_subflow_census(struct nl *nl, const struct hb_addr *src, int n,
+		      struct subflow_census *out);
+
 /* Generic netlink: family id and, if grp is set, a multicast group id. */
 int nl_genl_family(struct nl *nl, const char *name, uint16_t *id,
 		   const char *grp, uint32_t *grp_id);

@@ -16,7 +16,14 @@
  *               (the switch takes effect a round trip later, behind the
  *               data in flight), and may come back once it is half full.
  * Switching is one SET_FLAGS per secondary endpoint: the kernel sends
- * MP_PRIO on every subflow using it, so both ends follow at once.
+ * MP_PRIO on every subflow using it, so both ends follow at once; but not
+ * on a join that is not fully established yet: that one keeps the flag it
+ * started with (6.12 guest, 300 ms secondary: no MP_PRIO at all, and the
+ * secondary unused for a whole bulk transfer). With
+ * the kernel's path manager the switch therefore checks the secondary's
+ * subflows (sock_diag) for 10 s after it turns, and re-sends the flags
+ * to those that came up with the other one (reassert_tick). hybond's own
+ * path manager retries per subflow instead (upm.c).
  */
 #include <errno.h>
 #include <string.h>
@@ -32,6 +39,7 @@
 #define BUCKET_S 0.3
 #define LAG_S 0.3 /* MP_PRIO round trip plus data already in flight */
 #define CAP_MARGIN 0.80
+#define REASSERT_NS 10000000000ULL /* joins connecting longer get it then */
 
 enum { P_RX, P_TX, S_RX, S_TX };
 
@@ -48,18 +56,78 @@ const char *bonding_mode_name(enum bonding_mode m)
 	return m == BOND_ALWAYS ? "always" : "overflow";
 }
 
-static void set_on(struct overflow *ov, bool on, const char *why)
+static int set_endpoints(struct overflow *ov, bool backup)
 {
 	int err = 0;
 
-	if (ov->on == on)
-		return;
 	for (int i = 0; i < ov->pm->nadded; i++) {
-		int e = pm_set_backup(ov->pm, i, !on);
+		int e = pm_set_backup(ov->pm, i, backup);
 
 		if (e)
 			err = e;
 	}
+	return err;
+}
+
+/*
+ * After a turn of the switch (kernel PM): once no join on the secondary is
+ * still connecting (or at the deadline), any subflow with the other flag
+ * gets the flags sent again, the other one and back, since the kernel
+ * sends MP_PRIO only when an endpoint's flag changes. Checked again after,
+ * three rounds at most.
+ */
+static void reassert_tick(struct overflow *ov, uint64_t t)
+{
+	struct hb_addr src[PM_MAX_ENDPOINTS];
+	struct subflow_census c;
+	int n = ov->pm->nadded, wrong, err;
+
+	for (int i = 0; i < n; i++)
+		src[i] = ov->pm->added[i].addr;
+	err = nl_subflow_census(&ov->diag, src, n, &c);
+	if (err) {
+		pr_debug("sock_diag: %s; the secondary's subflows not checked",
+			 strerror(-err));
+		ov->reassert = false;
+		return;
+	}
+	if (c.joining && t < ov->reassert_by_ns)
+		return;
+	wrong = ov->on ? c.backup : c.active;
+	if (!wrong) {
+		ov->reassert = c.joining > 0 && t < ov->reassert_by_ns;
+		if (!ov->reassert)
+			pr_debug("secondary %s: its subflows follow (%d active, "
+				 "%d backup, %d joining)",
+				 ov->on ? "on" : "off", c.active, c.backup,
+				 c.joining);
+		return;
+	}
+	if (ov->reassert_rounds++ >= 3) {
+		pr_warn("%d subflow(s) on the secondary keep the %s flag after "
+			"the switch turned %s", wrong,
+			ov->on ? "backup" : "non-backup", ov->on ? "on" : "off");
+		ov->reassert = false;
+		return;
+	}
+	/* The other flag, then the right one: MP_PRIO twice per subflow. */
+	if (set_endpoints(ov, ov->on) || set_endpoints(ov, !ov->on)) {
+		pr_warn("re-sending the secondary's flags failed; trying again");
+		return;
+	}
+	ov->reasserted++;
+	pr_debug("secondary %s: flags re-sent, %d subflow(s) had the other "
+		 "one (joins connecting when the switch turned)",
+		 ov->on ? "on" : "off", wrong);
+}
+
+static void set_on(struct overflow *ov, bool on, const char *why)
+{
+	int err;
+
+	if (ov->on == on)
+		return;
+	err = set_endpoints(ov, !on);
 	if (!err && ov->upm)
 		err = upm_set_backup(ov->upm, !on);
 	if (err) {
@@ -70,6 +138,11 @@ static void set_on(struct overflow *ov, bool on, const char *why)
 	ov->on = on;
 	if (on)
 		ov->activations++;
+	if (!ov->upm && ov->diag_open) {
+		ov->reassert = true;
+		ov->reassert_rounds = 0;
+		ov->reassert_by_ns = now_ns() + REASSERT_NS;
+	}
 	pr_debug("secondary %s: %s (primary %.1f/%.1f Mbit/s down/up, "
 		 "secondary %.1f/%.1f)",
 		 on ? "on" : "off", why, ov->rate[P_RX] * 8e-6,
@@ -90,6 +163,13 @@ int overflow_init(struct overflow *ov, const struct overflow_opts *o,
 	err = nl_open(&ov->rt, NETLINK_ROUTE);
 	if (err)
 		return err;
+	/* Without it the switch works, minus the joins in flight. */
+	err = nl_open(&ov->diag, NETLINK_SOCK_DIAG);
+	ov->diag_open = !err;
+	if (err)
+		pr_warn("sock_diag: %s; joins connecting while the secondary "
+			"is switched may keep their old flag",
+			strerror(-err));
 	/* Empty buckets: no initial burst above the cap. */
 	ov->tokens[0] = ov->tokens[1] = 0;
 	ov->primary_up = true;
@@ -153,6 +233,8 @@ void overflow_tick(struct overflow *ov)
 	}
 	memcpy(ov->last, c, sizeof(c));
 	ov->last_ns = t;
+	if (ov->reassert)
+		reassert_tick(ov, t);
 	if (pri_up != ov->primary_up)
 		pr_info("primary link %s", pri_up ? "up" : "down");
 	ov->primary_up = pri_up;
@@ -191,4 +273,6 @@ void overflow_tick(struct overflow *ov)
 void overflow_close(struct overflow *ov)
 {
 	nl_close(&ov->rt);
+	if (ov->diag_open)
+		nl_close(&ov->diag);
 }

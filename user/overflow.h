@@ -39,6 +39,8 @@ struct overflow {
 	struct pm *pm;
 	struct upm *upm;       /* set: switch hybond PM's subflows too */
 	struct nl rt;
+	struct nl diag;        /* sock_diag: joins connecting (kernel PM) */
+	bool diag_open;
 	bool on;               /* secondary endpoints non-backup now */
 	bool primary_up;
 	uint64_t last_ns;
@@ -48,6 +50,12 @@ struct overflow {
 	uint64_t calm_since_ns; /* load fits the primary since then */
 	uint64_t activations;  /* times the secondary was switched on */
 	uint64_t cap_holds;    /* times the cap switched it off */
+	/* Kernel PM: after a turn, check the secondary's subflows until then
+	 * and re-send the flags to those with the other one (overflow.c). */
+	bool reassert;
+	int reassert_rounds;
+	uint64_t reassert_by_ns;
+	uint64_t reasserted;   /* times the flags were re-sent so */
 };
 
 int overflow_init(struct overflow *ov, const struct overflow_opts *o,

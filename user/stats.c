@@ -304,7 +304,8 @@ static void render_json(const struct stats_input *in, struct sbuf *o)
 			    "\"secondary_cap_bps\":%.0f,"
 			    "\"rate_bps\":{\"primary\":{\"down\":%.0f,\"up\":%.0f},"
 			    "\"secondary\":{\"down\":%.0f,\"up\":%.0f}},"
-			    "\"activations\":%llu,\"cap_holds\":%llu},",
+			    "\"activations\":%llu,\"cap_holds\":%llu,"
+			    "\"flags_resent\":%llu},",
 			    in->bonding.mode,
 			    in->bonding.secondary_on ? "true" : "false",
 			    in->bonding.primary_down_bps,
@@ -313,7 +314,8 @@ static void render_json(const struct stats_input *in, struct sbuf *o)
 			    in->bonding.rate_bps[0], in->bonding.rate_bps[1],
 			    in->bonding.rate_bps[2], in->bonding.rate_bps[3],
 			    (unsigned long long)in->bonding.activations,
-			    (unsigned long long)in->bonding.cap_holds);
+			    (unsigned long long)in->bonding.cap_holds,
+			    (unsigned long long)in->bonding.reasserted);
 	if (in->pm.present)
 		sbuf_printf(o,
 			    "\"path_manager\":{\"connections\":%llu,"
