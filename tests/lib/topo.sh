@@ -74,6 +74,19 @@ have_netem() {
 	return $rc
 }
 
+# For the scenarios that need netem: true when this kernel has it;
+# otherwise says so (a skip, or a failure when HYBOND_REQUIRE_NETEM=1, as
+# CI's vmtest sets) and returns 1.
+netem_or_skip() {
+	have_netem && return 0
+	if [ -n "${HYBOND_REQUIRE_NETEM:-}" ]; then
+		fail "netem is required here (HYBOND_REQUIRE_NETEM) but this kernel has none"
+	else
+		skip "netem is not available on this kernel ($(uname -r)); vmtest runs these scenarios"
+	fi
+	return 1
+}
+
 # topo_up [--rate1 MBIT] [--rate2 MBIT] [--sec-family 4|6]: rates shape both
 # directions of the primary and secondary links (omitted: unshaped veth);
 # --sec-family leaves the secondary network single-stack.
@@ -187,6 +200,35 @@ topo_start_hybond() {
 	# "info: ready:", not "ready": "already in use" contains it too.
 	wait_for "$TOPO_DIR/hag.log" "info: ready:" 10 || { cat "$TOPO_DIR/hag.log"; return 1; }
 	wait_for "$TOPO_DIR/cpe.log" "info: ready:" 10 || { cat "$TOPO_DIR/cpe.log"; return 1; }
+}
+
+# Wait (10 s at most) until the CPE's primary-first switch has put the
+# secondary back on standby.
+bond_standby() {
+	local i
+	for ((i = 0; i < 100; i++)); do
+		[ "$(nsx "$NS_CPE" "${HYBOND:-build/hybond}" stats -j | jq .bonding.secondary_in_use)" = false ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# bond_run down|up ARGS...: an iperf3 run from H to the iperf3 server on S
+# port 5201 (ARGS: iperf3's); sets MBPS, PERSEC (Mbit/s in each second),
+# PRI, SEC (bytes on each access link in the data direction) and MS (the
+# milliseconds between the two reads of those counters: the run with its
+# set-up and its end).
+bond_run() {
+	local dir=$1 flag= a b p0 s0 p1 s1 t0
+	shift
+	if [ "$dir" = down ]; then flag=-R a="$NS_HAG acc0" b="$NS_HAG sec0"; else a="$NS_CPE pri0" b="$NS_CPE sec0"; fi
+	p0=$(if_bytes $a tx); s0=$(if_bytes $b tx); t0=$(date +%s%N)
+	OUT=$(nsx "$NS_H" iperf3 -c "$S4" -p 5201 $flag "$@" -J)
+	MBPS=$(jq '.end.sum_received.bits_per_second / 1e6 | floor' <<<"$OUT")
+	PERSEC=$(jq -r '[.intervals[].sum.bits_per_second / 1e6 | floor] | join(" ")' <<<"$OUT")
+	p1=$(if_bytes $a tx); s1=$(if_bytes $b tx)
+	MS=$(( ($(date +%s%N) - t0) / 1000000 ))
+	PRI=$((p1 - p0)) SEC=$((s1 - s0))
 }
 
 # Stop one daemon with SIGTERM and wait for it to exit. stop_pid PID

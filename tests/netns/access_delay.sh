@@ -20,15 +20,7 @@ cd "$(dirname "$0")/../.."
 t_require_root
 trap t_cleanup EXIT
 
-if ! have_netem; then
-	if [ -n "${HYBOND_REQUIRE_NETEM:-}" ]; then
-		fail "netem is required here (HYBOND_REQUIRE_NETEM) but this kernel has none"
-	else
-		skip "netem is not available on this kernel ($(uname -r)); vmtest runs these scenarios"
-	fi
-	t_finish
-	exit $?
-fi
+netem_or_skip || { t_finish; exit $?; }
 
 ttfb_ms() { # median of 9 curl time_starttransfer, milliseconds
 	local i

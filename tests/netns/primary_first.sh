@@ -23,36 +23,9 @@ topo_start_hybond || { fail "daemons log ready"; exit 1; }
 topo_spawn "$NS_S" "$TOPO_DIR/iperf3.log" iperf3 -s -p 5201
 wait_port "$NS_S" 5201 5
 
-# Wait until the controller has put the secondary back on standby.
-standby() {
-	local i
-	for ((i = 0; i < 100; i++)); do
-		[ "$(nsx "$NS_CPE" "$HB" stats -j | jq .bonding.secondary_in_use)" = false ] && return 0
-		sleep 0.1
-	done
-	return 1
-}
-
-# run down|up ARGS...: an iperf3 run; sets MBPS, PERSEC (Mbit/s in each
-# second), PRI, SEC (bytes on each access link in the data direction) and
-# MS (the milliseconds between the two reads of those counters: the run
-# with its set-up and its end).
-run() {
-	local dir=$1 flag= a b p0 s0 p1 s1 t0
-	shift
-	if [ "$dir" = down ]; then flag=-R a="$NS_HAG acc0" b="$NS_HAG sec0"; else a="$NS_CPE pri0" b="$NS_CPE sec0"; fi
-	p0=$(if_bytes $a tx); s0=$(if_bytes $b tx); t0=$(date +%s%N)
-	OUT=$(nsx "$NS_H" iperf3 -c "$S4" -p 5201 $flag "$@" -J)
-	MBPS=$(jq '.end.sum_received.bits_per_second / 1e6 | floor' <<<"$OUT")
-	PERSEC=$(jq -r '[.intervals[].sum.bits_per_second / 1e6 | floor] | join(" ")' <<<"$OUT")
-	p1=$(if_bytes $a tx); s1=$(if_bytes $b tx)
-	MS=$(( ($(date +%s%N) - t0) / 1000000 ))
-	PRI=$((p1 - p0)) SEC=$((s1 - s0))
-}
-
 for dir in down up; do
-	check "secondary on standby before the $dir runs" standby
-	run $dir -b 8M -t 8
+	check "secondary on standby before the $dir runs" bond_standby
+	bond_run $dir -b 8M -t 8
 	share=$((100 * SEC / (PRI + SEC)))
 	note "8 Mbit/s application-limited $dir: ${MBPS} Mbit/s, primary $PRI bytes, secondary $SEC bytes ($share%)"
 	check_le "8 Mbit/s $dir: share of bytes on the secondary (%)" "$share" 10
@@ -60,7 +33,7 @@ for dir in down up; do
 
 	# Steady state: 10 s measured after 2 s of warm-up (iperf3 -O), as
 	# bulk throughput is usually quoted.
-	run $dir -t 10 -O 2
+	bond_run $dir -t 10 -O 2
 	note "bulk $dir: ${MBPS} Mbit/s of 50 ($((MBPS * 2))% of the sum; target 90%), primary $PRI, secondary $SEC bytes"
 	check_ge "bulk $dir: goodput at least 80% of 20+30 Mbit/s, more than either link" "$MBPS" 40
 done
@@ -75,7 +48,7 @@ topo_spawn "$NS_CPE" "$TOPO_DIR/cpe2.log" build/hybond cpe --lan lan0 --primary 
 CPE_PID=$TOPO_LAST_PID
 wait_for "$TOPO_DIR/cpe2.log" "info: ready:" 10 || fail "CPE restarts with a cap"
 for dir in down up; do
-	run $dir -t 10
+	bond_run $dir -t 10
 	# Over the time the bytes were counted in (the 10 s of data plus the
 	# run's set-up and end, ~10.05 s), not over 10 s flat.
 	cap=$((SEC * 8 / MS))
