@@ -148,12 +148,14 @@ static void render_table(const struct stats_input *in, struct sbuf *o)
 	if (in->bonding.present)
 		sbuf_printf(o,
 			    "bonding: %s, secondary %s (switched on %llu times, "
-			    "cap held it off %llu times); now primary %.1f/%.1f "
+			    "cap held it off %llu times, flags re-sent to joins "
+			    "%llu times); now primary %.1f/%.1f "
 			    "Mbit/s down/up of %.1f/%.1f, secondary %.1f/%.1f%s\n\n",
 			    in->bonding.mode,
 			    in->bonding.secondary_on ? "in use" : "standby",
 			    (unsigned long long)in->bonding.activations,
 			    (unsigned long long)in->bonding.cap_holds,
+			    (unsigned long long)in->bonding.reasserted,
 			    in->bonding.rate_bps[0] / 1e6,
 			    in->bonding.rate_bps[1] / 1e6,
 			    in->bonding.primary_down_bps / 1e6,
