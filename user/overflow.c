@@ -108,6 +108,8 @@ static void reassert_tick(struct overflow *ov, uint64_t t)
 			"the switch turned %s", wrong,
 			ov->on ? "backup" : "non-backup", ov->on ? "on" : "off");
 		ov->reassert = false;
+		/* Whatever happened half-way, new joins get the right one. */
+		set_endpoints(ov, !ov->on);
 		return;
 	}
 	/* The other flag, then the right one: MP_PRIO twice per subflow. */
