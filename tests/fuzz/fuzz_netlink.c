@@ -2,7 +2,8 @@
 /*
  * fuzz_netlink.c - libFuzzer target for the parsers of netlink replies:
  * every callback that reads what the kernel sent (addresses, links, generic
- * netlink families, MPTCP endpoints and limits, sock_diag) runs over any
+ * netlink families, MPTCP endpoints and limits, sock_diag sockets and
+ * subflow flags) runs over any
  * sequence of messages. They must validate every attribute before use.
  * The modules are included whole so their static callbacks are reachable.
  */
@@ -28,6 +29,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct ep_find ef = { .want = &want, .found_id = -1 };
 	struct diag_match dm = { .family = AF_INET, .addr = "\xc6\x33\x64\x81",
 				 .port = htons(9300) };
+	struct hb_addr csrc = { .family = AF_INET };
+	struct subflow_census cen = { 0 };
+	struct census_match cm = { .src = &csrc, .nsrc = 1, .out = &cen };
 	/* Events are parsed and matched; with no targets nothing is sent. */
 	static struct upm u;
 	int len;
@@ -45,6 +49,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	memcpy(buf, data, size);
 	len = (int)size;
+	csrc.v4.s_addr = htonl(0xc6336482); /* 198.51.100.130 */
 	for (nlh = (const struct nlmsghdr *)buf; nl_msg_ok(nlh, len);
 	     nlh = mnl_nlmsg_next(nlh, &len)) {
 		addr_cb(nlh, &ad);
@@ -53,6 +58,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		limits_cb(nlh, &lim);
 		dump_cb(nlh, &ef);
 		diag_cb(nlh, &dm);
+		census_cb(nlh, &cm);
 		event_cb(nlh, &u);
 	}
 	free(buf);
