@@ -19,11 +19,11 @@
  * MP_PRIO on every subflow using it, so both ends follow at once; but not
  * on a join that is not fully established yet: that one keeps the flag it
  * started with (6.12 guest, 300 ms secondary: no MP_PRIO at all, and the
- * secondary unused for a whole bulk transfer). With
- * the kernel's path manager the switch therefore checks the secondary's
- * subflows (sock_diag) for 10 s after it turns, and re-sends the flags
- * to those that came up with the other one (reassert_tick). hybond's own
- * path manager retries per subflow instead (upm.c).
+ * secondary unused for a whole bulk transfer). With the kernel's path
+ * manager the switch therefore checks the secondary's subflows
+ * (sock_diag) for 10 s after it turns, and re-sends the flags to those
+ * that came up with the other one (reassert_tick). hybond's own path
+ * manager retries per subflow instead (upm.c).
  */
 #include <errno.h>
 #include <string.h>
