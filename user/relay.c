@@ -125,6 +125,7 @@ struct conn {
 	uint64_t checked_ms;      /* last stall check */
 	uint64_t poke_ms;         /* next time a quiet connection is re-polled */
 	bool poked;               /* re-polled: did bytes move after it? */
+	bool keepalive;           /* the CPE's MPTCP leg has its keepalive */
 	int sub;                  /* subscriber prefix index, -1: none */
 	struct sockaddr_storage host, server; /* H@:port, S@:port */
 	uint64_t bytes[2];        /* per direction, as d[] */
@@ -973,7 +974,12 @@ fail:
  * as one without subflows. Not sooner than the stall timeout: a short
  * outage must not cost a subflow (the kernel path manager does not join
  * again). Older kernels refuse the TCP_KEEP* knobs on MPTCP sockets and
- * keep the system defaults. */
+ * keep the system defaults. The CPE sets it on connections that live past
+ * KEEPALIVE_AFTER_MS (housekeeping), not at accept: four setsockopt()
+ * calls on an MPTCP socket (each locks it and walks its subflows) that a
+ * short connection would pay for nothing, since the first probe could
+ * come only after the stall timeout anyway. */
+#define KEEPALIVE_AFTER_MS 1000
 static void set_keepalive(int fd, unsigned int stall_s)
 {
 	int one = 1, idle = (int)stall_s, intvl = 1, cnt = 2;
@@ -1105,9 +1111,9 @@ static void accept_one(struct worker *w, int fd, struct sockaddr_storage *peer_i
 	c->s[UP].fd = up;
 	/* The HAG's MPTCP leg has its keepalive and congestion control from
 	 * the listener (listener_options); the CPE's upstream got its
-	 * congestion control before connecting (upstream_socket). */
-	if (w->r->o.role == HYBOND_ROLE_CPE)
-		set_keepalive(up, w->r->o.stall_timeout_s);
+	 * congestion control before connecting (upstream_socket), and gets
+	 * its keepalive if it lives (housekeeping). */
+	c->keepalive = w->r->o.role != HYBOND_ROLE_CPE;
 	c->next = w->conns;
 	if (w->conns)
 		w->conns->prev = c;
@@ -1250,6 +1256,10 @@ static void housekeeping(struct worker *w)
 		}
 		if (c->dirty && c->state == C_OPEN)
 			conn_sample(c, &si);
+		if (!c->keepalive && now >= c->start_ms + KEEPALIVE_AFTER_MS) {
+			set_keepalive(c->s[UP].fd, w->r->o.stall_timeout_s);
+			c->keepalive = true;
+		}
 	}
 }
 

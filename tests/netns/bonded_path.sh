@@ -62,13 +62,19 @@ for fam in 4 6; do
 done
 
 # An idle connection: the MPTCP leg keeps alive on both gateways (the HAG's
-# from its listener, the CPE's set on its upstream socket), so a dead path
+# from its listener, the CPE's set on its upstream socket once the
+# connection has lived a second, checked once a second), so a dead path
 # shows as a subflow gone.
-nsx "$NS_H" timeout 10 bash -c "exec 3<>/dev/tcp/$S4/80; sleep 4" &
+nsx "$NS_H" timeout 10 bash -c "exec 3<>/dev/tcp/$S4/80; sleep 5" &
 idle=$!
-sleep 1.5
-ka_hag=$(nsx "$NS_HAG" ss -tnoH state established "( sport = :80 )" | grep -F "$H4" | grep -c 'timer:(keepalive')
-ka_cpe=$(nsx "$NS_CPE" ss -tnoH state established "( dport = :80 )" | grep -F "$H4" | grep -c 'timer:(keepalive')
+sleep 0.5
+ka_hag=0 ka_cpe=0
+for _ in $(seq 30); do
+	ka_hag=$(nsx "$NS_HAG" ss -tnoH state established "( sport = :80 )" | grep -F "$H4" | grep -c 'timer:(keepalive')
+	ka_cpe=$(nsx "$NS_CPE" ss -tnoH state established "( dport = :80 )" | grep -F "$H4" | grep -c 'timer:(keepalive')
+	[ "$ka_hag" -ge 1 ] && [ "$ka_cpe" -ge 1 ] && break
+	sleep 0.1
+done
 check_ge "idle connection: its subflow at the HAG has a keepalive timer" "$ka_hag" 1
 check_ge "idle connection: its subflow at the CPE has a keepalive timer" "$ka_cpe" 1
 kill "$idle" 2>/dev/null
