@@ -278,8 +278,10 @@ NAIVE_PORT_HAG=7200
 NAIVE_JOIN_PORT=9400 # +1 at each naive_up
 NAIVE_BUF=${NAIVE_BUF:-262144}
 
+# naive_up [socat|haproxy]: the same nft rules, path manager and listener
+# ports; the relay is socat (above, the default) or haproxy (stock_spawn).
 naive_up() {
-	local ns
+	local ns relay=${1:-socat}
 	for ns in $NS_CPE $NS_HAG; do
 		nsx "$ns" ip rule add fwmark $NAIVE_MARK lookup $NAIVE_TABLE pref 90 || return 1
 		nsx "$ns" ip route add local 0.0.0.0/0 dev lo table $NAIVE_TABLE || return 1
@@ -307,6 +309,19 @@ EOF
 	# while subflows of the previous one live (KERNEL-FACTS).
 	NAIVE_JOIN_PORT=$((NAIVE_JOIN_PORT + 1))
 	nsx "$NS_HAG" ip mptcp endpoint add "$HAG_S4" dev sec0 signal port $NAIVE_JOIN_PORT || return 1
+	if [ "$relay" = haproxy ]; then
+		stock_spawn || return 1
+	else
+		naive_spawn_socat
+	fi
+	wait_port "$NS_CPE" $NAIVE_PORT_CPE 5 && wait_port "$NS_HAG" $NAIVE_PORT_HAG 5 || {
+		warn "the naive relay did not start:"
+		cat "$TOPO_DIR/naive-cpe.log" "$TOPO_DIR/naive-hag.log" >&2
+		return 1
+	}
+}
+
+naive_spawn_socat() {
 	local hop=$PWD/bench/naive-hop.sh
 	topo_spawn "$NS_CPE" "$TOPO_DIR/naive-cpe.log" socat \
 		TCP4-LISTEN:$NAIVE_PORT_CPE,bind=127.0.0.1,ip-transparent,fork,reuseaddr,backlog=1024 \
@@ -318,11 +333,47 @@ EOF
 		"EXEC:$hop tcp $NAIVE_BUF,nofork"
 	NAIVE_HAG_PID=$TOPO_LAST_PID
 	acct_add naive-hag "$NAIVE_HAG_PID"
-	wait_port "$NS_CPE" $NAIVE_PORT_CPE 5 && wait_port "$NS_HAG" $NAIVE_PORT_HAG 5 || {
-		warn "the naive relay did not start:"
-		cat "$TOPO_DIR/naive-cpe.log" "$TOPO_DIR/naive-hag.log" >&2
+}
+
+# The stock relay the developers' guide measures hybond against: haproxy
+# (Debian's, 2.6: no MPTCP of its own) in TCP mode, transparent on both
+# sides (`bind ... transparent`: the nft tproxy listener; `source 0.0.0.0
+# usesrc clientip`: from H@:port; `server ... 0.0.0.0:0`: to the original
+# destination, the accepted socket's local address), made MPTCP with
+# `mptcpize run` on both gateways (every socket it opens: the CPE's
+# upstream, the HAG's listener; the HAG's upstream to S falls back to TCP).
+# Its own defaults otherwise: a thread per CPU, as many connections as its
+# file limit allows, no splice, no logs.
+stock_conf() { # PORT
+	cat <<EOF
+defaults
+	mode tcp
+	timeout connect 5s
+	timeout client 120s
+	timeout server 120s
+frontend in
+	bind 127.0.0.1:$1 transparent
+	default_backend out
+backend out
+	source 0.0.0.0 usesrc clientip
+	server orig 0.0.0.0:0
+EOF
+}
+
+stock_spawn() {
+	stock_conf $NAIVE_PORT_CPE >"$TOPO_DIR/haproxy-cpe.cfg"
+	stock_conf $NAIVE_PORT_HAG >"$TOPO_DIR/haproxy-hag.cfg"
+	haproxy -c -q -f "$TOPO_DIR/haproxy-cpe.cfg" >"$TOPO_DIR/naive-cpe.log" 2>&1 || {
+		warn "haproxy refuses its configuration:"
+		cat "$TOPO_DIR/naive-cpe.log" >&2
 		return 1
 	}
+	topo_spawn "$NS_CPE" "$TOPO_DIR/naive-cpe.log" mptcpize run haproxy -db -f "$TOPO_DIR/haproxy-cpe.cfg"
+	NAIVE_CPE_PID=$TOPO_LAST_PID
+	acct_add naive-cpe "$NAIVE_CPE_PID"
+	topo_spawn "$NS_HAG" "$TOPO_DIR/naive-hag.log" mptcpize run haproxy -db -f "$TOPO_DIR/haproxy-hag.cfg"
+	NAIVE_HAG_PID=$TOPO_LAST_PID
+	acct_add naive-hag "$NAIVE_HAG_PID"
 }
 
 naive_down() {
@@ -343,13 +394,14 @@ naive_down() {
 	return 0
 }
 
-# Error lines of the naive relay (socat logs "E ..." on errors).
+# Error lines of the naive relay (socat logs "E ..." on errors; haproxy
+# "[ALERT]" and "[WARNING]" on its standard error).
 naive_log_problems() {
-	grep -h ' E ' "$TOPO_DIR/naive-cpe.log" "$TOPO_DIR/naive-hag.log" 2>/dev/null || true
+	grep -hE ' E |\[ALERT\]|\[WARNING\]' "$TOPO_DIR/naive-cpe.log" "$TOPO_DIR/naive-hag.log" 2>/dev/null || true
 }
 
 # ---- setups ------------------------------------------------------------------
-# setup_up plain|hybond|hybond_af|hybond_now|hybond_ovf|naive
+# setup_up plain|hybond|hybond_af|hybond_now|hybond_ovf|naive|stock
 # setup_down SAME
 # hybond_af: hybond with --accept-first on both daemons; hybond_now: the CPE
 # with --join-after 0 (every connection joins at once, the kernel's PM).
@@ -360,14 +412,15 @@ setup_up() {
 	hybond_af) CPE_ARGS=(--accept-first); HAG_ARGS=(--accept-first); hybond_up ;;
 	hybond_now) CPE_ARGS=(--join-after 0); HAG_ARGS=(); hybond_up ;;
 	hybond_ovf) CPE_ARGS=(--primary-rate "$RATE1"); HAG_ARGS=(); hybond_up ;;
-	naive) naive_up ;;
+	naive) naive_up socat ;;
+	stock) naive_up haproxy ;;
 	esac
 }
 setup_down() {
 	case $1 in
 	plain) ;;
 	hybond | hybond_af | hybond_ovf | hybond_now) hybond_down ;;
-	naive) naive_down ;;
+	naive | stock) naive_down ;;
 	esac
 	CPE_ARGS=() HAG_ARGS=()
 }
@@ -376,7 +429,7 @@ setup_usec() {
 	case $1 in
 	plain) echo "0 0" ;;
 	hybond*) echo "$(acct_usec hybond-cpe) $(acct_usec hybond-hag)" ;;
-	naive) echo "$(acct_usec naive-cpe) $(acct_usec naive-hag)" ;;
+	naive | stock) echo "$(acct_usec naive-cpe) $(acct_usec naive-hag)" ;;
 	esac
 }
 setup_label() {
@@ -387,5 +440,6 @@ setup_label() {
 	hybond_now) echo "hybond --join-after 0" ;;
 	hybond_ovf) echo "hybond --primary-rate" ;;
 	naive) echo "naive (nft+socat)" ;;
+	stock) echo "stock (nft+haproxy)" ;;
 	esac
 }

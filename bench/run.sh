@@ -6,16 +6,19 @@
 #
 # SECTION is any of (default: all six, in this order):
 #   throughput  bulk iperf3 H->S and S->H with 1 and 16 connections on
-#               unshaped veth links: plain routing, hybond, and a naive
-#               relay of stock parts (nft tproxy + socat, MPTCP with
-#               mptcpize); Gbit/s, ratio to plain routing, CPU seconds the
-#               proxies spent per GiB moved
+#               unshaped veth links: plain routing, hybond, a naive relay
+#               of stock parts (nft tproxy + socat, one process per
+#               connection, MPTCP with mptcpize) and the stock relay of
+#               the developers' guide (nft tproxy + haproxy, mptcpize);
+#               Gbit/s, ratio to plain routing, CPU seconds the proxies
+#               spent per GiB moved
 #   conn-rate   new connections per second (ab, keep-alive off, 1 KiB) for
 #               plain routing, hybond (also --accept-first, and
-#               --join-after 0) and the naive relay, median of rounds,
-#               the proxies' and the whole box's CPU per connection; time to
-#               connect and to the first byte (median of curl); each
-#               daemon's system calls per connection (perf stat, if there);
+#               --join-after 0), the naive and the stock relay, median of
+#               rounds, the proxies' and the whole box's CPU per connection;
+#               time to connect and to the first byte (median of curl);
+#               each daemon's system calls per connection (perf stat, if
+#               there);
 #               hybond's CPU per connection split by thread (each daemon's
 #               main, hold and relay threads) and the kernel's workqueues
 #   memory      resident memory of each hybond daemon holding 10k and 50k
@@ -96,6 +99,12 @@ for t in socat:socat mptcpize:mptcpd nft:nftables; do
 		HAVE_NAIVE=0
 	}
 done
+# The stock relay (nft + haproxy made MPTCP): the bar of the developers' guide.
+HAVE_STOCK=$HAVE_NAIVE
+command -v haproxy >/dev/null || {
+	[ $HAVE_NAIVE = 1 ] && echo "bench: haproxy missing (apt-get install haproxy): the stock baseline is skipped" >&2
+	HAVE_STOCK=0
+}
 mkdir -p build/bench
 if [ ! -x build/bench/holdconns ] || [ bench/holdconns.c -nt build/bench/holdconns ]; then
 	${CC:-cc} -O2 -Wall -Wextra -std=gnu11 -D_GNU_SOURCE bench/holdconns.c \
@@ -170,6 +179,7 @@ section_throughput() {
 	local setups="plain hybond" setup t args c0 h0 c1 h1 b0 b1 bps bytes \
 		sp0 ss0 sp1 ss1 k mc0 mj0
 	[ $HAVE_NAIVE = 1 ] && setups="$setups naive"
+	[ $HAVE_STOCK = 1 ] && setups="$setups stock"
 	say ""
 	say "== throughput: iperf3 H <-> S, ${SECS}s per run, unshaped veth links"
 	topo_up || { warn "topology failed"; return 1; }
@@ -206,7 +216,7 @@ section_throughput() {
 		res "throughput.$setup.mptcp_joins" $(( $(mib "$NS_CPE" MPTcpExtMPJoinSynAckRx) - mj0 ))
 		case $setup in
 		hybond) res throughput.hybond.log_problems "$(hybond_log_problems | wc -l)" ;;
-		naive) res throughput.naive.log_problems "$(naive_log_problems | grep -cvE 'Broken pipe|Connection reset by peer')" ;;
+		naive | stock) res throughput.$setup.log_problems "$(naive_log_problems | grep -cvE 'Broken pipe|Connection reset by peer')" ;;
 		esac
 		end_setup $setup
 		keep_logs "throughput-$setup"
@@ -232,7 +242,7 @@ section_throughput() {
 	done
 	for setup in $setups; do
 		[ $setup = plain ] && continue
-		say "$(setup_label $setup): $(get throughput.$setup.mptcp_connections) MPTCP connections, $(get throughput.$setup.mptcp_joins) joins over the secondary; $(get throughput.$setup.log_problems) error lines in its logs$( [ $setup = naive ] && echo " (not counting resets and broken pipes: iperf3 ends its streams that way)")"
+		say "$(setup_label $setup): $(get throughput.$setup.mptcp_connections) MPTCP connections, $(get throughput.$setup.mptcp_joins) joins over the secondary; $(get throughput.$setup.log_problems) error lines in its logs$( [ $setup = naive ] || [ $setup = stock ] && echo " (not counting resets and broken pipes: iperf3 ends its streams that way)")"
 	done
 }
 
@@ -288,6 +298,7 @@ paired_ratio() {
 section_connrate() {
 	local setups="plain hybond hybond_af hybond_now" setup c k c0 h0 c1 h1 b0 b1 rps done failed non2xx round ns i split0 split1
 	[ $HAVE_NAIVE = 1 ] && setups="$setups naive"
+	[ $HAVE_STOCK = 1 ] && setups="$setups stock"
 	say ""
 	say "== connection rate: ab -n $NREQ -t $AB_SECS (keep-alive off, 1 KiB over HTTP) H -> nginx in S, $CONN_ROUNDS rounds over all setups, median; time to first byte (curl x$TTFB_N)"
 	# H cycles through its ports: give it the whole range. Each setup talks
@@ -295,8 +306,8 @@ section_connrate() {
 	# connections must not meet the next setup's SYNs on the same tuple
 	# (a different stack's sequence numbers), which would cost it
 	# retransmitted SYNs that are not its own doing.
-	local -A port=([plain]=80 [hybond]=8081 [hybond_af]=8082 [hybond_now]=8083 [naive]=8084)
-	NGINX_EXTRA_PORTS="8081 8082 8083 8084" web_testbed "1024 65535" || return 1
+	local -A port=([plain]=80 [hybond]=8081 [hybond_af]=8082 [hybond_now]=8083 [naive]=8084 [stock]=8085)
+	NGINX_EXTRA_PORTS="8081 8082 8083 8084 8085" web_testbed "1024 65535" || return 1
 	# Rounds over all setups, so that a slow spell of the machine falls on
 	# every setup alike; the figure is each setup's median.
 	for ((round = 1; round <= CONN_ROUNDS; round++)); do
@@ -334,7 +345,7 @@ section_connrate() {
 				[ $setup != plain ] &&
 					res "$k.cpu_rounds" "$(get $k.cpu_rounds) $(calc %.0f 'n ? u / n : 0' u=$((c1 - c0 + h1 - h0)) n="$done")"
 			done
-			if [ $round = 1 ] && { [ $setup = hybond ] || [ $setup = plain ] || [ $setup = naive ]; }; then
+			if [ $round = 1 ] && { [ $setup = hybond ] || [ $setup = plain ] || [ $setup = naive ] || [ $setup = stock ]; }; then
 				local cm tm t90 bad
 				read -r cm tm t90 bad <<<"$(ttfb_run "$setup" "$TTFB_N" ":${port[$setup]}/1k")"
 				res "connrate.$setup.connect_median_us" "$cm"
@@ -350,7 +361,7 @@ section_connrate() {
 			fi
 			case $setup in
 			hybond*) res "connrate.$setup.log_problems" "$(($(get connrate.$setup.log_problems) + $(hybond_log_problems | wc -l)))" ;;
-			naive) res connrate.naive.log_problems "$(($(get connrate.naive.log_problems) + $(naive_log_problems | wc -l)))" ;;
+			naive | stock) res connrate.$setup.log_problems "$(($(get connrate.$setup.log_problems) + $(naive_log_problems | wc -l)))" ;;
 			esac
 			end_setup $setup
 			keep_logs "connrate-$setup-r$round"
