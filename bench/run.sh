@@ -18,9 +18,9 @@
 #               rounds, the proxies' and the whole box's CPU per connection;
 #               time to connect and to the first byte (median of curl);
 #               each daemon's system calls per connection (perf stat, if
-#               there);
-#               hybond's CPU per connection split by thread (each daemon's
-#               main, hold and relay threads) and the kernel's workqueues
+#               there); hybond's CPU per connection split by thread (each
+#               daemon's main, hold and relay threads) and the kernel's
+#               workqueues
 #   memory      resident memory of each hybond daemon holding 10k and 50k
 #               idle proxied connections, bytes per connection; a request
 #               and the logs checked afterwards
