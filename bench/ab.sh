@@ -55,19 +55,15 @@ TOPO_ID=hbab$$
 trap 'hybond_down >/dev/null 2>&1; topo_down >/dev/null 2>&1' EXIT
 declare -A PORT=([A]=8081 [B]=8082)
 NGINX_EXTRA_PORTS="8081 8082"
-topo_up >/dev/null || { warn "topology failed"; exit 1; }
-nsx "$NS_H" sysctl -qw net.ipv4.ip_local_port_range="1024 65535"
-mkdir -p "$TOPO_DIR/www"
-head -c 1024 /dev/urandom >"$TOPO_DIR/www/1k"
-topo_start_nginx >/dev/null || { warn "nginx did not start"; exit 1; }
+web_testbed "1024 65535" >/dev/null || exit 1
 
 # run A|B PAIR -> prints "RATE BOX_US_PER_CONN"
 run() {
 	local v=$1 p=$2 rps done failed non2xx b0 b1 ns
-	eval "HYBOND=\$BIN_$v"
-	eval "read -r -a CPE_ARGS <<<\"\${CPE_ARGS_$v:-}\""
-	eval "read -r -a HAG_ARGS <<<\"\${HAG_ARGS_$v:-}\""
-	export HYBOND
+	local bin=BIN_$v cpe=CPE_ARGS_$v hag=HAG_ARGS_$v
+	export HYBOND=${!bin}
+	read -r -a CPE_ARGS <<<"${!cpe:-}"
+	read -r -a HAG_ARGS <<<"${!hag:-}"
 	hybond_up || return 1
 	for ns in $TOPO_NS; do nsx "$ns" ss -K state time-wait >/dev/null 2>&1; done
 	b0=$(box_usec)

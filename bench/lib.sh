@@ -212,6 +212,17 @@ ttfb_run() {
 	     END { cm = med(c, n); tm = med(t, n); printf "%d %d %d %d\n", cm, tm, p90(t, n), bad + 0 }' "$out"
 }
 
+# ---- testbeds ------------------------------------------------------------------
+# The testbed with nginx in S serving /1k, H's source ports limited to
+# RANGE (H's namespace only): web_testbed "LOW HIGH"
+web_testbed() {
+	topo_up || { warn "topology failed"; return 1; }
+	nsx "$NS_H" sysctl -qw net.ipv4.ip_local_port_range="$1"
+	mkdir -p "$TOPO_DIR/www"
+	head -c 1024 /dev/urandom >"$TOPO_DIR/www/1k"
+	topo_start_nginx >/dev/null || { warn "nginx did not start"; topo_down; return 1; }
+}
+
 # ---- hybond --------------------------------------------------------------------
 # Start both daemons (topo_start_hybond, with CPE_ARGS/HAG_ARGS) and account
 # their CPU to the groups hybond-cpe and hybond-hag.

@@ -246,16 +246,6 @@ section_throughput() {
 	done
 }
 
-# The testbed with nginx in S serving /1k, H's source ports limited to
-# RANGE (H's namespace only): web_testbed "LOW HIGH"
-web_testbed() {
-	topo_up || { warn "topology failed"; return 1; }
-	nsx "$NS_H" sysctl -qw net.ipv4.ip_local_port_range="$1"
-	mkdir -p "$TOPO_DIR/www"
-	head -c 1024 /dev/urandom >"$TOPO_DIR/www/1k"
-	topo_start_nginx >/dev/null || { warn "nginx did not start"; topo_down; return 1; }
-}
-
 # ---- 2. connection rate ------------------------------------------------------------
 # System calls each daemon makes per proxied connection: perf stat counts
 # raw_syscalls:sys_enter in all of a daemon's threads over one ab run of
