@@ -87,7 +87,7 @@ acct_usec() {
 thread_ticks() {
 	local t c s m=0 h=0 w=0
 	for t in /proc/"$1"/task/[0-9]*; do
-		read -r s <"$t/stat" 2>/dev/null || continue
+		read -r s 2>/dev/null <"$t/stat" || continue
 		c=${s#*(}
 		c=${c%%)*}
 		set -- ${s##*)}
@@ -106,7 +106,7 @@ thread_ticks() {
 kworker_ticks() {
 	local t s c n=0
 	for t in /proc/[0-9]*/task/[0-9]*; do
-		read -r s <"$t/stat" 2>/dev/null || continue
+		read -r s 2>/dev/null <"$t/stat" || continue
 		c=${s#*(}
 		case $c in kworker*) ;; *) continue ;; esac
 		set -- ${s##*)}
