@@ -13,20 +13,21 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 
-/* The legs of every spliced pair, by slot. */
+/* The legs of every spliced pair, by socket cookie. */
 struct {
-	__uint(type, BPF_MAP_TYPE_SOCKMAP);
-	__uint(max_entries, 65536);
-	__type(key, __u32);
+	__uint(type, BPF_MAP_TYPE_SOCKHASH);
+	__uint(max_entries, 131072);
+	__type(key, __u64);
 	__type(value, __u64);
 } hybond_splice_socks SEC(".maps");
 
-/* Socket cookie of a leg -> slot of its peer. */
+/* Socket cookie of a leg -> socket cookie of its peer. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 65536);
+	__uint(max_entries, 131072);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, __u64);
-	__type(value, __u32);
+	__type(value, __u64);
 } hybond_splice_peer SEC(".maps");
 
 /* (SEC "sk_skb": attached as BPF_SK_SKB_VERDICT, no stream parser.) */
@@ -34,12 +35,20 @@ SEC("sk_skb")
 int hybond_splice(struct __sk_buff *skb)
 {
 	__u64 cookie = bpf_get_socket_cookie(skb);
-	__u32 *peer = bpf_map_lookup_elem(&hybond_splice_peer, &cookie);
+	__u64 *peer;
+
+	/* An empty segment: a bare FIN. The end of stream is the socket's
+	 * state already (the relay reads it there and shuts the peer down
+	 * once the bytes before it are out); redirected, the kernel would
+	 * try to send zero bytes and mark the peer broken (EPIPE). */
+	if (!skb->len)
+		return SK_DROP;
+	peer = bpf_map_lookup_elem(&hybond_splice_peer, &cookie);
 
 	/* A socket whose peer is gone: its bytes wait for user space. */
 	if (!peer)
 		return SK_PASS;
-	return bpf_sk_redirect_map(skb, &hybond_splice_socks, *peer, 0);
+	return bpf_sk_redirect_hash(skb, &hybond_splice_socks, peer, 0);
 }
 
 char LICENSE[] SEC("license") = "GPL";

@@ -579,7 +579,7 @@ int run_daemon(const struct daemon_opts *o)
 		.workers = o->workers,
 		.bufsize = o->bufsize,
 		.nat = o->nat,
-		.mptcp_upstream = true,
+		.mptcp_upstream = !o->tcp_upstream,
 		.stall_timeout_s = o->stall_timeout_s,
 		.congestion = o->congestion,
 		.max_conns = o->max_conns,
@@ -606,7 +606,9 @@ int run_daemon(const struct daemon_opts *o)
 		.started = mono_s(),
 		.datapath = "userspace",
 	};
-	char why[200];
+	char why[400], probe[200];
+	struct splice sp = { .link_fd = -1 };
+	bool sp_up = false, mptcp_splice;
 	struct policy *policy = NULL;
 	struct overflow ov;
 	struct upm upm;
@@ -676,10 +678,34 @@ int run_daemon(const struct daemon_opts *o)
 			goto out;
 	}
 	/* The card asks for in-kernel splicing where the kernel allows it:
-	 * ask the kernel. */
-	splice_probe_mptcp(why, sizeof(why));
+	 * ask the kernel. It takes TCP sockets, so a CPE relaying over TCP
+	 * splices today; MPTCP ones only where the probe says so. */
+	mptcp_splice = splice_probe_mptcp(probe, sizeof(probe));
+	snprintf(why, sizeof(why), "%s", probe);
+	if (o->no_splice) {
+		snprintf(why, sizeof(why), "--no-splice; %s", probe);
+	} else if (mptcp_splice || o->tcp_upstream) {
+		err = splice_open(&sp);
+		if (err) {
+			snprintf(why, sizeof(why),
+				 "loading the splice program failed (%s); %s",
+				 strerror(-err), probe);
+		} else {
+			sp_up = true;
+			ro.splice = &sp;
+			so.extra_obj = splice_object(&sp);
+			ro.splice_mptcp = mptcp_splice;
+			d.datapath = "sockmap";
+			if (!mptcp_splice)
+				snprintf(why, sizeof(why),
+					 "--upstream tcp: both legs are TCP; %s",
+					 probe);
+		}
+	}
 	d.datapath_why = why;
-	pr_info("data path: the user-space relay (%s)", why);
+	pr_info("data path: %s (%s)",
+		sp_up ? "in-kernel splicing (sockmap)" : "the user-space relay",
+		why);
 	raise_nofile();
 	signal(SIGPIPE, SIG_IGN);
 	/* Blocked before any thread starts, so only the signalfd sees them. */
@@ -1052,6 +1078,8 @@ out:
 			(unsigned long long)rc.bytes_up,
 			(unsigned long long)rc.bytes_down);
 	}
+	if (sp_up)
+		splice_close(&sp);
 	/* The relay is gone: nobody takes a hand-off any more. */
 	hold_stop(d.hold);
 	if (steer_up)

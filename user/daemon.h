@@ -30,6 +30,8 @@ struct daemon_opts {
 	size_t bufsize;
 	unsigned int stall_timeout_s;
 	bool accept_first; /* answer hosts at once, connect upstream after */
+	bool tcp_upstream; /* CPE: relay over plain TCP (no MPTCP, no HAG) */
+	bool no_splice;    /* never splice in the kernel */
 	const char *congestion;
 	/* HAG: subscriber prefixes (BCP 38 and per-subscriber limits) */
 	struct hb_addr subs[HYBOND_MAX_SUBS];

@@ -70,7 +70,11 @@ static void usage_daemon(FILE *f, int role)
 			"                     on join then): short connections stay off\n"
 			"                     the secondary and cost less (default 200;\n"
 			"                     0: at once, by the kernel's path manager;\n"
-			"                     otherwise hybond's own: pm_type=1)\n");
+			"                     otherwise hybond's own: pm_type=1)\n"
+			"  --upstream tcp     relay over plain TCP instead of MPTCP: no\n"
+			"                     bonding, the HAG not involved; to tell a\n"
+			"                     relay problem from an MPTCP one (both legs\n"
+			"                     TCP: spliced in the kernel, see --no-splice)\n");
 	else
 		fprintf(f,
 			"usage: hybond hag --access IFACE --core IFACE --secondary IFACE\n"
@@ -122,6 +126,9 @@ static void usage_daemon(FILE *f, int role)
 		"                     policy/README.md); default: bond all TCP\n"
 		"  --workers N        relay threads (default: one per CPU)\n"
 		"  --buffer-size N    relay buffer per direction in bytes (262144)\n"
+		"  --no-splice        move every byte through the user-space relay,\n"
+		"                     even where the kernel could splice both legs\n"
+		"                     (sockmap; today only TCP-to-TCP pairs)\n"
 		"  --accept-first     answer a host's SYN at once and connect upstream\n"
 		"                     afterwards (default: the draft's order, the host\n"
 		"                     is answered once the server answered)\n"
@@ -321,7 +328,8 @@ static int parse_daemon(int argc, char **argv, int role,
 		O_NOPIN, O_JOINPORT, O_POLICY, O_KEEPTS, O_PRATE, O_SRATE,
 		O_BONDING, O_STALL, O_ACCEPTFIRST, O_CC, O_SUBS, O_MAXC, O_MAXSUB,
 		O_IDLE, O_HALF, O_NOGUARD, O_HAGSEC, O_CPESEC, O_INITIATE,
-		O_CONFIG, O_TAKEOVER, O_MAXSF, O_JOINAFTER,
+		O_CONFIG, O_TAKEOVER, O_MAXSF, O_JOINAFTER, O_UPSTREAM,
+		O_NOSPLICE,
 	};
 	static const struct option cpe_opts[] = {
 		{ "lan", required_argument, 0, O_LAN },
@@ -349,9 +357,11 @@ static int parse_daemon(int argc, char **argv, int role,
 		{ "hag-secondary", required_argument, 0, O_HAGSEC },
 		{ "join-port", required_argument, 0, O_JOINPORT },
 		{ "join-after", required_argument, 0, O_JOINAFTER },
+		{ "upstream", required_argument, 0, O_UPSTREAM },
 		{ "config", required_argument, 0, O_CONFIG },
 		{ "takeover", no_argument, 0, O_TAKEOVER },
 		{ "max-subflows", required_argument, 0, O_MAXSF },
+		{ "no-splice", no_argument, 0, O_NOSPLICE },
 		{ "verbose", no_argument, 0, 'v' },
 		{ "help", no_argument, 0, 'h' },
 		{ 0 },
@@ -385,6 +395,7 @@ static int parse_daemon(int argc, char **argv, int role,
 		{ "config", required_argument, 0, O_CONFIG },
 		{ "takeover", no_argument, 0, O_TAKEOVER },
 		{ "max-subflows", required_argument, 0, O_MAXSF },
+		{ "no-splice", no_argument, 0, O_NOSPLICE },
 		{ "verbose", no_argument, 0, 'v' },
 		{ "help", no_argument, 0, 'h' },
 		{ 0 },
@@ -569,6 +580,20 @@ static int parse_daemon(int argc, char **argv, int role,
 		}
 		case O_ACCEPTFIRST:
 			o->accept_first = true;
+			break;
+		case O_UPSTREAM:
+			if (strcmp(optarg, "mptcp") && strcmp(optarg, "tcp")) {
+				fprintf(stderr,
+					"hybond: --upstream '%s': expected mptcp "
+					"(bonded, the default) or tcp (plain "
+					"TCP, no bonding)\n",
+					optarg);
+				return -EINVAL;
+			}
+			o->tcp_upstream = !strcmp(optarg, "tcp");
+			break;
+		case O_NOSPLICE:
+			o->no_splice = true;
 			break;
 		case O_NOGUARD:
 			o->no_guard = true;

@@ -46,6 +46,7 @@
 #include "hybond_abi.h"
 #include "log.h"
 #include "relay.h"
+#include "splice.h"
 
 #ifndef IPPROTO_MPTCP
 #define IPPROTO_MPTCP 262
@@ -136,6 +137,14 @@ struct conn {
 	uint64_t drain_una;       /* snd_una at the last sample */
 	uint64_t drain_written;   /* bytes[] to the MPTCP leg at the last pass */
 	uint64_t drain_at_ms;     /* its next sample */
+	/* Its two sockets spliced in the kernel (splice_start). */
+	bool spliced;
+	/* On the worker's flush list: an end of stream waits for the bytes
+	 * the kernel still has to hand over (splice_flushed). */
+	bool flushing;
+	struct conn *flush_prev, *flush_next;
+	uint64_t flush_at_ms;
+	uint32_t flush_wait_ms;
 };
 
 struct listener {
@@ -161,13 +170,15 @@ struct worker {
 	struct conn *dead;
 	struct conn *drain;       /* connections sampled every DRAIN_SAMPLE_MS */
 	uint64_t drain_ms;        /* when the drain list is sampled next */
+	struct conn *flush;       /* spliced connections waiting to shut down */
 	struct pool_buf *pool;
 	unsigned int pool_len;
 	unsigned int pool_low;    /* the fewest in the pool since the last trim */
 	/* Counters: written by this worker only, read by anyone. */
 	_Atomic uint64_t accepted, active, upstream_fail, resets,
 		refused_direct, bytes_up, bytes_down, fallback, stalled,
-		refused_limit, idle_closed, wakeups_lost, rcvbuf_raised;
+		refused_limit, idle_closed, wakeups_lost, rcvbuf_raised,
+		spliced;
 	_Atomic uint64_t net_sent[NET_MAX], net_recv[NET_MAX];
 	uint64_t last_sample_ms;
 	uint64_t now_ms;          /* refreshed once per loop turn */
@@ -618,6 +629,153 @@ static int destroy_tuple(struct nl *diag, const struct sockaddr_storage *l,
 			      sa_port(r));
 }
 
+/* op: EPOLL_CTL_ADD or _MOD. A spliced socket's bytes never reach the
+ * relay: it is woken by the socket's end or error only. */
+static int watch(struct worker *w, struct side *s, int op)
+{
+	struct epoll_event ev = {
+		.events = s->c->spliced ? EPOLLRDHUP | EPOLLET :
+					  EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET,
+		.data.ptr = s,
+	};
+
+	return epoll_ctl(w->epfd, op, s->fd, &ev);
+}
+
+/* ---- in-kernel splicing ------------------------------------------------ */
+
+/* Is leg i an MPTCP socket? */
+static bool leg_mptcp(const struct conn *c, int i)
+{
+	const struct relay_opts *o = &c->w->r->o;
+
+	if (o->role == HYBOND_ROLE_HAG)
+		return i == DOWN;
+	return i == UP && o->mptcp_upstream;
+}
+
+/*
+ * Hand a connection that just opened, before the relay read a byte of it,
+ * to the kernel: the verdict program (bpf/splice.bpf.c) sends what either
+ * socket receives out of the other. Only where the kernel takes both
+ * sockets in a sockmap: TCP ones always, MPTCP ones on no kernel yet (the
+ * start-up probe, splice_mptcp). On failure the relay moves the bytes.
+ */
+static void splice_start(struct conn *c)
+{
+	struct relay *r = c->w->r;
+	int one = 1, err;
+
+	if (!r->o.splice ||
+	    ((leg_mptcp(c, DOWN) || leg_mptcp(c, UP)) && !r->o.splice_mptcp))
+		return;
+	err = splice_pair(r->o.splice, c->s[DOWN].fd, c->s[UP].fd);
+	if (err) {
+		pr_debug("splice: %s; relayed in user space", strerror(-err));
+		return;
+	}
+	c->spliced = true;
+	count_add(&c->w->spliced, 1);
+	for (int i = 0; i < 2; i++) {
+		/* Bytes that came before the socket joined the map wait in its
+		 * receive queue: setting the low-water mark makes TCP run its
+		 * data_ready (tcp_set_rcvlowat), that is the verdict program,
+		 * on them now, in order ahead of anything later. */
+		setsockopt(c->s[i].fd, SOL_SOCKET, SO_RCVLOWAT, &one,
+			   sizeof(one));
+		/* From now on the relay reads a leg only for its end (or its
+		 * error). */
+		c->s[i].readable = c->s[i].hup;
+	}
+}
+
+/* A spliced connection's bytes, from the kernel's counters, into its
+ * totals and the worker's: once a second (housekeeping) and at close. */
+static void splice_sync(struct conn *c)
+{
+	for (int d = 0; d < 2; d++) {
+		uint64_t rcvd, wr;
+
+		if (splice_leg_bytes(c->s[!d].fd, leg_mptcp(c, !d), d == DOWN,
+				     false, &rcvd, &wr))
+			continue;
+		/* (Its own FIN, once sent, is counted as a byte.) */
+		if (c->s[!d].wr_shut && wr)
+			wr--;
+		if (wr <= c->bytes[d])
+			continue;
+		count_add(d == DOWN ? &c->w->bytes_up : &c->w->bytes_down,
+			  wr - c->bytes[d]);
+		c->bytes[d] = wr;
+		c->dirty = true;
+		c->progress_ms = c->w->now_ms;
+	}
+}
+
+static void flush_unlink(struct conn *c)
+{
+	if (!c->flushing)
+		return;
+	if (c->flush_prev)
+		c->flush_prev->flush_next = c->flush_next;
+	else
+		c->w->flush = c->flush_next;
+	if (c->flush_next)
+		c->flush_next->flush_prev = c->flush_prev;
+	c->flush_prev = c->flush_next = NULL;
+	c->flushing = false;
+	c->flush_wait_ms = 0;
+}
+
+/*
+ * Direction d's source has ended: has the kernel handed its destination
+ * every byte the source received? The verdict program's redirects are sent
+ * from a work queue, and a shutdown() before they are would put the FIN
+ * ahead of them. If not, the connection is looked at again after 1, 2,
+ * 4 ... 64 ms (flush_pass).
+ */
+static bool splice_flushed(struct conn *c, int d)
+{
+	uint64_t rcvd, wr, x;
+
+	if (splice_leg_bytes(c->s[d].fd, leg_mptcp(c, d), d == UP, true,
+			     &rcvd, &x) ||
+	    splice_leg_bytes(c->s[!d].fd, leg_mptcp(c, !d), d == DOWN, false,
+			     &x, &wr) ||
+	    wr >= rcvd) {
+		/* (A leg the kernel cannot describe any more is failing:
+		 * its error comes through the usual path.) */
+		return true;
+	}
+	if (!c->flushing) {
+		c->flush_next = c->w->flush;
+		if (c->flush_next)
+			c->flush_next->flush_prev = c;
+		c->w->flush = c;
+		c->flushing = true;
+	}
+	c->flush_wait_ms = c->flush_wait_ms ? c->flush_wait_ms * 2 : 1;
+	if (c->flush_wait_ms > 64)
+		c->flush_wait_ms = 64;
+	c->flush_at_ms = c->w->now_ms + c->flush_wait_ms;
+	return false;
+}
+
+/* Queue the flushing connections that are due; returns the ms until the
+ * next one is (-1: none waits). */
+static int flush_pass(struct worker *w)
+{
+	uint64_t next = UINT64_MAX;
+
+	for (struct conn *c = w->flush; c; c = c->flush_next) {
+		if (w->now_ms >= c->flush_at_ms)
+			enqueue(c);
+		else if (c->flush_at_ms < next)
+			next = c->flush_at_ms;
+	}
+	return next == UINT64_MAX ? -1 : (int)(next - w->now_ms);
+}
+
 /* Close both legs; reset_down/reset_up choose a reset instead of a FIN. */
 static void conn_close(struct conn *c, bool reset_down, bool reset_up)
 {
@@ -633,6 +791,11 @@ static void conn_close(struct conn *c, bool reset_down, bool reset_up)
 	}
 	free(c->trk);
 	c->trk = NULL;
+	if (c->spliced) {
+		splice_sync(c);
+		splice_unpair(w->r->o.splice, c->s[DOWN].fd, c->s[UP].fd);
+		flush_unlink(c);
+	}
 	for (int i = 0; i < 2; i++) {
 		bool rst = i == DOWN ? reset_down : reset_up;
 
@@ -784,6 +947,8 @@ static bool pump_dir(struct conn *c, int d, bool *more)
 	}
 	/* End of stream travels once everything before it has. */
 	if (src->rd_eof && !b->buf && !dst->wr_shut) {
+		if (c->spliced && !splice_flushed(c, d))
+			return true;
 		if (shutdown(dst->fd, SHUT_WR) && errno != ENOTCONN) {
 			conn_fail(c, !d);
 			return false;
@@ -808,6 +973,13 @@ static void finish_connect(struct conn *c)
 		return;
 	}
 	c->state = C_OPEN;
+	splice_start(c);
+	if (c->spliced &&
+	    (watch(c->w, &c->s[DOWN], EPOLL_CTL_MOD) ||
+	     watch(c->w, &c->s[UP], EPOLL_CTL_MOD))) {
+		pr_warn("epoll: %s", strerror(errno));
+		conn_close(c, true, true);
+	}
 }
 
 /*
@@ -874,6 +1046,12 @@ static void pump(struct conn *c)
 		conn_close(c, false, false);
 		return;
 	}
+	/* Off the flush list once no end of stream waits (either direction
+	 * may have put it there). */
+	if (c->flushing &&
+	    !(c->s[DOWN].rd_eof && !c->s[UP].wr_shut) &&
+	    !(c->s[UP].rd_eof && !c->s[DOWN].wr_shut))
+		flush_unlink(c);
 	if (more)
 		enqueue(c);
 }
@@ -990,16 +1168,6 @@ static void set_keepalive(int fd, unsigned int stall_s)
 	setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
 	setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof(intvl));
 	setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
-}
-
-static int watch(struct worker *w, struct side *s)
-{
-	struct epoll_event ev = {
-		.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET,
-		.data.ptr = s,
-	};
-
-	return epoll_ctl(w->epfd, EPOLL_CTL_ADD, s->fd, &ev);
 }
 
 /* The subscriber prefix index of a host (the longest match), or -1. */
@@ -1120,7 +1288,10 @@ static void accept_one(struct worker *w, int fd, struct sockaddr_storage *peer_i
 	w->conns = c;
 	count_add(&w->accepted, 1);
 	count_add(&w->active, 1);
-	if (watch(w, &c->s[DOWN]) || watch(w, &c->s[UP])) {
+	if (connected)
+		splice_start(c);
+	if (watch(w, &c->s[DOWN], EPOLL_CTL_ADD) ||
+	    watch(w, &c->s[UP], EPOLL_CTL_ADD)) {
 		pr_warn("epoll: %s", strerror(errno));
 		conn_close(c, true, true);
 		return;
@@ -1223,6 +1394,12 @@ static void housekeeping(struct worker *w)
 		bool half_open = c->s[DOWN].rd_eof || c->s[UP].rd_eof;
 
 		next = c->next;
+		/* The kernel moves a spliced connection's bytes: count them
+		 * (and their progress) before judging it idle. */
+		if (c->spliced) {
+			splice_sync(c);
+			quiet = now > c->progress_ms ? now - c->progress_ms : 0;
+		}
 		if ((idle && quiet >= idle) || (half && half_open && quiet >= half)) {
 			pr_debug("connection %s for %llus: closed",
 				 half_open ? "half-open" : "idle",
@@ -1247,7 +1424,8 @@ static void housekeeping(struct worker *w)
 		 * without having signalled an edge (seen on 6.18 with a full
 		 * receive buffer after a half-close); the cost is a recv() and a
 		 * send() that find nothing, logarithmic in the quiet time. */
-		if (c->state == C_OPEN && quiet >= 1000 && now >= c->poke_ms) {
+		if (c->state == C_OPEN && quiet >= 1000 && now >= c->poke_ms &&
+		    (!c->spliced || c->d[DOWN].buf || c->d[UP].buf)) {
 			c->poke_ms = now + quiet;
 			for (int i = 0; i < 2; i++)
 				c->s[i].readable = c->s[i].writable = true;
@@ -1319,6 +1497,14 @@ static void *worker_main(void *arg)
 		else if (w->drain)
 			timeout = w->drain_ms > w->now_ms ?
 					  (int)(w->drain_ms - w->now_ms) : 0;
+		if (w->flush) {
+			int f = flush_pass(w);
+
+			if (w->run_head)
+				timeout = 0;
+			else if (f >= 0 && f < timeout)
+				timeout = f;
+		}
 		n = epoll_wait(w->epfd, ev, MAX_EVENTS, timeout);
 		w->now_ms = now_ms();
 
@@ -1646,6 +1832,7 @@ void relay_counters(const struct relay *r, struct relay_counters *out)
 		out->idle_closed += atomic_load(&w->idle_closed);
 		out->wakeups_lost += atomic_load(&w->wakeups_lost);
 		out->rcvbuf_raised += atomic_load(&w->rcvbuf_raised);
+		out->spliced += atomic_load(&w->spliced);
 		for (int k = 0; k < NET_MAX; k++) {
 			out->net_sent[k] += atomic_load(&w->net_sent[k]);
 			out->net_recv[k] += atomic_load(&w->net_recv[k]);

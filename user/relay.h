@@ -21,6 +21,11 @@ struct relay_opts {
 	bool nat;            /* CPE: upstream from nat_src4, not from H@ */
 	struct hb_addr nat_src4;
 	bool mptcp_upstream; /* CPE: MPTCP upstream (false: plain TCP) */
+	/* In-kernel splicing (bpf/splice.bpf.c) of each connection whose
+	 * two sockets the kernel takes in a sockmap: TCP ones always, MPTCP
+	 * ones if splice_mptcp (the start-up probe said so). NULL: never. */
+	struct splice *splice;
+	bool splice_mptcp;
 	/* A connection that made no progress for this long while it had
 	 * bytes to deliver, or whose MPTCP leg lost every subflow, is reset
 	 * on both legs. 0: never. */
@@ -56,6 +61,7 @@ struct relay_counters {
 	uint64_t idle_closed;    /* closed by the idle or half-open timeout */
 	uint64_t wakeups_lost;   /* bytes found only by a re-poll (no edge came) */
 	uint64_t rcvbuf_raised;  /* MPTCP receive buffer raised after a quiet re-poll */
+	uint64_t spliced;        /* connections whose bytes the kernel moved */
 };
 
 /* One proxied connection as `hybond stats` shows it. */

@@ -12,6 +12,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <linux/mptcp.h>
+#include <linux/sockios.h>
+#include <linux/tcp.h>
+
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
@@ -20,6 +24,9 @@
 
 #ifndef IPPROTO_MPTCP
 #define IPPROTO_MPTCP 262
+#endif
+#ifndef SOL_MPTCP
+#define SOL_MPTCP 284
 #endif
 #ifndef SO_COOKIE
 #define SO_COOKIE 57
@@ -57,18 +64,18 @@ int splice_pair(struct splice *sp, int a, int b)
 {
 	int socks = bpf_map__fd(sp->skel->maps.hybond_splice_socks);
 	int peers = bpf_map__fd(sp->skel->maps.hybond_splice_peer);
-	__u32 sa = sp->next_slot++ % 65536, sb = sp->next_slot++ % 65536;
 	__u64 ca, cb, va = (__u64)a, vb = (__u64)b;
 	int err;
 
 	if ((err = cookie_of(a, &ca)) || (err = cookie_of(b, &cb)))
 		return err;
 	/* Peers first: a byte that arrives once a socket is in the map must
-	 * find where it goes. */
-	if (bpf_map_update_elem(peers, &ca, &sb, BPF_ANY) ||
-	    bpf_map_update_elem(peers, &cb, &sa, BPF_ANY) ||
-	    bpf_map_update_elem(socks, &sb, &vb, BPF_ANY) ||
-	    bpf_map_update_elem(socks, &sa, &va, BPF_ANY)) {
+	 * find where it goes. Keyed by cookie: no slot to hand out, and any
+	 * thread may pair and unpair. */
+	if (bpf_map_update_elem(peers, &ca, &cb, BPF_NOEXIST) ||
+	    bpf_map_update_elem(peers, &cb, &ca, BPF_NOEXIST) ||
+	    bpf_map_update_elem(socks, &cb, &vb, BPF_NOEXIST) ||
+	    bpf_map_update_elem(socks, &ca, &va, BPF_NOEXIST)) {
 		err = -errno;
 		splice_unpair(sp, a, b);
 		return err;
@@ -81,18 +88,69 @@ void splice_unpair(struct splice *sp, int a, int b)
 	int peers = bpf_map__fd(sp->skel->maps.hybond_splice_peer);
 	int socks = bpf_map__fd(sp->skel->maps.hybond_splice_socks);
 
-	/* Each leg's entry names its peer's slot. Out of the sockmap, a
-	 * socket is the stack's again. */
+	/* Out of the sockmap, a socket is the stack's again. (A closed
+	 * socket leaves the sockmap by itself, not the peer map.) */
 	for (int i = 0; i < 2; i++) {
 		__u64 c;
-		__u32 slot;
 
-		if (cookie_of(i ? b : a, &c) ||
-		    bpf_map_lookup_elem(peers, &c, &slot))
+		if (cookie_of(i ? b : a, &c))
 			continue;
-		bpf_map_delete_elem(socks, &slot);
 		bpf_map_delete_elem(peers, &c);
+		bpf_map_delete_elem(socks, &c);
 	}
+}
+
+/* struct mptcp_info up to its byte counters (Linux 6.6; the build's
+ * headers may be older). */
+struct mptcp_info_66 {
+	__u8 subflows, add_addr_signal, add_addr_accepted, subflows_max;
+	__u8 add_addr_signal_max, add_addr_accepted_max;
+	__u32 flags, token;
+	__u64 write_seq, snd_una, rcv_nxt;
+	__u8 local_addr_used, local_addr_max, csum_enabled;
+	__u32 retransmits;
+	__u64 bytes_retrans, bytes_sent;
+	__u64 mptcpi_bytes_received, mptcpi_bytes_acked;
+};
+
+int splice_leg_bytes(int fd, bool mptcp, bool active, bool eof,
+		     uint64_t *received, uint64_t *written)
+{
+	int outq = 0;
+
+	if (ioctl(fd, SIOCOUTQ, &outq))
+		return -errno;
+	if (mptcp) {
+		/* (Not run on any kernel yet: none takes MPTCP sockets in a
+		 * sockmap. The data-level counters do not count a DATA_FIN.) */
+		struct mptcp_info_66 mi = { 0 };
+		socklen_t len = sizeof(mi);
+
+		if (getsockopt(fd, SOL_MPTCP, MPTCP_INFO, &mi, &len))
+			return -errno;
+		if (len < sizeof(mi))
+			return -EOPNOTSUPP;
+		*received = mi.mptcpi_bytes_received;
+		*written = mi.mptcpi_bytes_acked + (uint64_t)outq;
+	} else {
+		/* Both counters follow the sequence numbers: a FIN received
+		 * is a byte received, and the SYN of a connect()ed socket a
+		 * byte acknowledged. */
+		struct tcp_info ti = { 0 };
+		socklen_t len = sizeof(ti);
+
+		if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len))
+			return -errno;
+		*received = ti.tcpi_bytes_received - (eof && ti.tcpi_bytes_received);
+		*written = ti.tcpi_bytes_acked - (active && ti.tcpi_bytes_acked) +
+			   (uint64_t)outq;
+	}
+	return 0;
+}
+
+struct bpf_object *splice_object(const struct splice *sp)
+{
+	return sp->skel ? sp->skel->obj : NULL;
 }
 
 void splice_close(struct splice *sp)
@@ -167,8 +225,8 @@ static bool probe_here(char *why, size_t len)
 	close(map);
 	if (!mptcp) {
 		snprintf(why, len,
-			 "this kernel accepts MPTCP sockets in a sockmap, but "
-			 "hybond's relay does not splice them yet");
+			 "this kernel takes MPTCP sockets in a sockmap: the "
+			 "relay splices connections in the kernel");
 		return true;
 	}
 	if (tcp)

@@ -11,13 +11,14 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct splice_bpf;
+struct bpf_object;
 
 struct splice {
 	struct splice_bpf *skel;
 	int link_fd; /* verdict program on the sockmap, or -1 */
-	unsigned int next_slot;
 };
 
 /* Load the program and attach it to its sockmap. 0 or -errno. */
@@ -29,6 +30,15 @@ int splice_pair(struct splice *sp, int a, int b);
 /* Stop splicing this pair (before closing the sockets). */
 void splice_unpair(struct splice *sp, int a, int b);
 void splice_close(struct splice *sp);
+/* The loaded program and maps, to pin with the steering ones. */
+struct bpf_object *splice_object(const struct splice *sp);
+/* A spliced leg's byte counts from the kernel: what it received from its
+ * peer (an end of stream not counted: eof says whether one came) and what
+ * was written to it in all, by the relay or by the splice, before it sent
+ * its own end of stream. active: the socket was connect()ed (TCP counts
+ * its SYN as a byte acknowledged). 0 or -errno. */
+int splice_leg_bytes(int fd, bool mptcp, bool active, bool eof,
+		     uint64_t *received, uint64_t *written);
 
 /* Ask the kernel whether an established MPTCP socket can join a sockmap
  * (and, to tell a broken probe from a refusal, whether a TCP one can).

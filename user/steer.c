@@ -489,6 +489,7 @@ int steer_start(struct steer *s, const struct steer_opts *o)
 			goto fail;
 	}
 	s->pin_root = o->pin_root;
+	s->extra_obj = o->extra_obj;
 	s->name = o->name;
 
 	s->skel = tc_steer_bpf__open();
@@ -578,6 +579,8 @@ int steer_start(struct steer *s, const struct steer_opts *o)
 		/* (.rodata-style internal maps have dots: not pinnable.) */
 		if (!err)
 			err = pin_obj(s->skel->obj, s->pin_dir);
+		if (!err && o->extra_obj)
+			err = pin_obj(o->extra_obj, s->pin_dir);
 		if (err) {
 			pr_err("pinning under %s failed: %s", s->pin_dir,
 			       strerror(-err));
@@ -630,6 +633,8 @@ void steer_own(struct steer *s, const bool created_qdisc[2])
 			err = pin_obj(s->skel->obj, s->pin_dir);
 		if (!err && s->guard)
 			err = pin_obj(s->guard->obj, s->pin_dir);
+		if (!err && s->extra_obj)
+			err = pin_obj(s->extra_obj, s->pin_dir);
 		if (err)
 			pr_warn("pinning under %s failed: %s", s->pin_dir,
 				strerror(-err));

@@ -34,6 +34,8 @@ struct steer_opts {
 	 * its rules in place; own none of it until steer_own(). */
 	bool takeover;
 	int reuse_events_fd, reuse_held_fd;
+	/* Pinned with ours, e.g. the relay's splice program; or NULL. */
+	struct bpf_object *extra_obj;
 };
 
 struct tc_hook_state {
@@ -57,6 +59,7 @@ struct steer {
 	bool mounted_bpffs;
 	bool disowned; /* handed over: undo nothing on stop */
 	const char *pin_root, *name; /* for steer_own()'s pins */
+	struct bpf_object *extra_obj;
 };
 
 int steer_start(struct steer *s, const struct steer_opts *o);

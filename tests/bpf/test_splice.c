@@ -145,6 +145,55 @@ Test(splice, tcp_pairs_both_ways_in_kernel)
 	free(got_b);
 }
 
+/* A FIN that comes alone (an empty segment) ends one direction only: the
+ * peer socket stays whole, and the other direction goes on. (Redirected,
+ * the kernel tried to send the empty segment and marked the peer broken:
+ * EPIPE on it, and its sends stopped.) */
+Test(splice, bare_fin_leaves_the_peer_whole)
+{
+	struct splice sp;
+	int c1, s1, c2, s2, err = -1;
+	socklen_t len = sizeof(err);
+	char buf[1000] = { 0 }, got[1000];
+	struct pollfd p;
+	size_t off = 0;
+
+	if (geteuid())
+		cr_skip_test("needs root (BPF)");
+	cr_assert_eq(splice_open(&sp), 0, "load and attach the verdict program");
+	pair(&c1, &s1);
+	pair(&c2, &s2);
+	cr_assert_eq(splice_pair(&sp, s1, s2), 0, "splice two TCP sockets");
+	cr_assert_eq(send(c1, buf, sizeof(buf), 0), (ssize_t)sizeof(buf));
+	while (off < sizeof(got)) {
+		ssize_t n = recv(c2, got + off, sizeof(got) - off, 0);
+
+		cr_assert_gt(n, 0, "c2 receives what c1 sent");
+		off += n;
+	}
+	/* Only now the FIN: a segment of its own. */
+	cr_assert_eq(shutdown(c1, SHUT_WR), 0);
+	p = (struct pollfd){ .fd = s1, .events = POLLRDHUP };
+	cr_assert_eq(poll(&p, 1, 5000), 1, "s1 sees the end of stream");
+	cr_assert_eq(recv(s1, got, 1, MSG_DONTWAIT), 0, "s1 reads it as EOF");
+	usleep(100 * 1000); /* (the kernel's redirects run from a work queue) */
+	cr_assert_eq(getsockopt(s2, SOL_SOCKET, SO_ERROR, &err, &len), 0);
+	cr_assert_eq(err, 0, "s2 is not broken: %s", strerror(err));
+	/* The other direction still flows, and s2 can end it. */
+	cr_assert_eq(send(c2, "reply", 5, 0), 5);
+	p = (struct pollfd){ .fd = c1, .events = POLLIN };
+	cr_assert_eq(poll(&p, 1, 5000), 1, "the reply reaches c1");
+	cr_assert_eq(recv(c1, got, sizeof(got), 0), 5);
+	cr_assert_eq(shutdown(s2, SHUT_WR), 0, "s2 shuts down: %s", strerror(errno));
+	cr_assert_eq(recv(c2, got, 1, 0), 0, "c2 sees its end of stream");
+	splice_unpair(&sp, s1, s2);
+	close(c1);
+	close(s1);
+	close(c2);
+	close(s2);
+	splice_close(&sp);
+}
+
 Test(splice, probe_answers_with_a_reason)
 {
 	char why[200] = "";

@@ -1,0 +1,157 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
+# In-kernel splicing in the relay, on the pairs kernels take in a sockmap
+# today: a CPE relaying over plain TCP (--upstream tcp) has TCP on both
+# legs and hands each connection to bpf/splice.bpf.c. What a user checks:
+# files arrive intact both ways, the server sees H@, a half-close each way
+# and a reset cross as with the user-space relay, `hybond stats` says the
+# kernel moved the bytes (data path "sockmap", connections spliced, bytes
+# counted), and a download goes on to its end while the daemon is frozen
+# (SIGSTOP): no byte passes through it. With --no-splice the same checks
+# pass through user space, and the frozen download stalls. IPv4 and IPv6.
+set -u
+cd "$(dirname "$0")/../.."
+. tests/lib/check.sh
+. tests/lib/topo.sh
+t_require_root
+trap t_cleanup EXIT
+TCPTOOL=$PWD/build/tests/tcptool
+HB=${HYBOND:-build/hybond}
+
+topo_up
+topo_mkfile big.bin 24
+head -c $((24 * 1048576)) /dev/urandom >"$TOPO_DIR/up.bin"
+head -c 200000 /dev/urandom >"$TOPO_DIR/small.bin"
+head -c $((3 * 1048576)) /dev/urandom >"$TOPO_DIR/large.bin"
+topo_start_nginx || { fail "nginx starts"; exit 1; }
+sha() { sha256sum <"$1" | cut -d' ' -f1; }
+want=$(sha "$TOPO_DIR/www/big.bin") want_up=$(sha "$TOPO_DIR/up.bin")
+small=$(sha "$TOPO_DIR/small.bin") large=$(sha "$TOPO_DIR/large.bin")
+
+cpe_stat() { nsx "$NS_CPE" "$HB" stats -j | jq -r "$1"; }
+
+# serve PORT MODE [FILE]: tcptool server in S, result in $TOPO_DIR/srv.out
+serve() {
+	topo_spawn "$NS_S" "$TOPO_DIR/srv.out" "$TCPTOOL" serve "$@"
+	SRV=$TOPO_LAST_PID
+	wait_port "$NS_S" "$1" 5
+}
+server_done() { wait "$SRV" 2>/dev/null; SRV_OUT=$(grep -v listening "$TOPO_DIR/srv.out"); }
+
+# transfers LABEL FAM: a download and an upload with curl and nginx, and
+# the three stream-semantics cases with tcptool, through the CPE.
+port=7000
+transfers() {
+	local label=$1 fam=$2 url hostaddr s code got last out
+	if [ "$fam" = 4 ]; then url=http://$S4 hostaddr=$H4 s=$S4; else url="http://[$S6]" hostaddr=$H6 s=$S6; fi
+
+	code=$(nsx "$NS_H" curl -s -o "$TOPO_DIR/down" -w '%{http_code}' --max-time 30 "$url/big.bin")
+	check_eq "$label IPv$fam download: HTTP status" "$code" 200
+	check_eq "$label IPv$fam download: sha256 of the received file" "$(sha "$TOPO_DIR/down")" "$want"
+	last=$(grep ' "GET /big.bin ' "$TOPO_DIR/nginx/access.log" | tail -n 1 | cut -d' ' -f1)
+	check_eq "$label IPv$fam download: nginx saw H@" "$last" "$hostaddr"
+
+	code=$(nsx "$NS_H" curl -s -o /dev/null -w '%{http_code}' --max-time 30 \
+		-T "$TOPO_DIR/up.bin" "$url/upload/up.bin")
+	check_eq "$label IPv$fam upload: HTTP status" "$code" 201
+	got=$(sha "$TOPO_DIR/www/upload/up.bin" 2>/dev/null)
+	check_eq "$label IPv$fam upload: sha256 of the stored file" "$got" "$want_up"
+	rm -f "$TOPO_DIR/www/upload/up.bin"
+
+	port=$((port + 1))
+	serve $port sink-reply "$TOPO_DIR/large.bin"
+	out=$(nsx "$NS_H" "$TCPTOOL" connect "$s" $port --send "$TOPO_DIR/small.bin" --timeout 20)
+	check_eq "$label IPv$fam client half-close: the client got the whole response" \
+		"$out" "eof sent=200000 received=3145728 sha256=$large"
+	server_done
+	check_eq "$label IPv$fam client half-close: the server got the request and its end" \
+		"$SRV_OUT" "eof sent=3145728 received=200000 sha256=$small"
+
+	port=$((port + 1))
+	serve $port reply-sink "$TOPO_DIR/small.bin"
+	out=$(nsx "$NS_H" "$TCPTOOL" connect "$s" $port --send "$TOPO_DIR/large.bin" --timeout 20)
+	check_eq "$label IPv$fam server half-close: the client got the response and its end" \
+		"$out" "eof sent=3145728 received=200000 sha256=$small"
+	server_done
+	check_eq "$label IPv$fam server half-close: the server still got the whole upload" \
+		"$SRV_OUT" "eof sent=200000 received=3145728 sha256=$large"
+
+	port=$((port + 1))
+	serve $port reset
+	out=$(nsx "$NS_H" "$TCPTOOL" connect "$s" $port --send "$TOPO_DIR/small.bin" --timeout 20)
+	check "$label IPv$fam a server's reset arrives as a reset ($out)" grep -q '^reset ' <<<"$out"
+	server_done
+}
+
+# frozen_download: start a 24 MiB download (curl reads 16 MB/s: about 1.5
+# s), freeze the CPE daemon once the relay has the connection, and see
+# whether the download ends while it is frozen. Sets FROZEN_AT (bytes
+# received when it froze), FROZEN_PEERS (entries of the pinned peer map
+# then, read with bpftool), FROZEN_SIZE and FROZEN_SHA (when curl ended);
+# the daemon is thawed before it returns.
+frozen_download() {
+	local i n0 pid
+	n0=$(cpe_stat .relay.accepted)
+	topo_spawn "$NS_H" "$TOPO_DIR/frozen.out" curl -s -o "$TOPO_DIR/frozen" \
+		-w '%{http_code}' --limit-rate 16M --max-time 6 "http://$S4/big.bin"
+	pid=$TOPO_LAST_PID
+	for ((i = 0; i < 50; i++)); do
+		[ "$(cpe_stat .relay.accepted)" -gt "$n0" ] && break
+		sleep 0.1
+	done
+	kill -STOP "$CPE_PID"
+	FROZEN_AT=$(stat -c %s "$TOPO_DIR/frozen" 2>/dev/null || echo 0)
+	FROZEN_PEERS=$(nsenter -t "$CPE_PID" -m bpftool -j map dump \
+		pinned /sys/fs/bpf/hybond/cpe/hybond_splice_peer 2>/dev/null | jq length)
+	wait "$pid"
+	FROZEN_SIZE=$(stat -c %s "$TOPO_DIR/frozen" 2>/dev/null || echo 0)
+	FROZEN_SHA=$(sha "$TOPO_DIR/frozen")
+	kill -CONT "$CPE_PID"
+}
+
+# ---- spliced -------------------------------------------------------------
+CPE_ARGS=(--upstream tcp)
+topo_start_hybond || { fail "daemons log ready"; exit 1; }
+check_eq "stats: the data path is the kernel's splice" "$(cpe_stat .instance.datapath)" sockmap
+check "the CPE logs its data path" grep -q "data path: in-kernel splicing (sockmap)" "$TOPO_DIR/cpe.log"
+for fam in 4 6; do
+	transfers spliced $fam
+done
+check_ge "stats: connections spliced (2 families x 5)" "$(cpe_stat .relay.spliced)" 10
+frozen_download
+check_le "spliced: the download was under way when the CPE daemon froze (bytes)" "$FROZEN_AT" $((24 * 1048576 - 1))
+check_eq "spliced: it arrived whole while the daemon was frozen (sha256)" "$FROZEN_SHA" "$want"
+check_eq "bpftool: the pinned peer map held the pair's two legs meanwhile" "$FROZEN_PEERS" 2
+wait_active_0() {
+	local i
+	for ((i = 0; i < 50; i++)); do
+		[ "$(cpe_stat .relay.active)" = 0 ] && break
+		sleep 0.1
+	done
+	cpe_stat .relay.active
+}
+check_eq "stats: no connection still open" "$(wait_active_0)" 0
+up=$(cpe_stat .relay.bytes_up) down=$(cpe_stat .relay.bytes_down)
+note "stats: $up bytes up, $down bytes down"
+check_ge "stats: the spliced uploads were counted (bytes)" "$up" $((2 * (24 * 1048576 + 200000 + 3145728)))
+check_ge "stats: the spliced downloads were counted (bytes)" "$down" $((2 * (24 * 1048576 + 200000 + 3145728)))
+check_eq "the HAG proxied nothing (plain TCP is routed past it)" \
+	"$(nsx "$NS_HAG" "$HB" stats -j | jq -r .relay.accepted)" 0
+stop_pid "$CPE_PID"
+problems=$(awk '/info: ready:/ { r = 1; next } r && tolower($0) ~ /warn|error|fail/' "$TOPO_DIR/cpe.log")
+check_eq "no warning or error in the CPE's log once it was ready" "$problems" ""
+
+# ---- the same through user space ---------------------------------------------
+CPE_ARGS=(--upstream tcp --no-splice)
+topo_spawn "$NS_CPE" "$TOPO_DIR/cpe2.log" "$HB" cpe --lan lan0 --primary pri0 \
+	--secondary sec0 "${CPE_ARGS[@]}"
+CPE_PID=$TOPO_LAST_PID
+wait_for "$TOPO_DIR/cpe2.log" "info: ready:" 10 || { fail "CPE --no-splice ready"; exit 1; }
+check_eq "stats (--no-splice): the data path is user space" "$(cpe_stat .instance.datapath)" userspace
+transfers "--no-splice" 4
+check_eq "stats (--no-splice): nothing spliced" "$(cpe_stat .relay.spliced)" 0
+frozen_download
+note "--no-splice: $FROZEN_AT bytes when the daemon froze, $FROZEN_SIZE when curl gave up"
+check_le "--no-splice: a download stalls while the CPE daemon is frozen (bytes)" "$FROZEN_SIZE" $((24 * 1048576 - 1))
+
+t_finish
