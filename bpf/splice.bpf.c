@@ -13,13 +13,24 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 
-/* The legs of every spliced pair, by socket cookie. */
+/* The legs of every spliced pair, by socket cookie: the verdict program
+ * is attached to this map, so it runs on what they receive. */
 struct {
 	__uint(type, BPF_MAP_TYPE_SOCKHASH);
 	__uint(max_entries, 131072);
 	__type(key, __u64);
 	__type(value, __u64);
 } hybond_splice_socks SEC(".maps");
+
+/* The same sockets as redirect targets (no program here). Both legs of a
+ * pair are in it before either joins hybond_splice_socks: a byte the first
+ * one receives before its peer has joined must find the peer. */
+struct {
+	__uint(type, BPF_MAP_TYPE_SOCKHASH);
+	__uint(max_entries, 131072);
+	__type(key, __u64);
+	__type(value, __u64);
+} hybond_splice_to SEC(".maps");
 
 /* Socket cookie of a leg -> socket cookie of its peer. */
 struct {
@@ -48,7 +59,7 @@ int hybond_splice(struct __sk_buff *skb)
 	/* A socket whose peer is gone: its bytes wait for user space. */
 	if (!peer)
 		return SK_PASS;
-	return bpf_sk_redirect_hash(skb, &hybond_splice_socks, peer, 0);
+	return bpf_sk_redirect_hash(skb, &hybond_splice_to, peer, 0);
 }
 
 char LICENSE[] SEC("license") = "GPL";

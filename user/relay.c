@@ -664,7 +664,7 @@ static bool leg_mptcp(const struct conn *c, int i)
 static void splice_start(struct conn *c)
 {
 	struct relay *r = c->w->r;
-	int one = 1, err;
+	int err;
 
 	if (!r->o.splice ||
 	    ((leg_mptcp(c, DOWN) || leg_mptcp(c, UP)) && !r->o.splice_mptcp))
@@ -676,17 +676,10 @@ static void splice_start(struct conn *c)
 	}
 	c->spliced = true;
 	count_add(&c->w->spliced, 1);
-	for (int i = 0; i < 2; i++) {
-		/* Bytes that came before the socket joined the map wait in its
-		 * receive queue: setting the low-water mark makes TCP run its
-		 * data_ready (tcp_set_rcvlowat), that is the verdict program,
-		 * on them now, in order ahead of anything later. */
-		setsockopt(c->s[i].fd, SOL_SOCKET, SO_RCVLOWAT, &one,
-			   sizeof(one));
-		/* From now on the relay reads a leg only for its end (or its
-		 * error). */
+	/* From now on the relay reads a leg only for its end (or its
+	 * error). */
+	for (int i = 0; i < 2; i++)
 		c->s[i].readable = c->s[i].hup;
-	}
 }
 
 /* A spliced connection's bytes, from the kernel's counters, into its

@@ -63,22 +63,37 @@ static int cookie_of(int fd, __u64 *c)
 int splice_pair(struct splice *sp, int a, int b)
 {
 	int socks = bpf_map__fd(sp->skel->maps.hybond_splice_socks);
+	int to = bpf_map__fd(sp->skel->maps.hybond_splice_to);
 	int peers = bpf_map__fd(sp->skel->maps.hybond_splice_peer);
 	__u64 ca, cb, va = (__u64)a, vb = (__u64)b;
 	int err;
 
 	if ((err = cookie_of(a, &ca)) || (err = cookie_of(b, &cb)))
 		return err;
-	/* Peers first: a byte that arrives once a socket is in the map must
-	 * find where it goes. Keyed by cookie: no slot to hand out, and any
-	 * thread may pair and unpair. */
+	/* The peers and both redirect targets first, the verdict last: from
+	 * the moment the program runs on one socket, whatever it receives
+	 * must find the other (a failed redirect drops bytes TCP has already
+	 * acknowledged). Keyed by cookie: no slot to hand out, and any thread
+	 * may pair and unpair. */
 	if (bpf_map_update_elem(peers, &ca, &cb, BPF_NOEXIST) ||
 	    bpf_map_update_elem(peers, &cb, &ca, BPF_NOEXIST) ||
+	    bpf_map_update_elem(to, &ca, &va, BPF_NOEXIST) ||
+	    bpf_map_update_elem(to, &cb, &vb, BPF_NOEXIST) ||
 	    bpf_map_update_elem(socks, &cb, &vb, BPF_NOEXIST) ||
 	    bpf_map_update_elem(socks, &ca, &va, BPF_NOEXIST)) {
 		err = -errno;
 		splice_unpair(sp, a, b);
 		return err;
+	}
+	/* Bytes that came before a socket joined wait in its receive queue:
+	 * setting the low-water mark makes TCP run its data_ready
+	 * (tcp_set_rcvlowat), that is the verdict program, on them now, in
+	 * order ahead of anything later. */
+	for (int i = 0; i < 2; i++) {
+		int one = 1;
+
+		setsockopt(i ? b : a, SOL_SOCKET, SO_RCVLOWAT, &one,
+			   sizeof(one));
 	}
 	return 0;
 }
@@ -87,16 +102,18 @@ void splice_unpair(struct splice *sp, int a, int b)
 {
 	int peers = bpf_map__fd(sp->skel->maps.hybond_splice_peer);
 	int socks = bpf_map__fd(sp->skel->maps.hybond_splice_socks);
+	int to = bpf_map__fd(sp->skel->maps.hybond_splice_to);
 
-	/* Out of the sockmap, a socket is the stack's again. (A closed
-	 * socket leaves the sockmap by itself, not the peer map.) */
+	/* Out of both sockhashes, a socket is the stack's again. (A closed
+	 * socket leaves them by itself, not the peer map.) */
 	for (int i = 0; i < 2; i++) {
 		__u64 c;
 
 		if (cookie_of(i ? b : a, &c))
 			continue;
-		bpf_map_delete_elem(peers, &c);
 		bpf_map_delete_elem(socks, &c);
+		bpf_map_delete_elem(to, &c);
+		bpf_map_delete_elem(peers, &c);
 	}
 }
 

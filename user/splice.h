@@ -24,8 +24,9 @@ struct splice {
 /* Load the program and attach it to its sockmap. 0 or -errno. */
 int splice_open(struct splice *sp);
 /* Splice two established TCP sockets: what either receives, the other
- * sends. The sockets stay the caller's (close them to end it). 0 or
- * -errno (-EOPNOTSUPP: the kernel refuses one of them in a sockmap). */
+ * sends, including what each had received and nobody read yet. The
+ * sockets stay the caller's (close them to end it). 0 or -errno
+ * (-EOPNOTSUPP: the kernel refuses one of them in a sockmap). */
 int splice_pair(struct splice *sp, int a, int b);
 /* Stop splicing this pair (before closing the sockets). */
 void splice_unpair(struct splice *sp, int a, int b);
