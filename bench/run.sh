@@ -4,7 +4,7 @@
 #
 #   bench/run.sh [--quick] [SECTION...]      (as root; `make bench` runs it)
 #
-# SECTION is any of (default: all six, in this order):
+# SECTION is any of (default: all seven, in this order):
 #   throughput  bulk iperf3 H->S and S->H with 1 and 16 connections on
 #               unshaped veth links: plain routing, hybond, a naive relay
 #               of stock parts (nft tproxy + socat, one process per
@@ -40,6 +40,13 @@
 #               with read/write, splice, MSG_ZEROCOPY or io_uring; iperf3
 #               1 and 4 connections each way: Gbit/s, CPU s/GiB of the
 #               relays and of the whole box, zerocopy sends the kernel copied
+#   splice      in-kernel splicing where kernels allow it today: a CPE
+#               relaying over plain TCP (--upstream tcp), its connections
+#               spliced in the kernel (sockmap) or moved in user space
+#               (--no-splice), against plain routing; iperf3 1 and 16
+#               connections each way: Gbit/s, the whole box's CPU s/GiB
+#               (the splice's work runs in the kernel's softirqs and work
+#               queues, not in the daemon: only the box's figure compares)
 # --quick: shorter runs and fewer connections (a ~3 minute smoke test).
 #
 # Prints a table per section and writes everything as JSON to
@@ -59,13 +66,13 @@ for a in "$@"; do
 	case $a in
 	--quick | -q) QUICK=1 ;;
 	-h | --help) usage 0 ;;
-	throughput | memory | efficiency | churn | mechanisms) SECTIONS+=("$a") ;;
+	throughput | memory | efficiency | churn | mechanisms | splice) SECTIONS+=("$a") ;;
 	conn-rate | connrate) SECTIONS+=(connrate) ;;
-	all) SECTIONS+=(throughput connrate memory efficiency churn mechanisms) ;;
+	all) SECTIONS+=(throughput connrate memory efficiency churn mechanisms splice) ;;
 	*) echo "bench: unknown argument '$a'" >&2; usage 2 ;;
 	esac
 done
-[ ${#SECTIONS[@]} -gt 0 ] || SECTIONS=(throughput connrate memory efficiency churn mechanisms)
+[ ${#SECTIONS[@]} -gt 0 ] || SECTIONS=(throughput connrate memory efficiency churn mechanisms splice)
 
 if [ "$QUICK" = 1 ]; then
 	SECS=${BENCH_SECS:-2} NREQ=${BENCH_NREQ:-1000} CONCS=${BENCH_CONCS:-8} AB_SECS=5
@@ -176,21 +183,36 @@ iperf_args() {
 
 # ---- 1. throughput ---------------------------------------------------------------
 section_throughput() {
-	local setups="plain hybond" setup t args c0 h0 c1 h1 b0 b1 bps bytes \
-		sp0 ss0 sp1 ss1 k mc0 mj0
+	local setups="plain hybond"
 	[ $HAVE_NAIVE = 1 ] && setups="$setups naive"
 	[ $HAVE_STOCK = 1 ] && setups="$setups stock"
 	say ""
 	say "== throughput: iperf3 H <-> S, ${SECS}s per run, unshaped veth links"
+	bulk_runs throughput "$setups"
+}
+
+# ---- 7. in-kernel splicing ---------------------------------------------------------
+section_splice() {
+	say ""
+	say "== splice: a CPE relaying over plain TCP (--upstream tcp), spliced in the kernel or not; iperf3 H <-> S, ${SECS}s per run"
+	bulk_runs splice "plain hybond_tcp hybond_tcpu"
+	say "(the splice's work runs in softirqs and the kernel's work queues, not in the daemon: compare the box's CPU, not the proxy's)"
+}
+
+# bulk_runs NAME SETUPS: iperf3 down/up with 1 and 16 connections through
+# each setup; results under NAME.SETUP.TEST, and a table.
+bulk_runs() {
+	local name=$1 setups=$2 setup t args c0 h0 c1 h1 b0 b1 bps bytes \
+		sp0 ss0 sp1 ss1 k mc0 mj0
 	topo_up || { warn "topology failed"; return 1; }
 	topo_spawn "$NS_S" "$TOPO_DIR/iperf3-server.log" iperf3 -s -p 5201
 	wait_port "$NS_S" 5201 5 || { warn "iperf3 server did not start"; topo_down; return 1; }
 	for setup in $setups; do
-		use_setup $setup || { res "throughput.$setup.error" "did not start"; end_setup $setup; continue; }
+		use_setup $setup || { res "$name.$setup.error" "did not start"; end_setup $setup; continue; }
 		mc0=$(mib "$NS_CPE" MPTcpExtMPCapableSYNACKRX) mj0=$(mib "$NS_CPE" MPTcpExtMPJoinSynAckRx)
 		for t in down_1 up_1 down_16 up_16; do
 			args=$(iperf_args $t)
-			k=throughput.$setup.$t
+			k=$name.$setup.$t
 			read -r c0 h0 <<<"$(setup_usec $setup)"
 			b0=$(box_usec)
 			sp0=$(( $(if_bytes "$NS_CPE" pri0 tx) + $(if_bytes "$NS_CPE" pri0 rx) ))
@@ -212,37 +234,38 @@ section_throughput() {
 				res "$k.cpu_s_per_gib_hag" "$(calc %.2f 'bytes ? u / 1e6 / (bytes / 2^30) : 0' u=$((h1 - h0)) bytes="$bytes")"
 			fi
 		done
-		res "throughput.$setup.mptcp_connections" $(( $(mib "$NS_CPE" MPTcpExtMPCapableSYNACKRX) - mc0 ))
-		res "throughput.$setup.mptcp_joins" $(( $(mib "$NS_CPE" MPTcpExtMPJoinSynAckRx) - mj0 ))
+		res "$name.$setup.mptcp_connections" $(( $(mib "$NS_CPE" MPTcpExtMPCapableSYNACKRX) - mc0 ))
+		res "$name.$setup.mptcp_joins" $(( $(mib "$NS_CPE" MPTcpExtMPJoinSynAckRx) - mj0 ))
 		case $setup in
-		hybond) res throughput.hybond.log_problems "$(hybond_log_problems | wc -l)" ;;
-		naive | stock) res throughput.$setup.log_problems "$(naive_log_problems | grep -cvE 'Broken pipe|Connection reset by peer')" ;;
+		hybond*) res $name.$setup.log_problems "$(hybond_log_problems | wc -l)" ;;
+		naive | stock) res $name.$setup.log_problems "$(naive_log_problems | grep -cvE 'Broken pipe|Connection reset by peer')" ;;
 		esac
 		end_setup $setup
-		keep_logs "throughput-$setup"
+		keep_logs "$name-$setup"
 	done
 	topo_down
 
 	for setup in $setups; do
 		for t in down_1 up_1 down_16 up_16; do
-			k=throughput.$setup.$t
-			res "$k.ratio" "$(calc %.2f 'p > 0 ? g / p : 0' g="$(get $k.gbps)" p="$(get throughput.plain.$t.gbps)")"
+			k=$name.$setup.$t
+			res "$k.ratio" "$(calc %.2f 'p > 0 ? g / p : 0' g="$(get $k.gbps)" p="$(get $name.plain.$t.gbps)")"
 		done
 	done
-	printf '%-20s %-9s %8s %9s %22s %10s\n' setup test Gbit/s "vs plain" "proxy CPU s/GiB" "secondary"
-	printf '%-20s %-9s %8s %9s %22s %10s\n' "" "" "" "" "total (CPE + HAG)" "share"
+	printf '%-26s %-9s %8s %9s %22s %9s %10s\n' setup test Gbit/s "vs plain" "proxy CPU s/GiB" "box CPU" "secondary"
+	printf '%-26s %-9s %8s %9s %22s %9s %10s\n' "" "" "" "" "total (CPE + HAG)" "s/GiB" "share"
 	for setup in $setups; do
 		for t in down_1 up_1 down_16 up_16; do
-			k=throughput.$setup.$t
+			k=$name.$setup.$t
 			local cpu=-
 			[ $setup != plain ] && cpu="$(get $k.cpu_s_per_gib) ($(get $k.cpu_s_per_gib_cpe) + $(get $k.cpu_s_per_gib_hag))"
-			printf '%-20s %-9s %8s %9s %22s %10s\n' "$(setup_label $setup)" \
-				"${t%_*} x${t#*_}" "$(get $k.gbps)" "$(get $k.ratio)" "$cpu" "$(get $k.secondary_share)"
+			printf '%-26s %-9s %8s %9s %22s %9s %10s\n' "$(setup_label $setup)" \
+				"${t%_*} x${t#*_}" "$(get $k.gbps)" "$(get $k.ratio)" "$cpu" \
+				"$(get $k.box_cpu_s_per_gib)" "$(get $k.secondary_share)"
 		done
 	done
 	for setup in $setups; do
 		[ $setup = plain ] && continue
-		say "$(setup_label $setup): $(get throughput.$setup.mptcp_connections) MPTCP connections, $(get throughput.$setup.mptcp_joins) joins over the secondary; $(get throughput.$setup.log_problems) error lines in its logs$( [ $setup = naive ] || [ $setup = stock ] && echo " (not counting resets and broken pipes: iperf3 ends its streams that way)")"
+		say "$(setup_label $setup): $(get $name.$setup.mptcp_connections) MPTCP connections, $(get $name.$setup.mptcp_joins) joins over the secondary; $(get $name.$setup.log_problems) error lines in its logs$( [ $setup = naive ] || [ $setup = stock ] && echo " (not counting resets and broken pipes: iperf3 ends its streams that way)")"
 	done
 }
 
