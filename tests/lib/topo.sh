@@ -288,6 +288,65 @@ topo_mkfile() {
 	head -c "$(( $2 * 1048576 ))" /dev/urandom >"$TOPO_DIR/www/$1"
 }
 
+# ---- stream semantics through the proxies (tcptool) -----------------------------
+# What a TCP stream means must survive the proxies: a half-close in either
+# direction lets the other direction finish, and a reset on one side
+# arrives as a reset on the other. Needs check.sh, and build/tests/tcptool.
+TCPTOOL=${TCPTOOL:-$PWD/build/tests/tcptool}
+
+# stream_files: a 200000-byte and a 3 MiB file of random bytes in
+# $TOPO_DIR, their sha256 in STREAM_SMALL and STREAM_LARGE.
+stream_files() {
+	head -c 200000 /dev/urandom >"$TOPO_DIR/small.bin"
+	head -c $((3 * 1048576)) /dev/urandom >"$TOPO_DIR/large.bin"
+	STREAM_SMALL=$(sha256sum <"$TOPO_DIR/small.bin" | cut -d' ' -f1)
+	STREAM_LARGE=$(sha256sum <"$TOPO_DIR/large.bin" | cut -d' ' -f1)
+}
+
+# stream_serve PORT MODE [FILE]: a tcptool server in S (one connection);
+# stream_served waits for it and puts its result line in SRV_OUT (not from
+# a subshell: the server is our child).
+stream_serve() {
+	topo_spawn "$NS_S" "$TOPO_DIR/srv.out" "$TCPTOOL" serve "$@"
+	SRV=$TOPO_LAST_PID
+	wait_port "$NS_S" "$1" 5
+}
+stream_served() { wait "$SRV" 2>/dev/null; SRV_OUT=$(grep -v listening "$TOPO_DIR/srv.out"); }
+
+# stream_cases LABEL ADDR PORT: from H to ADDR (S4 or S6) on ports PORT,
+# PORT+1 and PORT+2: the client closes its write side first, the server
+# does, the server resets. Checks both ends of each.
+stream_cases() {
+	local label=$1 s=$2 port=$3 out
+	local small=$STREAM_SMALL large=$STREAM_LARGE
+
+	# Client closes its write side first; the server reads to EOF (which
+	# only comes if the FIN crossed both proxies), then answers.
+	stream_serve "$port" sink-reply "$TOPO_DIR/large.bin"
+	out=$(nsx "$NS_H" "$TCPTOOL" connect "$s" "$port" --send "$TOPO_DIR/small.bin" --timeout 20)
+	check_eq "$label client half-close: client got the whole response" \
+		"$out" "eof sent=200000 received=3145728 sha256=$large"
+	stream_served
+	check_eq "$label client half-close: server got the request and its EOF" \
+		"$SRV_OUT" "eof sent=3145728 received=200000 sha256=$small"
+
+	# Server closes its write side first while the client is still sending.
+	stream_serve $((port + 1)) reply-sink "$TOPO_DIR/small.bin"
+	out=$(nsx "$NS_H" "$TCPTOOL" connect "$s" $((port + 1)) --send "$TOPO_DIR/large.bin" --timeout 20)
+	check_eq "$label server half-close: client got the response and EOF" \
+		"$out" "eof sent=3145728 received=200000 sha256=$small"
+	stream_served
+	check_eq "$label server half-close: server still received the whole upload" \
+		"$SRV_OUT" "eof sent=200000 received=3145728 sha256=$large"
+
+	# Server resets: the client must see a reset, not a clean end.
+	stream_serve $((port + 2)) reset
+	out=$(nsx "$NS_H" "$TCPTOOL" connect "$s" $((port + 2)) --send "$TOPO_DIR/small.bin" --timeout 20)
+	check "$label server reset arrives as a reset at the client ($out)" \
+		grep -q '^reset ' <<<"$out"
+	stream_served
+}
+
 # Capture on an interface in the background (pcap in $TOPO_DIR/NAME.pcap).
 # topo_capture NS IF NAME [FILTER...]
 topo_capture() {

@@ -15,34 +15,23 @@ cd "$(dirname "$0")/../.."
 . tests/lib/topo.sh
 t_require_root
 trap t_cleanup EXIT
-TCPTOOL=$PWD/build/tests/tcptool
 HB=${HYBOND:-build/hybond}
 
 topo_up
 topo_mkfile big.bin 24
 head -c $((24 * 1048576)) /dev/urandom >"$TOPO_DIR/up.bin"
-head -c 200000 /dev/urandom >"$TOPO_DIR/small.bin"
-head -c $((3 * 1048576)) /dev/urandom >"$TOPO_DIR/large.bin"
+stream_files
 topo_start_nginx || { fail "nginx starts"; exit 1; }
 sha() { sha256sum <"$1" | cut -d' ' -f1; }
 want=$(sha "$TOPO_DIR/www/big.bin") want_up=$(sha "$TOPO_DIR/up.bin")
-small=$(sha "$TOPO_DIR/small.bin") large=$(sha "$TOPO_DIR/large.bin")
 
 cpe_stat() { nsx "$NS_CPE" "$HB" stats -j | jq -r "$1"; }
 
-# serve PORT MODE [FILE]: tcptool server in S, result in $TOPO_DIR/srv.out
-serve() {
-	topo_spawn "$NS_S" "$TOPO_DIR/srv.out" "$TCPTOOL" serve "$@"
-	SRV=$TOPO_LAST_PID
-	wait_port "$NS_S" "$1" 5
-}
-server_done() { wait "$SRV" 2>/dev/null; SRV_OUT=$(grep -v listening "$TOPO_DIR/srv.out"); }
-
 # transfers LABEL FAM: a download and an upload with curl and nginx, and
 # the three stream-semantics cases with tcptool, through the CPE.
-port=7000
+port=7001
 transfers() {
-	local label=$1 fam=$2 url hostaddr s code got last out
+	local label=$1 fam=$2 url hostaddr s code got last
 	if [ "$fam" = 4 ]; then url=http://$S4 hostaddr=$H4 s=$S4; else url="http://[$S6]" hostaddr=$H6 s=$S6; fi
 
 	code=$(nsx "$NS_H" curl -s -o "$TOPO_DIR/down" -w '%{http_code}' --max-time 30 "$url/big.bin")
@@ -58,29 +47,8 @@ transfers() {
 	check_eq "$label IPv$fam upload: sha256 of the stored file" "$got" "$want_up"
 	rm -f "$TOPO_DIR/www/upload/up.bin"
 
-	port=$((port + 1))
-	serve $port sink-reply "$TOPO_DIR/large.bin"
-	out=$(nsx "$NS_H" "$TCPTOOL" connect "$s" $port --send "$TOPO_DIR/small.bin" --timeout 20)
-	check_eq "$label IPv$fam client half-close: the client got the whole response" \
-		"$out" "eof sent=200000 received=3145728 sha256=$large"
-	server_done
-	check_eq "$label IPv$fam client half-close: the server got the request and its end" \
-		"$SRV_OUT" "eof sent=3145728 received=200000 sha256=$small"
-
-	port=$((port + 1))
-	serve $port reply-sink "$TOPO_DIR/small.bin"
-	out=$(nsx "$NS_H" "$TCPTOOL" connect "$s" $port --send "$TOPO_DIR/large.bin" --timeout 20)
-	check_eq "$label IPv$fam server half-close: the client got the response and its end" \
-		"$out" "eof sent=3145728 received=200000 sha256=$small"
-	server_done
-	check_eq "$label IPv$fam server half-close: the server still got the whole upload" \
-		"$SRV_OUT" "eof sent=200000 received=3145728 sha256=$large"
-
-	port=$((port + 1))
-	serve $port reset
-	out=$(nsx "$NS_H" "$TCPTOOL" connect "$s" $port --send "$TOPO_DIR/small.bin" --timeout 20)
-	check "$label IPv$fam a server's reset arrives as a reset ($out)" grep -q '^reset ' <<<"$out"
-	server_done
+	stream_cases "$label IPv$fam" "$s" $port
+	port=$((port + 3))
 }
 
 # frozen_download: start a 24 MiB download (curl reads 16 MB/s: about 1.5
