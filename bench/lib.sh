@@ -423,8 +423,8 @@ setup_up() {
 	hybond_af) CPE_ARGS=(--accept-first); HAG_ARGS=(--accept-first); hybond_up ;;
 	hybond_now) CPE_ARGS=(--join-after 0); HAG_ARGS=(); hybond_up ;;
 	hybond_ovf) CPE_ARGS=(--primary-rate "$RATE1"); HAG_ARGS=(); hybond_up ;;
-	hybond_tcp) CPE_ARGS=(--upstream tcp); HAG_ARGS=(); hybond_up ;;
-	hybond_tcpu) CPE_ARGS=(--upstream tcp --no-splice); HAG_ARGS=(); hybond_up ;;
+	hybond_tcp) CPE_ARGS=(--upstream tcp --splice); HAG_ARGS=(); hybond_up ;;
+	hybond_tcpu) CPE_ARGS=(--upstream tcp); HAG_ARGS=(); hybond_up ;;
 	naive) naive_up socat ;;
 	stock) naive_up haproxy ;;
 	esac
@@ -453,7 +453,7 @@ setup_label() {
 	hybond_now) echo "hybond --join-after 0" ;;
 	hybond_ovf) echo "hybond --primary-rate" ;;
 	hybond_tcp) echo "CPE over TCP, spliced" ;;
-	hybond_tcpu) echo "CPE over TCP, --no-splice" ;;
+	hybond_tcpu) echo "CPE over TCP, user space" ;;
 	naive) echo "naive (nft+socat)" ;;
 	stock) echo "stock (nft+haproxy)" ;;
 	esac

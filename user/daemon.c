@@ -679,12 +679,14 @@ int run_daemon(const struct daemon_opts *o)
 	}
 	/* The card asks for in-kernel splicing where the kernel allows it:
 	 * ask the kernel. It takes TCP sockets, so a CPE relaying over TCP
-	 * splices today; MPTCP ones only where the probe says so. */
+	 * can splice today; MPTCP ones only where the probe says so. Only
+	 * with --splice: the kernel's redirects have no back-pressure
+	 * (README, Performance). */
 	mptcp_splice = splice_probe_mptcp(probe, sizeof(probe));
 	snprintf(why, sizeof(why), "%s", probe);
-	if (o->no_splice) {
-		snprintf(why, sizeof(why), "--no-splice; %s", probe);
-	} else if (mptcp_splice || o->tcp_upstream) {
+	if (o->splice && !mptcp_splice && !o->tcp_upstream) {
+		snprintf(why, sizeof(why), "--splice, but %s", probe);
+	} else if (o->splice) {
 		err = splice_open(&sp);
 		if (err) {
 			snprintf(why, sizeof(why),

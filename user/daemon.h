@@ -31,7 +31,7 @@ struct daemon_opts {
 	unsigned int stall_timeout_s;
 	bool accept_first; /* answer hosts at once, connect upstream after */
 	bool tcp_upstream; /* CPE: relay over plain TCP (no MPTCP, no HAG) */
-	bool no_splice;    /* never splice in the kernel */
+	bool splice;       /* splice in the kernel where it takes the sockets */
 	const char *congestion;
 	/* HAG: subscriber prefixes (BCP 38 and per-subscriber limits) */
 	struct hb_addr subs[HYBOND_MAX_SUBS];

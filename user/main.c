@@ -74,7 +74,7 @@ static void usage_daemon(FILE *f, int role)
 			"  --upstream tcp     relay over plain TCP instead of MPTCP: no\n"
 			"                     bonding, the HAG not involved; to tell a\n"
 			"                     relay problem from an MPTCP one (both legs\n"
-			"                     TCP: spliced in the kernel, see --no-splice)\n");
+			"                     TCP: can be spliced in the kernel, --splice)\n");
 	else
 		fprintf(f,
 			"usage: hybond hag --access IFACE --core IFACE --secondary IFACE\n"
@@ -126,9 +126,11 @@ static void usage_daemon(FILE *f, int role)
 		"                     policy/README.md); default: bond all TCP\n"
 		"  --workers N        relay threads (default: one per CPU)\n"
 		"  --buffer-size N    relay buffer per direction in bytes (262144)\n"
-		"  --no-splice        move every byte through the user-space relay,\n"
-		"                     even where the kernel could splice both legs\n"
-		"                     (sockmap; today only TCP-to-TCP pairs)\n"
+		"  --splice           splice connections in the kernel (sockmap) where\n"
+		"                     it takes both sockets: today TCP ones only\n"
+		"                     (--upstream tcp); no back-pressure: a slow\n"
+		"                     host lets a fast server fill the gateway's\n"
+		"                     memory (see README)\n"
 		"  --accept-first     answer a host's SYN at once and connect upstream\n"
 		"                     afterwards (default: the draft's order, the host\n"
 		"                     is answered once the server answered)\n"
@@ -329,7 +331,7 @@ static int parse_daemon(int argc, char **argv, int role,
 		O_BONDING, O_STALL, O_ACCEPTFIRST, O_CC, O_SUBS, O_MAXC, O_MAXSUB,
 		O_IDLE, O_HALF, O_NOGUARD, O_HAGSEC, O_CPESEC, O_INITIATE,
 		O_CONFIG, O_TAKEOVER, O_MAXSF, O_JOINAFTER, O_UPSTREAM,
-		O_NOSPLICE,
+		O_SPLICE,
 	};
 	static const struct option cpe_opts[] = {
 		{ "lan", required_argument, 0, O_LAN },
@@ -361,7 +363,7 @@ static int parse_daemon(int argc, char **argv, int role,
 		{ "config", required_argument, 0, O_CONFIG },
 		{ "takeover", no_argument, 0, O_TAKEOVER },
 		{ "max-subflows", required_argument, 0, O_MAXSF },
-		{ "no-splice", no_argument, 0, O_NOSPLICE },
+		{ "splice", no_argument, 0, O_SPLICE },
 		{ "verbose", no_argument, 0, 'v' },
 		{ "help", no_argument, 0, 'h' },
 		{ 0 },
@@ -395,7 +397,7 @@ static int parse_daemon(int argc, char **argv, int role,
 		{ "config", required_argument, 0, O_CONFIG },
 		{ "takeover", no_argument, 0, O_TAKEOVER },
 		{ "max-subflows", required_argument, 0, O_MAXSF },
-		{ "no-splice", no_argument, 0, O_NOSPLICE },
+		{ "splice", no_argument, 0, O_SPLICE },
 		{ "verbose", no_argument, 0, 'v' },
 		{ "help", no_argument, 0, 'h' },
 		{ 0 },
@@ -592,8 +594,8 @@ static int parse_daemon(int argc, char **argv, int role,
 			}
 			o->tcp_upstream = !strcmp(optarg, "tcp");
 			break;
-		case O_NOSPLICE:
-			o->no_splice = true;
+		case O_SPLICE:
+			o->splice = true;
 			break;
 		case O_NOGUARD:
 			o->no_guard = true;

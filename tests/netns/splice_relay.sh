@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-only
 # In-kernel splicing in the relay, on the pairs kernels take in a sockmap
-# today: a CPE relaying over plain TCP (--upstream tcp) has TCP on both
-# legs and hands each connection to bpf/splice.bpf.c. What a user checks:
+# today: a CPE relaying over plain TCP (--upstream tcp --splice) has TCP on
+# both legs and hands each connection to bpf/splice.bpf.c. What a user checks:
 # files arrive intact both ways, the server sees H@, a half-close each way
 # and a reset cross as with the user-space relay, `hybond stats` says the
 # kernel moved the bytes (data path "sockmap", connections spliced, bytes
 # counted), and a download goes on to its end while the daemon is frozen
-# (SIGSTOP): no byte passes through it. With --no-splice the same checks
+# (SIGSTOP): no byte passes through it. Without --splice the same checks
 # pass through user space, and the frozen download stalls. IPv4 and IPv6.
 set -u
 cd "$(dirname "$0")/../.."
@@ -78,7 +78,7 @@ frozen_download() {
 }
 
 # ---- spliced -------------------------------------------------------------
-CPE_ARGS=(--upstream tcp)
+CPE_ARGS=(--upstream tcp --splice)
 topo_start_hybond || { fail "daemons log ready"; exit 1; }
 check_eq "stats: the data path is the kernel's splice" "$(cpe_stat .instance.datapath)" sockmap
 check "the CPE logs its data path" grep -q "data path: in-kernel splicing (sockmap)" "$TOPO_DIR/cpe.log"
@@ -109,17 +109,17 @@ stop_pid "$CPE_PID"
 problems=$(awk '/info: ready:/ { r = 1; next } r && tolower($0) ~ /warn|error|fail/' "$TOPO_DIR/cpe.log")
 check_eq "no warning or error in the CPE's log once it was ready" "$problems" ""
 
-# ---- the same through user space ---------------------------------------------
-CPE_ARGS=(--upstream tcp --no-splice)
+# ---- the same through user space (no --splice) -----------------------------------
+CPE_ARGS=(--upstream tcp)
 topo_spawn "$NS_CPE" "$TOPO_DIR/cpe2.log" "$HB" cpe --lan lan0 --primary pri0 \
 	--secondary sec0 "${CPE_ARGS[@]}"
 CPE_PID=$TOPO_LAST_PID
-wait_for "$TOPO_DIR/cpe2.log" "info: ready:" 10 || { fail "CPE --no-splice ready"; exit 1; }
-check_eq "stats (--no-splice): the data path is user space" "$(cpe_stat .instance.datapath)" userspace
-transfers "--no-splice" 4
-check_eq "stats (--no-splice): nothing spliced" "$(cpe_stat .relay.spliced)" 0
+wait_for "$TOPO_DIR/cpe2.log" "info: ready:" 10 || { fail "CPE without --splice ready"; exit 1; }
+check_eq "stats (no --splice): the data path is user space" "$(cpe_stat .instance.datapath)" userspace
+transfers "user space" 4
+check_eq "stats (no --splice): nothing spliced" "$(cpe_stat .relay.spliced)" 0
 frozen_download
-note "--no-splice: $FROZEN_AT bytes when the daemon froze, $FROZEN_SIZE when curl gave up"
-check_le "--no-splice: a download stalls while the CPE daemon is frozen (bytes)" "$FROZEN_SIZE" $((24 * 1048576 - 1))
+note "user space: $FROZEN_AT bytes when the daemon froze, $FROZEN_SIZE when curl gave up"
+check_le "user space: a download stalls while the CPE daemon is frozen (bytes)" "$FROZEN_SIZE" $((24 * 1048576 - 1))
 
 t_finish
