@@ -2,13 +2,14 @@
 /*
  * splice.bpf.c - in-kernel splicing of a proxied connection's two legs:
  * bytes received on one socket of a pair go straight out of the other
- * (sk_skb verdict, bpf_sk_redirect_map to the peer's egress), never
+ * (sk_skb verdict, bpf_sk_redirect_hash to the peer's egress), never
  * through user space.
  *
- * Kernels today refuse MPTCP sockets in a sockmap, so hybond probes at
- * start-up (user/splice.c) and relays in user space; this program is
- * tested on TCP-to-TCP pairs, which kernels accept, so that it is known to
- * work when the kernel catches up.
+ * The relay pairs a connection's sockets here with --splice where the
+ * kernel takes both in a sockmap (user/relay.c, splice_start): TCP ones
+ * (a CPE with --upstream tcp); MPTCP ones no kernel takes today, which
+ * the start-up probe (user/splice.c) asks. Off by default: the kernel's
+ * redirects have no back-pressure (README, Performance).
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>

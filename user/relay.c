@@ -137,8 +137,9 @@ struct conn {
 	uint64_t drain_una;       /* snd_una at the last sample */
 	uint64_t drain_written;   /* bytes[] to the MPTCP leg at the last pass */
 	uint64_t drain_at_ms;     /* its next sample */
-	/* Its two sockets spliced in the kernel (splice_start). */
-	bool spliced;
+	/* Its two sockets spliced in the kernel (splice_start); overrun: said
+	 * once that the kernel holds too much of it (splice_sync). */
+	bool spliced, overrun;
 	/* On the worker's flush list: an end of stream waits for the bytes
 	 * the kernel still has to hand over (splice_flushed). */
 	bool flushing;
@@ -178,7 +179,7 @@ struct worker {
 	_Atomic uint64_t accepted, active, upstream_fail, resets,
 		refused_direct, bytes_up, bytes_down, fallback, stalled,
 		refused_limit, idle_closed, wakeups_lost, rcvbuf_raised,
-		spliced;
+		spliced, splice_overrun;
 	_Atomic uint64_t net_sent[NET_MAX], net_recv[NET_MAX];
 	uint64_t last_sample_ms;
 	uint64_t now_ms;          /* refreshed once per loop turn */
@@ -682,24 +683,47 @@ static void splice_start(struct conn *c)
 		c->s[i].readable = c->s[i].hup;
 }
 
+/* Bytes a spliced direction has received and not yet handed to the other
+ * socket past which its connection is said to outrun its receiver (once):
+ * the kernel's redirects have no back-pressure, so they pile up in the
+ * kernel, counted in no socket buffer. */
+#define SPLICE_OVERRUN (64ULL << 20)
+
 /* A spliced connection's bytes, from the kernel's counters, into its
  * totals and the worker's: once a second (housekeeping) and at close. */
 static void splice_sync(struct conn *c)
 {
-	for (int d = 0; d < 2; d++) {
-		uint64_t rcvd, wr;
+	uint64_t rcvd[2], wr[2];
+	char a[64], b[64];
 
-		if (splice_leg_bytes(c->s[!d].fd, leg_mptcp(c, !d), d == DOWN,
-				     false, &rcvd, &wr))
-			continue;
-		/* (Its own FIN, once sent, is counted as a byte.) */
-		if (c->s[!d].wr_shut && wr)
-			wr--;
-		if (wr <= c->bytes[d])
+	for (int i = 0; i < 2; i++)
+		if (splice_leg_bytes(c->s[i].fd, leg_mptcp(c, i), i == UP,
+				     c->s[i].rd_eof, &rcvd[i], &wr[i]))
+			return;
+	for (int d = 0; d < 2; d++) {
+		uint64_t moved = wr[!d];
+
+		/* (The other socket's own FIN, once sent, counts as a byte.) */
+		if (c->s[!d].wr_shut && moved)
+			moved--;
+		if (!c->overrun && rcvd[d] > moved + SPLICE_OVERRUN) {
+			c->overrun = true;
+			count_add(&c->w->splice_overrun, 1);
+			pr_warn("spliced connection %s -> %s: %llu MiB received "
+				"from the %s and not yet sent on: the %s reads "
+				"slower, and the kernel's splice has no "
+				"back-pressure (run without --splice)",
+				sa_str(&c->host, a, sizeof(a)),
+				sa_str(&c->server, b, sizeof(b)),
+				(unsigned long long)((rcvd[d] - moved) >> 20),
+				d == DOWN ? "host" : "server",
+				d == DOWN ? "server" : "host");
+		}
+		if (moved <= c->bytes[d])
 			continue;
 		count_add(d == DOWN ? &c->w->bytes_up : &c->w->bytes_down,
-			  wr - c->bytes[d]);
-		c->bytes[d] = wr;
+			  moved - c->bytes[d]);
+		c->bytes[d] = moved;
 		c->dirty = true;
 		c->progress_ms = c->w->now_ms;
 	}
@@ -1826,6 +1850,7 @@ void relay_counters(const struct relay *r, struct relay_counters *out)
 		out->wakeups_lost += atomic_load(&w->wakeups_lost);
 		out->rcvbuf_raised += atomic_load(&w->rcvbuf_raised);
 		out->spliced += atomic_load(&w->spliced);
+		out->splice_overrun += atomic_load(&w->splice_overrun);
 		for (int k = 0; k < NET_MAX; k++) {
 			out->net_sent[k] += atomic_load(&w->net_sent[k]);
 			out->net_recv[k] += atomic_load(&w->net_recv[k]);

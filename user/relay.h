@@ -62,6 +62,7 @@ struct relay_counters {
 	uint64_t wakeups_lost;   /* bytes found only by a re-poll (no edge came) */
 	uint64_t rcvbuf_raised;  /* MPTCP receive buffer raised after a quiet re-poll */
 	uint64_t spliced;        /* connections whose bytes the kernel moved */
+	uint64_t splice_overrun; /* ...of them, with 64 MiB held in the kernel */
 };
 
 /* One proxied connection as `hybond stats` shows it. */

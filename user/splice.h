@@ -2,9 +2,10 @@
 /*
  * splice.h - in-kernel splicing of a connection's two legs through a
  * sockmap (bpf/splice.bpf.c), and the start-up probe that decides whether
- * the relay may use it: can an established MPTCP socket join a sockmap on
- * this kernel? (None can today: the relay then moves the bytes in user
- * space and `hybond stats` says why.)
+ * the relay may use it for MPTCP connections: can an established MPTCP
+ * socket join a sockmap on this kernel? (None can today: the relay moves
+ * their bytes in user space and `hybond stats` says why; TCP-to-TCP pairs,
+ * a CPE with --upstream tcp, it can splice, with --splice.)
  */
 #ifndef HYBOND_SPLICE_H
 #define HYBOND_SPLICE_H
