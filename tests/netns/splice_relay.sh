@@ -21,11 +21,13 @@ HB=${HYBOND:-build/hybond}
 
 topo_up
 topo_mkfile big.bin 24
+topo_mkfile huge.bin 96
 head -c $((24 * 1048576)) /dev/urandom >"$TOPO_DIR/up.bin"
 stream_files
 topo_start_nginx || { fail "nginx starts"; exit 1; }
 sha() { sha256sum <"$1" | cut -d' ' -f1; }
 want=$(sha "$TOPO_DIR/www/big.bin") want_up=$(sha "$TOPO_DIR/up.bin")
+want_huge=$(sha "$TOPO_DIR/www/huge.bin")
 
 cpe_stat() { nsx "$NS_CPE" "$HB" stats -j | jq -r "$1"; }
 
@@ -53,9 +55,10 @@ transfers() {
 	port=$((port + 3))
 }
 
-# frozen_download: start a 24 MiB download (curl reads 16 MB/s: about 1.5
+# frozen_download: start a 96 MiB download (curl reads 32 MB/s: about 3
 # s), freeze the CPE daemon once the relay has the connection, and see
-# whether the download ends while it is frozen. Sets FROZEN_AT (bytes
+# whether the download ends while it is frozen (what the buffers past the
+# daemon hold, about 10 MB, cannot carry it to its end). Sets FROZEN_AT (bytes
 # received when it froze), FROZEN_PEERS (entries of the pinned peer map
 # then, read with bpftool), FROZEN_SIZE and FROZEN_SHA (when curl ended);
 # the daemon is thawed before it returns.
@@ -63,7 +66,7 @@ frozen_download() {
 	local i n0 pid
 	n0=$(cpe_stat .relay.accepted)
 	topo_spawn "$NS_H" "$TOPO_DIR/frozen.out" curl -s -o "$TOPO_DIR/frozen" \
-		-w '%{http_code}' --limit-rate 16M --max-time 6 "http://$S4/big.bin"
+		-w '%{http_code}' --limit-rate 32M --max-time 8 "http://$S4/huge.bin"
 	pid=$TOPO_LAST_PID
 	for ((i = 0; i < 50; i++)); do
 		[ "$(cpe_stat .relay.accepted)" -gt "$n0" ] && break
@@ -89,8 +92,8 @@ for fam in 4 6; do
 done
 check_ge "stats: connections spliced (2 families x 5)" "$(cpe_stat .relay.spliced)" 10
 frozen_download
-check_le "spliced: the download was under way when the CPE daemon froze (bytes)" "$FROZEN_AT" $((24 * 1048576 - 1))
-check_eq "spliced: it arrived whole while the daemon was frozen (sha256)" "$FROZEN_SHA" "$want"
+check_le "spliced: the download was under way when the CPE daemon froze (bytes)" "$FROZEN_AT" $((96 * 1048576 - 1))
+check_eq "spliced: it arrived whole while the daemon was frozen (sha256)" "$FROZEN_SHA" "$want_huge"
 check_eq "bpftool: the pinned peer map held the pair's two legs meanwhile" "$FROZEN_PEERS" 2
 wait_active_0() {
 	local i
@@ -110,12 +113,10 @@ check_eq "the HAG proxied nothing (plain TCP is routed past it)" \
 
 # A slow host: the server's 96 MiB pile up in the kernel (no
 # back-pressure); the CPE must say so within a few seconds.
-topo_mkfile huge.bin 96
 nsx "$NS_H" curl -s -o /dev/null --limit-rate 1M --max-time 4 "http://$S4/huge.bin"
 check "the CPE logs a connection that outran its receiver" \
 	grep -q "kernel's splice has no back-pressure" "$TOPO_DIR/cpe.log"
 check_ge "stats: relay.splice_overrun" "$(cpe_stat .relay.splice_overrun)" 1
-rm -f "$TOPO_DIR/www/huge.bin"
 stop_pid "$CPE_PID"
 problems=$(awk '/info: ready:/ { r = 1; next } r && tolower($0) ~ /warn|error|fail/' "$TOPO_DIR/cpe.log" |
 	grep -v "kernel's splice has no back-pressure")
@@ -132,6 +133,6 @@ transfers "user space" 4
 check_eq "stats (no --splice): nothing spliced" "$(cpe_stat .relay.spliced)" 0
 frozen_download
 note "user space: $FROZEN_AT bytes when the daemon froze, $FROZEN_SIZE when curl gave up"
-check_le "user space: a download stalls while the CPE daemon is frozen (bytes)" "$FROZEN_SIZE" $((24 * 1048576 - 1))
+check_le "user space: a download stalls while the CPE daemon is frozen (bytes)" "$FROZEN_SIZE" $((96 * 1048576 - 1))
 
 t_finish
