@@ -29,6 +29,7 @@
 #include <netinet/tcp.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -110,6 +111,14 @@ struct conn_track {
 	uint64_t relayed; /* bytes[0] + bytes[1] at the last sample */
 };
 
+/* A connection's place on one of its worker's lists (drain, flush):
+ * doubly linked through the connections themselves; on says whether it is
+ * on the list. */
+struct conn_link {
+	struct conn *prev, *next;
+	bool on;
+};
+
 struct conn {
 	struct side s[2];
 	struct dbuf d[2]; /* d[DOWN]: down -> up; d[UP]: up -> down */
@@ -132,8 +141,7 @@ struct conn {
 	uint64_t bytes[2];        /* per direction, as d[] */
 	struct conn_track *trk;   /* once sampled */
 	/* On the worker's drain list: unacknowledged bytes on the MPTCP leg. */
-	bool draining;
-	struct conn *drain_prev, *drain_next;
+	struct conn_link drain_link;
 	uint64_t drain_una;       /* snd_una at the last sample */
 	uint64_t drain_written;   /* bytes[] to the MPTCP leg at the last pass */
 	uint64_t drain_at_ms;     /* its next sample */
@@ -142,8 +150,7 @@ struct conn {
 	bool spliced, overrun;
 	/* On the worker's flush list: an end of stream waits for the bytes
 	 * the kernel still has to hand over (splice_flushed). */
-	bool flushing;
-	struct conn *flush_prev, *flush_next;
+	struct conn_link flush_link;
 	uint64_t flush_at_ms;
 	uint32_t flush_wait_ms;
 };
@@ -434,18 +441,49 @@ static void reconcile(struct conn *c, const struct conn_sockinfo *si,
 	}
 }
 
+/* The link of c at offset off (DRAIN or FLUSH). */
+static struct conn_link *link_of(struct conn *c, size_t off)
+{
+	return (struct conn_link *)((char *)c + off);
+}
+
+/* Put c at the head of the list *head (if it is not on it already). */
+static void list_add(struct conn **head, struct conn *c, size_t off)
+{
+	struct conn_link *l = link_of(c, off);
+
+	if (l->on)
+		return;
+	l->prev = NULL;
+	l->next = *head;
+	if (*head)
+		link_of(*head, off)->prev = c;
+	*head = c;
+	l->on = true;
+}
+
+static void list_del(struct conn **head, struct conn *c, size_t off)
+{
+	struct conn_link *l = link_of(c, off);
+
+	if (!l->on)
+		return;
+	if (l->prev)
+		link_of(l->prev, off)->next = l->next;
+	else
+		*head = l->next;
+	if (l->next)
+		link_of(l->next, off)->prev = l->prev;
+	l->prev = l->next = NULL;
+	l->on = false;
+}
+
+#define DRAIN offsetof(struct conn, drain_link)
+#define FLUSH offsetof(struct conn, flush_link)
+
 static void drain_unlink(struct conn *c)
 {
-	if (!c->draining)
-		return;
-	if (c->drain_prev)
-		c->drain_prev->drain_next = c->drain_next;
-	else
-		c->w->drain = c->drain_next;
-	if (c->drain_next)
-		c->drain_next->drain_prev = c->drain_prev;
-	c->drain_prev = c->drain_next = NULL;
-	c->draining = false;
+	list_del(&c->w->drain, c, DRAIN);
 }
 
 /*
@@ -464,11 +502,11 @@ static void drain_track(struct conn *c, const struct conn_sockinfo *si)
 	struct worker *w = c->w;
 	uint64_t out = si->have_seq ? si->write_seq - si->snd_una : 0;
 
-	if (c->draining && !out) {
+	if (c->drain_link.on && !out) {
 		drain_unlink(c);
 		return;
 	}
-	if (c->draining) {
+	if (c->drain_link.on) {
 		/* Nothing acknowledged since the last look (a stalled or
 		 * dead path): look once a second, not twenty times. */
 		c->drain_at_ms = w->now_ms + (si->snd_una == c->drain_una ?
@@ -480,12 +518,7 @@ static void drain_track(struct conn *c, const struct conn_sockinfo *si)
 		c->drain_una = si->snd_una;
 		c->drain_written = c->bytes[!mptcp_side(c)];
 		c->drain_at_ms = w->now_ms + DRAIN_SAMPLE_MS;
-		c->draining = true;
-		c->drain_prev = NULL;
-		c->drain_next = w->drain;
-		if (w->drain)
-			w->drain->drain_prev = c;
-		w->drain = c;
+		list_add(&w->drain, c, DRAIN);
 	}
 }
 
@@ -731,16 +764,7 @@ static void splice_sync(struct conn *c)
 
 static void flush_unlink(struct conn *c)
 {
-	if (!c->flushing)
-		return;
-	if (c->flush_prev)
-		c->flush_prev->flush_next = c->flush_next;
-	else
-		c->w->flush = c->flush_next;
-	if (c->flush_next)
-		c->flush_next->flush_prev = c->flush_prev;
-	c->flush_prev = c->flush_next = NULL;
-	c->flushing = false;
+	list_del(&c->w->flush, c, FLUSH);
 	c->flush_wait_ms = 0;
 }
 
@@ -764,13 +788,7 @@ static bool splice_flushed(struct conn *c, int d)
 		 * its error comes through the usual path.) */
 		return true;
 	}
-	if (!c->flushing) {
-		c->flush_next = c->w->flush;
-		if (c->flush_next)
-			c->flush_next->flush_prev = c;
-		c->w->flush = c;
-		c->flushing = true;
-	}
+	list_add(&c->w->flush, c, FLUSH);
 	c->flush_wait_ms = c->flush_wait_ms ? c->flush_wait_ms * 2 : 1;
 	if (c->flush_wait_ms > 64)
 		c->flush_wait_ms = 64;
@@ -784,7 +802,7 @@ static int flush_pass(struct worker *w)
 {
 	uint64_t next = UINT64_MAX;
 
-	for (struct conn *c = w->flush; c; c = c->flush_next) {
+	for (struct conn *c = w->flush; c; c = c->flush_link.next) {
 		if (w->now_ms >= c->flush_at_ms)
 			enqueue(c);
 		else if (c->flush_at_ms < next)
@@ -1065,7 +1083,7 @@ static void pump(struct conn *c)
 	}
 	/* Off the flush list once no end of stream waits (either direction
 	 * may have put it there). */
-	if (c->flushing &&
+	if (c->flush_link.on &&
 	    !(c->s[DOWN].rd_eof && !c->s[UP].wr_shut) &&
 	    !(c->s[UP].rd_eof && !c->s[DOWN].wr_shut))
 		flush_unlink(c);
@@ -1375,7 +1393,7 @@ static void drain_pass(struct worker *w)
 	for (struct conn *c = w->drain, *next; c; c = next) {
 		uint64_t wr = c->bytes[!mptcp_side(c)];
 
-		next = c->drain_next;
+		next = c->drain_link.next;
 		if (wr != c->drain_written) {
 			/* Still writing: not the tail yet. */
 			c->drain_written = wr;
