@@ -131,7 +131,7 @@ check-unit: $(UNIT_TESTS)
 	@for t in $(UNIT_TESTS); do echo "=== $$t"; $$t --short-filename || exit 1; done
 
 BPF_TESTS := $(patsubst tests/bpf/%.c,$(BUILD)/tests/bpf/%,$(wildcard tests/bpf/test_*.c))
-$(BUILD)/tests/bpf/%: tests/bpf/%.c $(SKELS) $(wildcard tests/lib/*.h include/*.h)
+$(BUILD)/tests/bpf/%: tests/bpf/%.c $(SKELS) $(wildcard tests/lib/*.h include/*.h user/*.c user/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $< -o $@ -lcriterion $(LDLIBS)
 

@@ -26,6 +26,28 @@ static void pair(int *c, int *s)
 	cr_assert_eq(loop_pair(IPPROTO_TCP, c, s), 0, "loopback TCP pair");
 }
 
+/* Two loopback connections whose server ends s1 and s2 the tests splice:
+ * what c1 sends then reaches c2, and the other way. */
+struct legs {
+	int c1, s1, c2, s2;
+};
+
+static void legs_open(struct legs *l)
+{
+	pair(&l->c1, &l->s1);
+	pair(&l->c2, &l->s2);
+}
+
+/* Unpaired (if they still were) and closed. */
+static void legs_close(struct splice *sp, struct legs *l)
+{
+	splice_unpair(sp, l->s1, l->s2);
+	close(l->c1);
+	close(l->s1);
+	close(l->c2);
+	close(l->s2);
+}
+
 struct xfer {
 	int fd;
 	const uint8_t *src;
@@ -90,7 +112,8 @@ static uint8_t *random_bytes(size_t len)
 Test(splice, tcp_pairs_both_ways_in_kernel)
 {
 	struct splice sp;
-	int c1, s1, c2, s2, err;
+	struct legs l;
+	int err;
 	uint8_t *a = random_bytes(LEN), *b = random_bytes(LEN);
 	uint8_t *got_a = malloc(LEN), *got_b = malloc(LEN);
 	pthread_t t[4];
@@ -100,9 +123,8 @@ Test(splice, tcp_pairs_both_ways_in_kernel)
 	if (geteuid())
 		cr_skip_test("needs root (BPF)");
 	cr_assert_eq(splice_open(&sp), 0, "load and attach the verdict program");
-	pair(&c1, &s1);
-	pair(&c2, &s2);
-	err = splice_pair(&sp, s1, s2);
+	legs_open(&l);
+	err = splice_pair(&sp, l.s1, l.s2);
 	cr_assert_eq(err, 0, "splice two TCP sockets: %s", strerror(-err));
 
 	/* b reversed so the two directions differ */
@@ -113,8 +135,8 @@ Test(splice, tcp_pairs_both_ways_in_kernel)
 		b[LEN - 1 - i] = tmp;
 	}
 	struct xfer x[4] = {
-		{ c1, a, NULL, LEN, false }, { c2, NULL, got_a, LEN, false },
-		{ c2, b, NULL, LEN, false }, { c1, NULL, got_b, LEN, false },
+		{ l.c1, a, NULL, LEN, false }, { l.c2, NULL, got_a, LEN, false },
+		{ l.c2, b, NULL, LEN, false }, { l.c1, NULL, got_b, LEN, false },
 	};
 	pthread_create(&t[0], NULL, sender, &x[0]);
 	pthread_create(&t[1], NULL, receiver, &x[1]);
@@ -127,24 +149,21 @@ Test(splice, tcp_pairs_both_ways_in_kernel)
 	cr_assert(!memcmp(a, got_a, LEN), "c1 -> c2: the 16 MiB arrived equal");
 	cr_assert(!memcmp(b, got_b, LEN), "c2 -> c1: the 16 MiB arrived equal");
 	/* Nothing went through user space on the spliced legs. */
-	cr_assert_eq(recv(s1, &one, 1, MSG_DONTWAIT), -1);
+	cr_assert_eq(recv(l.s1, &one, 1, MSG_DONTWAIT), -1);
 	cr_assert_eq(errno, EAGAIN, "s1 has nothing for user space");
-	cr_assert_eq(recv(s2, &one, 1, MSG_DONTWAIT), -1);
+	cr_assert_eq(recv(l.s2, &one, 1, MSG_DONTWAIT), -1);
 
 	/* Unpaired: s1 is the stack's again. */
-	splice_unpair(&sp, s1, s2);
-	cr_assert_eq(send(c1, "x", 1, 0), 1);
+	splice_unpair(&sp, l.s1, l.s2);
+	cr_assert_eq(send(l.c1, "x", 1, 0), 1);
 	{
-		struct pollfd p = { .fd = s1, .events = POLLIN };
+		struct pollfd p = { .fd = l.s1, .events = POLLIN };
 
 		cr_assert_eq(poll(&p, 1, 5000), 1, "s1 readable after unpair");
-		cr_assert_eq(recv(s1, &one, 1, 0), 1);
+		cr_assert_eq(recv(l.s1, &one, 1, 0), 1);
 		cr_assert_eq(one, 'x');
 	}
-	close(c1);
-	close(s1);
-	close(c2);
-	close(s2);
+	legs_close(&sp, &l);
 	splice_close(&sp);
 	free(a);
 	free(b);
@@ -168,17 +187,17 @@ Test(splice, pairing_while_bytes_flow)
 		cr_skip_test("needs root (BPF)");
 	cr_assert_eq(splice_open(&sp), 0, "load and attach the verdict program");
 	for (int r = 0; r < LIVE_ROUNDS; r++) {
-		int c1, s1, c2, s2, err;
+		struct legs l;
 		pthread_t t[4];
 		void *rv;
+		int err;
 
-		pair(&c1, &s1);
-		pair(&c2, &s2);
+		legs_open(&l);
 		struct xfer x[4] = {
-			{ c1, a, NULL, LIVE_LEN, true },
-			{ c2, NULL, got, LIVE_LEN, false },
-			{ c2, a, NULL, LIVE_LEN, true },
-			{ c1, NULL, got + LIVE_LEN, LIVE_LEN, false },
+			{ l.c1, a, NULL, LIVE_LEN, true },
+			{ l.c2, NULL, got, LIVE_LEN, false },
+			{ l.c2, a, NULL, LIVE_LEN, true },
+			{ l.c1, NULL, got + LIVE_LEN, LIVE_LEN, false },
 		};
 		for (int i = 0; i < 4; i++)
 			pthread_create(&t[i], NULL, i % 2 ? receiver : sender,
@@ -186,7 +205,7 @@ Test(splice, pairing_while_bytes_flow)
 		/* Some bytes are queued unread on s1 and s2 by now, and
 		 * more are on their way. */
 		usleep(200 + r % 8 * 100);
-		err = splice_pair(&sp, s1, s2);
+		err = splice_pair(&sp, l.s1, l.s2);
 		cr_assert_eq(err, 0, "round %d: splice: %s", r, strerror(-err));
 		for (int i = 0; i < 4; i++) {
 			pthread_join(t[i], &rv);
@@ -196,11 +215,7 @@ Test(splice, pairing_while_bytes_flow)
 		cr_assert(!memcmp(a, got, LIVE_LEN), "round %d: c1 -> c2 equal", r);
 		cr_assert(!memcmp(a, got + LIVE_LEN, LIVE_LEN),
 			  "round %d: c2 -> c1 equal", r);
-		splice_unpair(&sp, s1, s2);
-		close(c1);
-		close(s1);
-		close(c2);
-		close(s2);
+		legs_close(&sp, &l);
 	}
 	splice_close(&sp);
 	free(a);
@@ -214,7 +229,8 @@ Test(splice, pairing_while_bytes_flow)
 Test(splice, bare_fin_leaves_the_peer_whole)
 {
 	struct splice sp;
-	int c1, s1, c2, s2, err = -1;
+	struct legs l;
+	int err = -1;
 	socklen_t len = sizeof(err);
 	char buf[1000] = { 0 }, got[1000];
 	struct pollfd p;
@@ -223,36 +239,31 @@ Test(splice, bare_fin_leaves_the_peer_whole)
 	if (geteuid())
 		cr_skip_test("needs root (BPF)");
 	cr_assert_eq(splice_open(&sp), 0, "load and attach the verdict program");
-	pair(&c1, &s1);
-	pair(&c2, &s2);
-	cr_assert_eq(splice_pair(&sp, s1, s2), 0, "splice two TCP sockets");
-	cr_assert_eq(send(c1, buf, sizeof(buf), 0), (ssize_t)sizeof(buf));
+	legs_open(&l);
+	cr_assert_eq(splice_pair(&sp, l.s1, l.s2), 0, "splice two TCP sockets");
+	cr_assert_eq(send(l.c1, buf, sizeof(buf), 0), (ssize_t)sizeof(buf));
 	while (off < sizeof(got)) {
-		ssize_t n = recv(c2, got + off, sizeof(got) - off, 0);
+		ssize_t n = recv(l.c2, got + off, sizeof(got) - off, 0);
 
 		cr_assert_gt(n, 0, "c2 receives what c1 sent");
 		off += n;
 	}
 	/* Only now the FIN: a segment of its own. */
-	cr_assert_eq(shutdown(c1, SHUT_WR), 0);
-	p = (struct pollfd){ .fd = s1, .events = POLLRDHUP };
+	cr_assert_eq(shutdown(l.c1, SHUT_WR), 0);
+	p = (struct pollfd){ .fd = l.s1, .events = POLLRDHUP };
 	cr_assert_eq(poll(&p, 1, 5000), 1, "s1 sees the end of stream");
-	cr_assert_eq(recv(s1, got, 1, MSG_DONTWAIT), 0, "s1 reads it as EOF");
+	cr_assert_eq(recv(l.s1, got, 1, MSG_DONTWAIT), 0, "s1 reads it as EOF");
 	usleep(100 * 1000); /* (the kernel's redirects run from a work queue) */
-	cr_assert_eq(getsockopt(s2, SOL_SOCKET, SO_ERROR, &err, &len), 0);
+	cr_assert_eq(getsockopt(l.s2, SOL_SOCKET, SO_ERROR, &err, &len), 0);
 	cr_assert_eq(err, 0, "s2 is not broken: %s", strerror(err));
 	/* The other direction still flows, and s2 can end it. */
-	cr_assert_eq(send(c2, "reply", 5, 0), 5);
-	p = (struct pollfd){ .fd = c1, .events = POLLIN };
+	cr_assert_eq(send(l.c2, "reply", 5, 0), 5);
+	p = (struct pollfd){ .fd = l.c1, .events = POLLIN };
 	cr_assert_eq(poll(&p, 1, 5000), 1, "the reply reaches c1");
-	cr_assert_eq(recv(c1, got, sizeof(got), 0), 5);
-	cr_assert_eq(shutdown(s2, SHUT_WR), 0, "s2 shuts down: %s", strerror(errno));
-	cr_assert_eq(recv(c2, got, 1, 0), 0, "c2 sees its end of stream");
-	splice_unpair(&sp, s1, s2);
-	close(c1);
-	close(s1);
-	close(c2);
-	close(s2);
+	cr_assert_eq(recv(l.c1, got, sizeof(got), 0), 5);
+	cr_assert_eq(shutdown(l.s2, SHUT_WR), 0, "s2 shuts down: %s", strerror(errno));
+	cr_assert_eq(recv(l.c2, got, 1, 0), 0, "c2 sees its end of stream");
+	legs_close(&sp, &l);
 	splice_close(&sp);
 }
 
