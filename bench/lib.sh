@@ -425,7 +425,6 @@ setup_up() {
 	hybond_ovf) CPE_ARGS=(--primary-rate "$RATE1"); HAG_ARGS=(); hybond_up ;;
 	hybond_tcp) CPE_ARGS=(--upstream tcp --splice); HAG_ARGS=(); hybond_up ;;
 	hybond_tcpu) CPE_ARGS=(--upstream tcp); HAG_ARGS=(); hybond_up ;;
-	hybond_tcp0) CPE_ARGS=(--upstream tcp --splice --splice-limit 0); HAG_ARGS=(); hybond_up ;;
 	naive) naive_up socat ;;
 	stock) naive_up haproxy ;;
 	esac
@@ -455,7 +454,6 @@ setup_label() {
 	hybond_ovf) echo "hybond --primary-rate" ;;
 	hybond_tcp) echo "CPE over TCP, spliced" ;;
 	hybond_tcpu) echo "CPE over TCP, user space" ;;
-	hybond_tcp0) echo "spliced, no --splice-limit" ;;
 	naive) echo "naive (nft+socat)" ;;
 	stock) echo "stock (nft+haproxy)" ;;
 	esac

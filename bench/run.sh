@@ -42,8 +42,7 @@
 #               relays and of the whole box, zerocopy sends the kernel copied
 #   splice      in-kernel splicing where kernels allow it today: a CPE
 #               relaying over plain TCP (--upstream tcp), its connections
-#               spliced in the kernel (--splice, with its default limit
-#               and with --splice-limit 0) or moved in user space,
+#               spliced in the kernel (--splice) or moved in user space,
 #               against plain routing; iperf3 1 and 16
 #               connections each way: Gbit/s, the whole box's CPU s/GiB
 #               (the splice's work runs in the kernel's softirqs and work
@@ -196,7 +195,7 @@ section_throughput() {
 section_splice() {
 	say ""
 	say "== splice: a CPE relaying over plain TCP (--upstream tcp), spliced in the kernel (--splice) or not; iperf3 H <-> S, ${SECS}s per run"
-	bulk_runs splice "plain hybond_tcp hybond_tcp0 hybond_tcpu"
+	bulk_runs splice "plain hybond_tcp hybond_tcpu"
 	say "(the splice's work runs in softirqs and the kernel's work queues, not in the daemon: compare the box's CPU, not the proxy's)"
 }
 
