@@ -231,19 +231,4 @@ enum hybond_gctr {
 	HYBOND_G_MAX,
 };
 
-/* hybond_splice_state (bpf/splice.bpf.c): per spliced socket, by cookie.
- * The relay creates it at pairing (owner set, the rest 0); the verdict
- * program counts what it redirected, and once the peer's write_seq lags
- * that by more than its limit it hands the direction back to the relay
- * for good (handed = 1, the cookie on hybond_splice_events): from then on
- * the socket's bytes wait in its own queue for the relay to read. */
-struct hybond_splice_state {
-	__u64 redirected; /* bytes redirected to the peer */
-	__u32 base;       /* the peer's write_seq before the first of them */
-	__u32 based;      /* base is set */
-	__u32 handed;     /* handed back to the relay */
-	__u32 owner;      /* the relay worker of the connection */
-};
-_Static_assert(sizeof(struct hybond_splice_state) == 24, "hybond_splice_state layout");
-
 #endif /* HYBOND_ABI_H */

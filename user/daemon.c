@@ -687,7 +687,7 @@ int run_daemon(const struct daemon_opts *o)
 	if (o->splice && !mptcp_splice && !o->tcp_upstream) {
 		snprintf(why, sizeof(why), "--splice, but %s", probe);
 	} else if (o->splice) {
-		err = splice_open(&sp, o->splice_limit);
+		err = splice_open(&sp);
 		if (err) {
 			snprintf(why, sizeof(why),
 				 "loading the splice program failed (%s); %s",
@@ -695,7 +695,6 @@ int run_daemon(const struct daemon_opts *o)
 		} else {
 			sp_up = true;
 			ro.splice = &sp;
-			ro.splice_limit = o->splice_limit;
 			so.extra_obj = splice_object(&sp);
 			ro.splice_mptcp = mptcp_splice;
 			d.datapath = "sockmap";

@@ -32,7 +32,6 @@ struct daemon_opts {
 	bool accept_first; /* answer hosts at once, connect upstream after */
 	bool tcp_upstream; /* CPE: relay over plain TCP (no MPTCP, no HAG) */
 	bool splice;       /* splice in the kernel where it takes the sockets */
-	uint32_t splice_limit; /* bytes a spliced direction may hold; 0: any */
 	const char *congestion;
 	/* HAG: subscriber prefixes (BCP 38 and per-subscriber limits) */
 	struct hb_addr subs[HYBOND_MAX_SUBS];

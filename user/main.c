@@ -128,11 +128,9 @@ static void usage_daemon(FILE *f, int role)
 		"  --buffer-size N    relay buffer per direction in bytes (262144)\n"
 		"  --splice           splice connections in the kernel (sockmap) where\n"
 		"                     it takes both sockets: today TCP ones only\n"
-		"                     (--upstream tcp)\n"
-		"  --splice-limit N   bytes a spliced direction may hold in the\n"
-		"                     kernel before it is paused for its slower\n"
-		"                     receiver (8388608; 0: never paused, a slow host\n"
-		"                     lets a fast server fill the gateway's memory)\n"
+		"                     (--upstream tcp); no back-pressure: a slow\n"
+		"                     host lets a fast server fill the gateway's\n"
+		"                     memory (see README)\n"
 		"  --accept-first     answer a host's SYN at once and connect upstream\n"
 		"                     afterwards (default: the draft's order, the host\n"
 		"                     is answered once the server answered)\n"
@@ -333,7 +331,7 @@ static int parse_daemon(int argc, char **argv, int role,
 		O_BONDING, O_STALL, O_ACCEPTFIRST, O_CC, O_SUBS, O_MAXC, O_MAXSUB,
 		O_IDLE, O_HALF, O_NOGUARD, O_HAGSEC, O_CPESEC, O_INITIATE,
 		O_CONFIG, O_TAKEOVER, O_MAXSF, O_JOINAFTER, O_UPSTREAM,
-		O_SPLICE, O_SPLICELIM,
+		O_SPLICE,
 	};
 	static const struct option cpe_opts[] = {
 		{ "lan", required_argument, 0, O_LAN },
@@ -366,7 +364,6 @@ static int parse_daemon(int argc, char **argv, int role,
 		{ "takeover", no_argument, 0, O_TAKEOVER },
 		{ "max-subflows", required_argument, 0, O_MAXSF },
 		{ "splice", no_argument, 0, O_SPLICE },
-		{ "splice-limit", required_argument, 0, O_SPLICELIM },
 		{ "verbose", no_argument, 0, 'v' },
 		{ "help", no_argument, 0, 'h' },
 		{ 0 },
@@ -401,7 +398,6 @@ static int parse_daemon(int argc, char **argv, int role,
 		{ "takeover", no_argument, 0, O_TAKEOVER },
 		{ "max-subflows", required_argument, 0, O_MAXSF },
 		{ "splice", no_argument, 0, O_SPLICE },
-		{ "splice-limit", required_argument, 0, O_SPLICELIM },
 		{ "verbose", no_argument, 0, 'v' },
 		{ "help", no_argument, 0, 'h' },
 		{ 0 },
@@ -425,7 +421,6 @@ static int parse_daemon(int argc, char **argv, int role,
 	o->idle_timeout_s = 7200;
 	o->half_open_timeout_s = 600;
 	o->congestion = "bbr";
-	o->splice_limit = 8 << 20;
 
 	if (load_config(&argc, &argv, role, cpe_opts, hag_opts, O_CONFIG))
 		return -EINVAL;
@@ -601,11 +596,6 @@ static int parse_daemon(int argc, char **argv, int role,
 			break;
 		case O_SPLICE:
 			o->splice = true;
-			break;
-		case O_SPLICELIM:
-			if (parse_u32("--splice-limit", optarg, 1U << 30, &v))
-				return -EINVAL;
-			o->splice_limit = v;
 			break;
 		case O_NOGUARD:
 			o->no_guard = true;

@@ -25,7 +25,6 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
@@ -57,7 +56,7 @@
 #define BUDGET (1u << 20)  /* bytes per direction per turn */
 #define MAX_EVENTS 256
 
-enum ep_kind { EP_LISTEN = 1, EP_SIDE, EP_WAKE, EP_EVENTS, EP_INBOX };
+enum ep_kind { EP_LISTEN = 1, EP_SIDE, EP_WAKE };
 enum { DOWN = 0, UP = 1 };
 enum conn_state { C_CONNECTING = 0, C_OPEN, C_DEAD };
 
@@ -154,13 +153,6 @@ struct conn {
 	struct conn_link flush_link;
 	uint64_t flush_at_ms;
 	uint32_t flush_wait_ms;
-	/* A spliced socket's cookie; whether its direction was handed back
-	 * to the relay (hand_back), and is still waiting for the bytes
-	 * redirected before to leave (on the worker's handing list). As s[]
-	 * and d[]. */
-	uint64_t cookie[2];
-	bool handed[2], waiting[2];
-	struct conn_link hand_link;
 };
 
 struct listener {
@@ -187,13 +179,6 @@ struct worker {
 	struct conn *drain;       /* connections sampled every DRAIN_SAMPLE_MS */
 	uint64_t drain_ms;        /* when the drain list is sampled next */
 	struct conn *flush;       /* spliced connections waiting to shut down */
-	struct conn *handing;     /* spliced connections with a side waiting */
-	uint64_t hand_ms;         /* when the handing list is looked at next */
-	/* Hand-backs of this worker's connections (cookies), from the worker
-	 * that reads the splice's events (worker 0). */
-	int inbox[2];
-	struct ep_tag inbox_tag;  /* EP_INBOX */
-	struct ep_tag events_tag; /* EP_EVENTS (worker 0) */
 	struct pool_buf *pool;
 	unsigned int pool_len;
 	unsigned int pool_low;    /* the fewest in the pool since the last trim */
@@ -201,7 +186,7 @@ struct worker {
 	_Atomic uint64_t accepted, active, upstream_fail, resets,
 		refused_direct, bytes_up, bytes_down, fallback, stalled,
 		refused_limit, idle_closed, wakeups_lost, rcvbuf_raised,
-		spliced, splice_overrun, splice_handbacks;
+		spliced, splice_overrun;
 	_Atomic uint64_t net_sent[NET_MAX], net_recv[NET_MAX];
 	uint64_t last_sample_ms;
 	uint64_t now_ms;          /* refreshed once per loop turn */
@@ -495,7 +480,6 @@ static void list_del(struct conn **head, struct conn *c, size_t off)
 
 #define DRAIN offsetof(struct conn, drain_link)
 #define FLUSH offsetof(struct conn, flush_link)
-#define HAND offsetof(struct conn, hand_link)
 
 static void drain_unlink(struct conn *c)
 {
@@ -683,14 +667,9 @@ static int destroy_tuple(struct nl *diag, const struct sockaddr_storage *l,
  * relay: it is woken by the socket's end or error only. */
 static int watch(struct worker *w, struct side *s, int op)
 {
-	struct conn *c = s->c;
-	/* (Spliced: readable for the direction it is the source of only
-	 * once that was handed back, writable for the one it is the
-	 * destination of likewise; else only its end of stream.) */
 	struct epoll_event ev = {
-		.events = EPOLLRDHUP | EPOLLET |
-			  (!c->spliced || c->handed[s->idx] ? EPOLLIN : 0) |
-			  (!c->spliced || c->handed[!s->idx] ? EPOLLOUT : 0),
+		.events = s->c->spliced ? EPOLLRDHUP | EPOLLET :
+					  EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET,
 		.data.ptr = s,
 	};
 
@@ -724,10 +703,7 @@ static void splice_start(struct conn *c)
 	if (!r->o.splice ||
 	    ((leg_mptcp(c, DOWN) || leg_mptcp(c, UP)) && !r->o.splice_mptcp))
 		return;
-	if (splice_cookie(c->s[DOWN].fd, &c->cookie[DOWN]) ||
-	    splice_cookie(c->s[UP].fd, &c->cookie[UP]))
-		return;
-	err = splice_pair(r->o.splice, c->s[DOWN].fd, c->s[UP].fd, c->w->id);
+	err = splice_pair(r->o.splice, c->s[DOWN].fd, c->s[UP].fd);
 	if (err) {
 		pr_debug("splice: %s; relayed in user space", strerror(-err));
 		return;
@@ -769,7 +745,7 @@ static void splice_sync(struct conn *c)
 			pr_warn("spliced connection %s -> %s: %llu MiB received "
 				"from the %s and not yet sent on: the %s reads "
 				"slower, and the kernel's splice has no "
-				"back-pressure without --splice-limit",
+				"back-pressure (run without --splice)",
 				sa_str(&c->host, a, sizeof(a)),
 				sa_str(&c->server, b, sizeof(b)),
 				(unsigned long long)((rcvd[d] - moved) >> 20),
@@ -835,118 +811,6 @@ static int flush_pass(struct worker *w)
 	return next == UINT64_MAX ? -1 : (int)(next - w->now_ms);
 }
 
-/*
- * Back-pressure for the splice. Once a direction's bytes wait in the
- * kernel's redirect queue past --splice-limit, the verdict program hands
- * that direction back to the relay for good: it leaves the source socket's
- * bytes in its own receive buffer (where TCP's window holds the sender
- * back) and says so on hybond_splice_events. Worker 0 reads those and
- * passes each to the connection's worker (its inbox; housekeeping also
- * looks, once a second, in case one was lost). The worker then waits
- * until the destination has taken every byte redirected before (looked at
- * every HANDBACK_POLL_MS) and relays the direction itself from then on.
- */
-#define HANDBACK_POLL_MS 2
-
-static void conn_fail(struct conn *c, int bad);
-
-static void on_handback(void *ctx, uint64_t cookie, uint32_t owner)
-{
-	struct relay *r = ctx;
-
-	if (owner >= (uint32_t)r->nworkers ||
-	    write(r->w[owner].inbox[1], &cookie, sizeof(cookie)) !=
-		    sizeof(cookie))
-		pr_debug("splice: a hand-back waits for housekeeping");
-}
-
-/* Direction d of spliced connection c is the relay's from now on. */
-static void hand_back(struct conn *c, int d)
-{
-	struct worker *w = c->w;
-
-	if (c->handed[d] || c->state == C_DEAD)
-		return;
-	c->handed[d] = c->waiting[d] = true;
-	if (watch(w, &c->s[DOWN], EPOLL_CTL_MOD) ||
-	    watch(w, &c->s[UP], EPOLL_CTL_MOD)) {
-		conn_fail(c, d);
-		return;
-	}
-	if (!w->handing)
-		w->hand_ms = w->now_ms + HANDBACK_POLL_MS;
-	list_add(&w->handing, c, HAND);
-	count_add(&w->splice_handbacks, 1);
-	pr_debug("spliced connection: the %s's bytes relayed in user space "
-		 "from now on (the %s reads slower)",
-		 d == DOWN ? "host" : "server", d == DOWN ? "server" : "host");
-}
-
-static void read_inbox(struct worker *w)
-{
-	uint64_t cookie[64];
-	ssize_t n;
-
-	while ((n = read(w->inbox[0], cookie, sizeof(cookie))) > 0)
-		for (size_t i = 0; i < (size_t)n / sizeof(cookie[0]); i++)
-			for (struct conn *c = w->conns; c; c = c->next) {
-				if (!c->spliced)
-					continue;
-				if (c->cookie[DOWN] == cookie[i])
-					hand_back(c, DOWN);
-				else if (c->cookie[UP] == cookie[i])
-					hand_back(c, UP);
-				else
-					continue;
-				break;
-			}
-}
-
-/* Handed back and lost on the way? (housekeeping) */
-static void handback_check(struct conn *c)
-{
-	for (int d = 0; d < 2; d++) {
-		uint64_t red;
-		bool handed;
-
-		if (!c->handed[d] &&
-		    !splice_state(c->w->r->o.splice, c->cookie[d], &red,
-				  &handed) &&
-		    handed)
-			hand_back(c, d);
-	}
-}
-
-static void handback_pass(struct worker *w)
-{
-	struct splice *sp = w->r->o.splice;
-
-	if (!w->handing || w->now_ms < w->hand_ms)
-		return;
-	w->hand_ms = w->now_ms + HANDBACK_POLL_MS;
-	for (struct conn *c = w->handing, *next; c; c = next) {
-		next = c->hand_link.next;
-		for (int d = 0; d < 2; d++) {
-			uint64_t red, x, wr;
-			bool handed;
-
-			if (!c->waiting[d] ||
-			    splice_state(sp, c->cookie[d], &red, &handed) ||
-			    splice_leg_bytes(c->s[!d].fd, leg_mptcp(c, !d),
-					     d == DOWN, false, &x, &wr) ||
-			    wr < red)
-				continue;
-			/* The redirected bytes are all out: what the relay
-			 * writes now comes after them. */
-			c->waiting[d] = false;
-			c->s[d].readable = true;
-			enqueue(c);
-		}
-		if (!c->waiting[DOWN] && !c->waiting[UP])
-			list_del(&w->handing, c, HAND);
-	}
-}
-
 /* Close both legs; reset_down/reset_up choose a reset instead of a FIN. */
 static void conn_close(struct conn *c, bool reset_down, bool reset_up)
 {
@@ -966,7 +830,6 @@ static void conn_close(struct conn *c, bool reset_down, bool reset_up)
 		splice_sync(c);
 		splice_unpair(w->r->o.splice, c->s[DOWN].fd, c->s[UP].fd);
 		flush_unlink(c);
-		list_del(&w->handing, c, HAND);
 	}
 	for (int i = 0; i < 2; i++) {
 		bool rst = i == DOWN ? reset_down : reset_up;
@@ -1033,10 +896,6 @@ static bool pump_dir(struct conn *c, int d, bool *more)
 	size_t bufsize = w->r->o.bufsize;
 	uint32_t budget = BUDGET;
 
-	/* Handed back: nothing of it read until what the kernel redirected
-	 * before is out (handback_pass). */
-	if (c->waiting[d])
-		return true;
 	while (budget) {
 		ssize_t n;
 
@@ -1575,8 +1434,6 @@ static void housekeeping(struct worker *w)
 		if (c->spliced) {
 			splice_sync(c);
 			quiet = now > c->progress_ms ? now - c->progress_ms : 0;
-			if (w->r->o.splice_limit)
-				handback_check(c);
 		}
 		if ((idle && quiet >= idle) || (half && half_open && quiet >= half)) {
 			pr_debug("connection %s for %llus: closed",
@@ -1683,13 +1540,6 @@ static void *worker_main(void *arg)
 			else if (f >= 0 && f < timeout)
 				timeout = f;
 		}
-		if (w->handing && !w->run_head) {
-			int p = w->hand_ms > w->now_ms ?
-					(int)(w->hand_ms - w->now_ms) : 0;
-
-			if (p < timeout)
-				timeout = p;
-		}
 		n = epoll_wait(w->epfd, ev, MAX_EVENTS, timeout);
 		w->now_ms = now_ms();
 
@@ -1713,14 +1563,6 @@ static void *worker_main(void *arg)
 			}
 			if (t->kind == EP_LISTEN) {
 				accept_all(w, (struct listener *)t);
-				continue;
-			}
-			if (t->kind == EP_EVENTS) {
-				splice_handbacks_read(w->r->o.splice);
-				continue;
-			}
-			if (t->kind == EP_INBOX) {
-				read_inbox(w);
 				continue;
 			}
 			s = (struct side *)t;
@@ -1751,7 +1593,6 @@ static void *worker_main(void *arg)
 			c = w->run_head;
 		}
 		drain_pass(w);
-		handback_pass(w);
 		housekeeping(w);
 		reap(w);
 	}
@@ -1849,8 +1690,7 @@ int relay_create(struct relay **rp, const struct relay_opts *o,
 	*lport4 = *lport6 = 0;
 	r->l[0].fd = r->l[1].fd = -1;
 	for (int i = 0; i < r->nworkers; i++)
-		r->w[i].epfd = r->w[i].wakefd = r->w[i].inbox[0] =
-			r->w[i].inbox[1] = -1;
+		r->w[i].epfd = r->w[i].wakefd = -1;
 	for (int f = 0; f < 2; f++) {
 		struct listener *l = &r->l[f];
 		uint16_t *port = f == 0 ? lport4 : lport6;
@@ -1901,31 +1741,6 @@ int relay_create(struct relay **rp, const struct relay_opts *o,
 			ev.events = EPOLLIN | EPOLLEXCLUSIVE;
 			ev.data.ptr = &r->l[f];
 			if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, r->l[f].fd, &ev)) {
-				err = -errno;
-				goto fail;
-			}
-		}
-		if (!o->splice || !o->splice_limit)
-			continue;
-		/* The splice's hand-backs (see hand_back). */
-		w->inbox_tag.kind = EP_INBOX;
-		ev = (struct epoll_event){ .events = EPOLLIN,
-					   .data.ptr = &w->inbox_tag };
-		if (pipe2(w->inbox, O_NONBLOCK | O_CLOEXEC) ||
-		    epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->inbox[0], &ev)) {
-			err = -errno;
-			goto fail;
-		}
-		if (i == 0) {
-			int fd = splice_handbacks_fd(o->splice, on_handback, r);
-
-			if (fd < 0) {
-				err = fd;
-				goto fail;
-			}
-			w->events_tag.kind = EP_EVENTS;
-			ev.data.ptr = &w->events_tag;
-			if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &ev)) {
 				err = -errno;
 				goto fail;
 			}
@@ -2019,9 +1834,6 @@ void relay_destroy(struct relay *r)
 			close(w->epfd);
 		if (w->wakefd >= 0)
 			close(w->wakefd);
-		for (int k = 0; k < 2; k++)
-			if (w->inbox[k] >= 0)
-				close(w->inbox[k]);
 		while (w->pool) {
 			struct pool_buf *b = w->pool;
 
@@ -2057,7 +1869,6 @@ void relay_counters(const struct relay *r, struct relay_counters *out)
 		out->rcvbuf_raised += atomic_load(&w->rcvbuf_raised);
 		out->spliced += atomic_load(&w->spliced);
 		out->splice_overrun += atomic_load(&w->splice_overrun);
-		out->splice_handbacks += atomic_load(&w->splice_handbacks);
 		for (int k = 0; k < NET_MAX; k++) {
 			out->net_sent[k] += atomic_load(&w->net_sent[k]);
 			out->net_recv[k] += atomic_load(&w->net_recv[k]);

@@ -26,10 +26,6 @@ struct relay_opts {
 	 * ones if splice_mptcp (the start-up probe said so). NULL: never. */
 	struct splice *splice;
 	bool splice_mptcp;
-	/* Bytes a spliced direction may hold in the kernel before it is
-	 * handed back to the relay (back-pressure, relay.c hand_back);
-	 * 0: no limit. */
-	uint32_t splice_limit;
 	/* A connection that made no progress for this long while it had
 	 * bytes to deliver, or whose MPTCP leg lost every subflow, is reset
 	 * on both legs. 0: never. */
@@ -67,7 +63,6 @@ struct relay_counters {
 	uint64_t rcvbuf_raised;  /* MPTCP receive buffer raised after a quiet re-poll */
 	uint64_t spliced;        /* connections whose bytes the kernel moved */
 	uint64_t splice_overrun; /* ...of them, with 64 MiB held in the kernel */
-	uint64_t splice_handbacks; /* spliced directions handed back */
 };
 
 /* One proxied connection as `hybond stats` shows it. */

@@ -19,7 +19,6 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "hybond_abi.h"
 #include "splice.h"
 #include "splice.skel.h"
 
@@ -33,22 +32,15 @@
 #define SO_COOKIE 57
 #endif
 
-int splice_open(struct splice *sp, uint32_t limit)
+int splice_open(struct splice *sp)
 {
 	int err;
 
 	memset(sp, 0, sizeof(*sp));
 	sp->link_fd = -1;
-	sp->skel = splice_bpf__open();
+	sp->skel = splice_bpf__open_and_load();
 	if (!sp->skel)
 		return -errno;
-	sp->skel->rodata->limit = limit;
-	err = splice_bpf__load(sp->skel);
-	if (err) {
-		splice_bpf__destroy(sp->skel);
-		sp->skel = NULL;
-		return err;
-	}
 	err = bpf_prog_attach(bpf_program__fd(sp->skel->progs.hybond_splice),
 			      bpf_map__fd(sp->skel->maps.hybond_splice_socks),
 			      BPF_SK_SKB_VERDICT, 0);
@@ -71,22 +63,11 @@ static int cookie_of(int fd, __u64 *c)
 /* A spliced socket's send buffer: the kernel doubles it (16 MiB). */
 #define SPLICE_SNDBUF (8 << 20)
 
-int splice_cookie(int fd, uint64_t *cookie)
-{
-	__u64 c;
-	int err = cookie_of(fd, &c);
-
-	*cookie = c;
-	return err;
-}
-
-int splice_pair(struct splice *sp, int a, int b, uint32_t owner)
+int splice_pair(struct splice *sp, int a, int b)
 {
 	int socks = bpf_map__fd(sp->skel->maps.hybond_splice_socks);
 	int to = bpf_map__fd(sp->skel->maps.hybond_splice_to);
 	int peers = bpf_map__fd(sp->skel->maps.hybond_splice_peer);
-	int state = bpf_map__fd(sp->skel->maps.hybond_splice_state);
-	struct hybond_splice_state st = { .owner = owner };
 	__u64 ca, cb, va = (__u64)a, vb = (__u64)b;
 	int err;
 
@@ -97,9 +78,7 @@ int splice_pair(struct splice *sp, int a, int b, uint32_t owner)
 	 * must find the other (a failed redirect drops bytes TCP has already
 	 * acknowledged). Keyed by cookie: no slot to hand out, and any thread
 	 * may pair and unpair. */
-	if (bpf_map_update_elem(state, &ca, &st, BPF_NOEXIST) ||
-	    bpf_map_update_elem(state, &cb, &st, BPF_NOEXIST) ||
-	    bpf_map_update_elem(peers, &ca, &cb, BPF_NOEXIST) ||
+	if (bpf_map_update_elem(peers, &ca, &cb, BPF_NOEXIST) ||
 	    bpf_map_update_elem(peers, &cb, &ca, BPF_NOEXIST) ||
 	    bpf_map_update_elem(to, &ca, &va, BPF_NOEXIST) ||
 	    bpf_map_update_elem(to, &cb, &vb, BPF_NOEXIST) ||
@@ -130,63 +109,14 @@ int splice_pair(struct splice *sp, int a, int b, uint32_t owner)
 	return 0;
 }
 
-static int on_event(void *ctx, void *data, size_t size)
-{
-	struct splice *sp = ctx;
-	int state = bpf_map__fd(sp->skel->maps.hybond_splice_state);
-	struct hybond_splice_state st;
-	__u64 c;
-
-	if (size < sizeof(c))
-		return 0;
-	memcpy(&c, data, sizeof(c));
-	/* (No state: unpaired since it asked.) */
-	if (!bpf_map_lookup_elem(state, &c, &st))
-		sp->handback(sp->hb_ctx, c, st.owner);
-	return 0;
-}
-
-int splice_handbacks_fd(struct splice *sp, splice_handback_fn fn, void *ctx)
-{
-	sp->handback = fn;
-	sp->hb_ctx = ctx;
-	sp->rb = ring_buffer__new(
-		bpf_map__fd(sp->skel->maps.hybond_splice_events), on_event, sp,
-		NULL);
-	if (!sp->rb)
-		return -errno;
-	return ring_buffer__epoll_fd(sp->rb);
-}
-
-void splice_handbacks_read(struct splice *sp)
-{
-	if (sp->rb)
-		ring_buffer__consume(sp->rb);
-}
-
-int splice_state(struct splice *sp, uint64_t cookie, uint64_t *redirected,
-		 bool *handed)
-{
-	struct hybond_splice_state st;
-	__u64 c = cookie;
-
-	if (bpf_map_lookup_elem(bpf_map__fd(sp->skel->maps.hybond_splice_state),
-				&c, &st))
-		return -errno;
-	*redirected = st.redirected;
-	*handed = st.handed;
-	return 0;
-}
-
 void splice_unpair(struct splice *sp, int a, int b)
 {
 	int peers = bpf_map__fd(sp->skel->maps.hybond_splice_peer);
 	int socks = bpf_map__fd(sp->skel->maps.hybond_splice_socks);
 	int to = bpf_map__fd(sp->skel->maps.hybond_splice_to);
-	int state = bpf_map__fd(sp->skel->maps.hybond_splice_state);
 
 	/* Out of both sockhashes, a socket is the stack's again. (A closed
-	 * socket leaves them by itself, not the peer or state map.) */
+	 * socket leaves them by itself, not the peer map.) */
 	for (int i = 0; i < 2; i++) {
 		__u64 c;
 
@@ -195,7 +125,6 @@ void splice_unpair(struct splice *sp, int a, int b)
 		bpf_map_delete_elem(socks, &c);
 		bpf_map_delete_elem(to, &c);
 		bpf_map_delete_elem(peers, &c);
-		bpf_map_delete_elem(state, &c);
 	}
 }
 
@@ -254,8 +183,6 @@ struct bpf_object *splice_object(const struct splice *sp)
 
 void splice_close(struct splice *sp)
 {
-	ring_buffer__free(sp->rb);
-	sp->rb = NULL;
 	if (sp->skel)
 		splice_bpf__destroy(sp->skel);
 	sp->skel = NULL;

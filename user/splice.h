@@ -17,40 +17,18 @@
 struct splice_bpf;
 struct bpf_object;
 
-struct ring_buffer;
-
-/* A hand-back: the socket whose direction outran its peer (cookie), which
- * the relay moves from now on, and the owner given to splice_pair. */
-typedef void (*splice_handback_fn)(void *ctx, uint64_t cookie, uint32_t owner);
-
 struct splice {
 	struct splice_bpf *skel;
 	int link_fd; /* verdict program on the sockmap, or -1 */
-	struct ring_buffer *rb;
-	splice_handback_fn handback;
-	void *hb_ctx;
 };
 
-/* Load the program and attach it to its sockmap. limit: bytes one
- * direction may hold in the kernel's redirect queue before the program
- * hands it back to the relay (0: no limit). 0 or -errno. */
-int splice_open(struct splice *sp, uint32_t limit);
+/* Load the program and attach it to its sockmap. 0 or -errno. */
+int splice_open(struct splice *sp);
 /* Splice two established TCP sockets: what either receives, the other
- * sends, including what each had received and nobody read yet. owner
- * comes back with a pause request. The sockets stay the caller's (close
- * them to end it). 0 or -errno (-EOPNOTSUPP: the kernel refuses one of
- * them in a sockmap). */
-int splice_pair(struct splice *sp, int a, int b, uint32_t owner);
-/* A socket's cookie (how the maps and pause requests name it). */
-int splice_cookie(int fd, uint64_t *cookie);
-/* The hand-backs: an fd to poll, and a call that gives each waiting one
- * to fn. -errno on failure. */
-int splice_handbacks_fd(struct splice *sp, splice_handback_fn fn, void *ctx);
-void splice_handbacks_read(struct splice *sp);
-/* What the program did with socket cookie's bytes: redirected to its peer
- * so far, and whether it handed the direction back. 0 or -errno. */
-int splice_state(struct splice *sp, uint64_t cookie, uint64_t *redirected,
-		 bool *handed);
+ * sends, including what each had received and nobody read yet. The
+ * sockets stay the caller's (close them to end it). 0 or -errno
+ * (-EOPNOTSUPP: the kernel refuses one of them in a sockmap). */
+int splice_pair(struct splice *sp, int a, int b);
 /* Stop splicing this pair (before closing the sockets). */
 void splice_unpair(struct splice *sp, int a, int b);
 void splice_close(struct splice *sp);

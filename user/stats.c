@@ -188,7 +188,7 @@ static void render_table(const struct stats_input *in, struct sbuf *o)
 		    "\nconnections: %llu proxied, %llu active, %llu upstream "
 		    "failures, %llu resets carried, %llu fell back to TCP, "
 		    "%llu direct refused, %llu spliced in the kernel (%llu "
-		    "handed back for a slower receiver, %llu outran it)\n",
+		    "outran their receiver)\n",
 		    (unsigned long long)rc->accepted,
 		    (unsigned long long)rc->active,
 		    (unsigned long long)rc->upstream_fail,
@@ -196,7 +196,6 @@ static void render_table(const struct stats_input *in, struct sbuf *o)
 		    (unsigned long long)rc->fallback,
 		    (unsigned long long)rc->refused_direct,
 		    (unsigned long long)rc->spliced,
-		    (unsigned long long)rc->splice_handbacks,
 		    (unsigned long long)rc->splice_overrun);
 	sbuf_printf(o, "relayed: %s host->server, %s server->host\n",
 		    human(rc->bytes_up, h1, sizeof(h1)),
@@ -290,8 +289,7 @@ static void render_json(const struct stats_input *in, struct sbuf *o)
 		    "\"bytes_up\":%llu,\"bytes_down\":%llu,\"stalled\":%llu,"
 		    "\"refused_limit\":%llu,\"idle_closed\":%llu,"
 		    "\"wakeups_lost\":%llu,\"rcvbuf_raised\":%llu,"
-		    "\"spliced\":%llu,\"splice_handbacks\":%llu,"
-		    "\"splice_overrun\":%llu},",
+		    "\"spliced\":%llu,\"splice_overrun\":%llu},",
 		    (unsigned long long)rc->accepted,
 		    (unsigned long long)rc->active,
 		    (unsigned long long)rc->upstream_fail,
@@ -306,7 +304,6 @@ static void render_json(const struct stats_input *in, struct sbuf *o)
 		    (unsigned long long)rc->wakeups_lost,
 		    (unsigned long long)rc->rcvbuf_raised,
 		    (unsigned long long)rc->spliced,
-		    (unsigned long long)rc->splice_handbacks,
 		    (unsigned long long)rc->splice_overrun);
 	if (in->bonding.present)
 		sbuf_printf(o,
@@ -465,15 +462,12 @@ static void render_prometheus(const struct stats_input *in, struct sbuf *o)
 		    "hybond_connections_total{instance_name=\"%s\","
 		    "event=\"spliced\"} %llu\n"
 		    "hybond_connections_total{instance_name=\"%s\","
-		    "event=\"splice_handback\"} %llu\n"
-		    "hybond_connections_total{instance_name=\"%s\","
 		    "event=\"splice_overrun\"} %llu\n",
 		    n, (unsigned long long)rc->accepted, n,
 		    (unsigned long long)rc->upstream_fail, n,
 		    (unsigned long long)rc->resets, n,
 		    (unsigned long long)rc->fallback, n,
 		    (unsigned long long)rc->spliced, n,
-		    (unsigned long long)rc->splice_handbacks, n,
 		    (unsigned long long)rc->splice_overrun);
 	prom_head(o, "hybond_connections_active", "gauge",
 		  "Proxied connections open now.");

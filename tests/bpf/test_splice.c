@@ -122,9 +122,9 @@ Test(splice, tcp_pairs_both_ways_in_kernel)
 
 	if (geteuid())
 		cr_skip_test("needs root (BPF)");
-	cr_assert_eq(splice_open(&sp, 0), 0, "load and attach the verdict program");
+	cr_assert_eq(splice_open(&sp), 0, "load and attach the verdict program");
 	legs_open(&l);
-	err = splice_pair(&sp, l.s1, l.s2, 0);
+	err = splice_pair(&sp, l.s1, l.s2);
 	cr_assert_eq(err, 0, "splice two TCP sockets: %s", strerror(-err));
 
 	/* b reversed so the two directions differ */
@@ -185,7 +185,7 @@ Test(splice, pairing_while_bytes_flow)
 
 	if (geteuid())
 		cr_skip_test("needs root (BPF)");
-	cr_assert_eq(splice_open(&sp, 0), 0, "load and attach the verdict program");
+	cr_assert_eq(splice_open(&sp), 0, "load and attach the verdict program");
 	for (int r = 0; r < LIVE_ROUNDS; r++) {
 		struct legs l;
 		pthread_t t[4];
@@ -205,7 +205,7 @@ Test(splice, pairing_while_bytes_flow)
 		/* Some bytes are queued unread on s1 and s2 by now, and
 		 * more are on their way. */
 		usleep(200 + r % 8 * 100);
-		err = splice_pair(&sp, l.s1, l.s2, 0);
+		err = splice_pair(&sp, l.s1, l.s2);
 		cr_assert_eq(err, 0, "round %d: splice: %s", r, strerror(-err));
 		for (int i = 0; i < 4; i++) {
 			pthread_join(t[i], &rv);
@@ -238,9 +238,9 @@ Test(splice, bare_fin_leaves_the_peer_whole)
 
 	if (geteuid())
 		cr_skip_test("needs root (BPF)");
-	cr_assert_eq(splice_open(&sp, 0), 0, "load and attach the verdict program");
+	cr_assert_eq(splice_open(&sp), 0, "load and attach the verdict program");
 	legs_open(&l);
-	cr_assert_eq(splice_pair(&sp, l.s1, l.s2, 0), 0, "splice two TCP sockets");
+	cr_assert_eq(splice_pair(&sp, l.s1, l.s2), 0, "splice two TCP sockets");
 	cr_assert_eq(send(l.c1, buf, sizeof(buf), 0), (ssize_t)sizeof(buf));
 	while (off < sizeof(got)) {
 		ssize_t n = recv(l.c2, got + off, sizeof(got) - off, 0);
@@ -265,137 +265,6 @@ Test(splice, bare_fin_leaves_the_peer_whole)
 	cr_assert_eq(recv(l.c2, got, 1, 0), 0, "c2 sees its end of stream");
 	legs_close(&sp, &l);
 	splice_close(&sp);
-}
-
-/* Back-pressure: past the limit the program hands the direction back (an
- * event with the socket's cookie and the owner given at pairing); from
- * then on the bytes wait in the socket's own receive buffer and the sender
- * stops (TCP's window). The test then plays the relay (relay.c
- * handback_pass): once the peer took every byte redirected before, it
- * moves the rest itself, and the stream arrives whole and in order. */
-#define BP_LEN (128 << 20)
-#define BP_LIMIT (256 << 10)
-
-struct handback {
-	uint64_t cookie;
-	uint32_t owner;
-	int n;
-};
-
-static void record_handback(void *ctx, uint64_t cookie, uint32_t owner)
-{
-	struct handback *h = ctx;
-
-	h->cookie = cookie;
-	h->owner = owner;
-	h->n++;
-}
-
-/* A sender that says how far it got. */
-struct counted {
-	int fd;
-	const uint8_t *src;
-	size_t len, sent;
-};
-
-static void *count_sender(void *arg)
-{
-	struct counted *x = arg;
-
-	for (size_t off = 0; off < x->len;) {
-		size_t want = x->len - off < 65536 ? x->len - off : 65536;
-		ssize_t n = send(x->fd, x->src + off, want, 0);
-
-		if (n <= 0)
-			return (void *)1;
-		off += n;
-		__atomic_store_n(&x->sent, off, __ATOMIC_RELAXED);
-	}
-	return NULL;
-}
-
-Test(splice, a_slow_reader_gets_the_direction_handed_back)
-{
-	struct splice sp;
-	struct legs l;
-	struct handback h = { 0 };
-	uint8_t *src = random_bytes(BP_LEN), *dst = malloc(BP_LEN);
-	static uint8_t buf[1 << 20];
-	struct counted out = { .src = src, .len = BP_LEN };
-	struct xfer in = { .dst = dst, .len = BP_LEN };
-	uint64_t s1cookie, at, red, x, wr = 0;
-	pthread_t ts, tr;
-	struct pollfd p;
-	bool handed;
-	void *rv;
-	int fd, i;
-
-	if (geteuid())
-		cr_skip_test("needs root (BPF)");
-	cr_assert_eq(splice_open(&sp, BP_LIMIT), 0, "load with a limit");
-	legs_open(&l);
-	cr_assert_eq(splice_pair(&sp, l.s1, l.s2, 7), 0, "splice");
-	fd = splice_handbacks_fd(&sp, record_handback, &h);
-	cr_assert_geq(fd, 0, "the hand-backs' fd: %s", strerror(-fd));
-	cr_assert_eq(splice_cookie(l.s1, &s1cookie), 0);
-	out.fd = l.c1;
-	in.fd = l.c2;
-	pthread_create(&ts, NULL, count_sender, &out);
-
-	/* Nobody reads c2: s1's direction is handed back, with its owner. */
-	p = (struct pollfd){ .fd = fd, .events = POLLIN };
-	cr_assert_eq(poll(&p, 1, 5000), 1, "a hand-back comes");
-	splice_handbacks_read(&sp);
-	cr_assert_eq(h.n, 1, "one");
-	cr_assert_eq(h.cookie, s1cookie, "for the socket that receives");
-	cr_assert_eq(h.owner, 7, "with the owner given at pairing");
-	cr_assert_eq(splice_state(&sp, s1cookie, &red, &handed), 0);
-	cr_assert(handed, "the state says so");
-	/* The sender is held back by TCP, not by the kernel's memory. */
-	usleep(300 * 1000);
-	at = __atomic_load_n(&out.sent, __ATOMIC_RELAXED);
-	usleep(300 * 1000);
-	cr_assert_eq(__atomic_load_n(&out.sent, __ATOMIC_RELAXED), at,
-		     "the sender stopped (at %llu bytes)", (unsigned long long)at);
-	cr_assert_lt(at, BP_LEN / 4, "long before the end (%llu bytes)",
-		     (unsigned long long)at);
-
-	/* A reader on c2; the relay's part: wait until s2 took what was
-	 * redirected, then move s1's bytes to s2 in user space. */
-	pthread_create(&tr, NULL, receiver, &in);
-	for (i = 0; i < 10000; i++) {
-		cr_assert_eq(splice_state(&sp, s1cookie, &red, &handed), 0);
-		cr_assert_eq(splice_leg_bytes(l.s2, false, false, false, &x, &wr), 0);
-		if (wr >= red)
-			break;
-		usleep(1000);
-	}
-	cr_assert_geq(wr, red, "s2 took the %llu bytes redirected",
-		      (unsigned long long)red);
-	for (size_t moved = red; moved < BP_LEN;) {
-		ssize_t n = recv(l.s1, buf, sizeof(buf), 0);
-
-		cr_assert_gt(n, 0, "s1 gives the rest to user space (%zu)", moved);
-		for (ssize_t o = 0; o < n;) {
-			ssize_t m = send(l.s2, buf + o, n - o, 0);
-
-			cr_assert_gt(m, 0, "s2 takes it");
-			o += m;
-		}
-		moved += n;
-	}
-	pthread_join(tr, &rv);
-	cr_assert_null(rv, "the reader got %d MiB", BP_LEN >> 20);
-	pthread_join(ts, &rv);
-	cr_assert_null(rv, "the sender sent it all");
-	cr_assert(!memcmp(src, dst, BP_LEN), "equal, in order");
-	cr_log_info("handed back after %llu bytes redirected; the sender "
-		    "stopped at %llu", (unsigned long long)red,
-		    (unsigned long long)at);
-	legs_close(&sp, &l);
-	splice_close(&sp);
-	free(src);
-	free(dst);
 }
 
 Test(splice, probe_answers_with_a_reason)
