@@ -111,7 +111,7 @@ struct conn_track {
 	uint64_t relayed; /* bytes[0] + bytes[1] at the last sample */
 };
 
-/* A connection's place on one of its worker's lists (drain, flush):
+/* A connection's place on one of its worker's lists (live, drain, flush):
  * doubly linked through the connections themselves; on says whether it is
  * on the list. */
 struct conn_link {
@@ -126,7 +126,7 @@ struct conn {
 	bool queued;
 	struct conn *next_run;
 	struct conn *next_dead;
-	struct conn *prev, *next; /* the worker's live connections */
+	struct conn_link live_link; /* on the worker's live connections */
 	struct worker *w;
 	bool dirty;               /* bytes moved since the last sample */
 	bool fell_back;
@@ -441,7 +441,7 @@ static void reconcile(struct conn *c, const struct conn_sockinfo *si,
 	}
 }
 
-/* The link of c at offset off (DRAIN or FLUSH). */
+/* The link of c at offset off (LIVE, DRAIN or FLUSH). */
 static struct conn_link *link_of(struct conn *c, size_t off)
 {
 	return (struct conn_link *)((char *)c + off);
@@ -478,6 +478,7 @@ static void list_del(struct conn **head, struct conn *c, size_t off)
 	l->on = false;
 }
 
+#define LIVE offsetof(struct conn, live_link)
 #define DRAIN offsetof(struct conn, drain_link)
 #define FLUSH offsetof(struct conn, flush_link)
 
@@ -855,12 +856,7 @@ static void conn_close(struct conn *c, bool reset_down, bool reset_up)
 	atomic_fetch_sub(&w->r->total, 1);
 	if (c->sub >= 0)
 		atomic_fetch_sub(&w->r->sub_active[c->sub], 1);
-	if (c->prev)
-		c->prev->next = c->next;
-	else
-		w->conns = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
+	list_del(&w->conns, c, LIVE);
 	/* Freed after this epoll batch: events may still point at it. */
 	c->next_dead = w->dead;
 	w->dead = c;
@@ -1317,10 +1313,7 @@ static void accept_one(struct worker *w, int fd, struct sockaddr_storage *peer_i
 	 * congestion control before connecting (upstream_socket), and gets
 	 * its keepalive if it lives (housekeeping). */
 	c->keepalive = w->r->o.role != HYBOND_ROLE_CPE;
-	c->next = w->conns;
-	if (w->conns)
-		w->conns->prev = c;
-	w->conns = c;
+	list_add(&w->conns, c, LIVE);
 	count_add(&w->accepted, 1);
 	count_add(&w->active, 1);
 	if (connected)
@@ -1428,7 +1421,7 @@ static void housekeeping(struct worker *w)
 		uint64_t quiet = now > c->progress_ms ? now - c->progress_ms : 0;
 		bool half_open = c->s[DOWN].rd_eof || c->s[UP].rd_eof;
 
-		next = c->next;
+		next = c->live_link.next;
 		/* The kernel moves a spliced connection's bytes: count them
 		 * (and their progress) before judging it idle. */
 		if (c->spliced) {
@@ -1501,7 +1494,7 @@ static void answer_snapshot(struct worker *w)
 
 	if (!q)
 		return;
-	for (struct conn *c = w->conns; c; c = c->next) {
+	for (struct conn *c = w->conns; c; c = c->live_link.next) {
 		struct conn_sockinfo si;
 		bool open = c->state == C_OPEN;
 
