@@ -308,8 +308,17 @@ paired_ratio() {
 	calc %.2f 'm / 1000' m="$(median "${r[@]}")"
 }
 
+# SYNs that met one of a gateway's own TIME_WAIT sockets so far (the
+# daemons' handshake.time_wait_cleared): "CPE HAG", 0 for other setups.
+tw_cleared() {
+	case $1 in
+	hybond*) echo "$(hybond_stats "$NS_CPE" | jq '.handshake.time_wait_cleared // 0') $(hybond_stats "$NS_HAG" | jq '.handshake.time_wait_cleared // 0')" ;;
+	*) echo "0 0" ;;
+	esac
+}
+
 section_connrate() {
-	local setups="plain hybond hybond_af hybond_now" setup c k c0 h0 c1 h1 b0 b1 rps done failed non2xx round ns i split0 split1
+	local setups="plain hybond hybond_af hybond_now" setup c k c0 h0 c1 h1 b0 b1 rps done failed non2xx round ns i split0 split1 tw0 tw1
 	[ $HAVE_NAIVE = 1 ] && setups="$setups naive"
 	[ $HAVE_STOCK = 1 ] && setups="$setups stock"
 	say ""
@@ -334,9 +343,13 @@ section_connrate() {
 				for ns in $TOPO_NS; do nsx "$ns" ss -K state time-wait >/dev/null 2>&1; done
 				read -r c0 h0 <<<"$(setup_usec $setup)"
 				[ $setup = hybond ] && split0="$(thread_ticks "$CPE_PID") $(thread_ticks "$HAG_PID") $(kworker_ticks)"
+				read -r -a tw0 <<<"$(tw_cleared $setup)"
 				b0=$(box_usec)
 				read -r rps done failed non2xx <<<"$(ab_run "$setup-c$c-r$round" "$c" "$NREQ" "$AB_SECS" ":${port[$setup]}/1k")"
 				b1=$(box_usec)
+				read -r -a tw1 <<<"$(tw_cleared $setup)"
+				res "$k.tw_cpe" "$(($(get $k.tw_cpe) + tw1[0] - tw0[0]))"
+				res "$k.tw_hag" "$(($(get $k.tw_hag) + tw1[1] - tw0[1]))"
 				[ $setup = hybond ] && split1="$(thread_ticks "$CPE_PID") $(thread_ticks "$HAG_PID") $(kworker_ticks)"
 				sleep 1
 				read -r c1 h1 <<<"$(setup_usec $setup)"
@@ -417,6 +430,18 @@ section_connrate() {
 		say "hybond, $c at a time, CPU us per connection by thread: CPE main ${us[0]}, hold ${us[1]}, relay ${us[2]}; HAG main ${us[3]}, hold ${us[4]}, relay ${us[5]}; kernel workqueues ${us[6]} (a thread's figure includes the kernel's work on the packets it sends, through every namespace they cross)"
 	done
 	say "box CPU: the whole machine's, ab, nginx and the kernel's MPTCP workers included"
+	for setup in $setups; do
+		[ "${setup#hybond}" = "$setup" ] && continue
+		local tws=""
+		for c in $CONCS; do
+			k=connrate.$setup.c$c
+			res "$k.tw_share_cpe" "$(calc %.2f 'n ? x / n : 0' x="$(get $k.tw_cpe)" n="$(get $k.complete)")"
+			res "$k.tw_share_hag" "$(calc %.2f 'n ? x / n : 0' x="$(get $k.tw_hag)" n="$(get $k.complete)")"
+			tws="$tws, $c at a time $(get $k.tw_share_cpe) / $(get $k.tw_share_hag)"
+		done
+		say "$(setup_label $setup): share of connections whose SYN met the gateway's own TIME_WAIT (CPE / HAG)${tws}"
+	done
+	say "(H reuses a port within seconds, the kernel picking source ports with random steps; plain routing's server takes such a SYN in its TIME_WAIT at no extra cost, hybond clears its own first)"
 	printf '\n%-24s %14s %14s %14s %9s\n' setup "connect (med)" "TTFB (median)" "TTFB (p90)" failures
 	for setup in $setups; do
 		case $setup in hybond_af | hybond_now) continue ;; esac
