@@ -15,8 +15,9 @@
  * twice; hybond's verdict redirects before it passes, this program never
  * does, and the repeat is the same.)
  *
- * Kernel 6.18 here, 96 MiB a run: 1 run in 400 with this program (a full
- * 65483-byte loopback segment repeated), 4 in 400 with the first 2 or 8 MiB
+ * Kernel 6.18 here, 96 MiB a run: 3 runs in 700 (2 in 300 with this very
+ * program; a full 65483-byte loopback segment repeated, once the reader got
+ * 65483 bytes more than were sent), 4 in 400 with the first 2 or 8 MiB
  * redirected to D before passing. Not seen in 300 runs of 32 MiB each on
  * Debian's 6.1 and 6.12 in vmtest's guests (no KVM: slower, other timing).
  *
@@ -24,7 +25,8 @@
  * byte differed, 3 no progress for 10 s):
  *   cc=$(gcc -dumpmachine); mkdir -p build/repro
  *   clang -O2 -g -target bpf -I/usr/include/$cc -c \
- *     tests/bpf/repro/sockmap_pass_repeat.bpf.c -o build/repro/sockmap_pass_repeat.bpf.o
+ *     tests/bpf/repro/sockmap_pass_repeat.bpf.c \
+ *     -o build/repro/sockmap_pass_repeat.bpf.o
  *   gcc -O2 -o build/repro/sockmap_pass_repeat \
  *     tests/bpf/repro/sockmap_pass_repeat.c -lbpf -lpthread
  *   ip netns add repro && ip netns exec repro ip link set lo up
@@ -83,8 +85,8 @@ static _Atomic int corrupt;
 
 static void tcp_pair(int *client, int *server)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET,
-				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in a = {.sin_family = AF_INET,
+				.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	socklen_t al = sizeof(a);
 	int l = socket(AF_INET, SOCK_STREAM, 0);
 
@@ -109,7 +111,8 @@ static void *send_stream(void *arg)
 
 	(void)arg;
 	while (off < total) {
-		size_t n = total - off < sizeof(buf) ? total - off : sizeof(buf);
+		size_t n =
+		    total - off < sizeof(buf) ? total - off : sizeof(buf);
 		ssize_t w;
 
 		for (size_t i = 0; i < n; i++)
@@ -159,9 +162,10 @@ static void *check_stream(void *arg)
 			if (buf[i] == pat(off + i))
 				continue;
 			o = n - i >= 32 ? origin(buf + i, off + i) : -1;
-			printf("byte %llu differs; the bytes from there are the "
-			       "stream's from %lld (%lld back)\n",
-			       off + i, o, o < 0 ? 0 : (long long)(off + i) - o);
+			printf(
+			    "byte %llu differs; the bytes from there are the "
+			    "stream's from %lld (%lld back)\n",
+			    off + i, o, o < 0 ? 0 : (long long)(off + i) - o);
 			atomic_store(&corrupt, 1);
 			return NULL;
 		}
@@ -191,8 +195,9 @@ static void *watchdog(void *arg)
 		ioctl(D, SIOCOUTQ, &doutq);
 		printf("no progress for 10 s: relayed %llu, checked %llu of "
 		       "%llu; B in queue %d, D out queue %d%s\n",
-		       atomic_load(&relayed), atomic_load(&checked), total, binq,
-		       doutq, atomic_load(&corrupt) ? " (after a difference)" : "");
+		       atomic_load(&relayed), atomic_load(&checked), total,
+		       binq, doutq,
+		       atomic_load(&corrupt) ? " (after a difference)" : "");
 		fflush(stdout);
 		_exit(atomic_load(&corrupt) ? 1 : 3);
 	}
@@ -241,7 +246,7 @@ int main(int argc, char **argv)
 	pthread_create(&ts, NULL, send_stream, NULL);
 	fcntl(B, F_SETFL, O_NONBLOCK);
 	while (!atomic_load(&corrupt)) {
-		struct pollfd p = { .fd = B, .events = POLLIN };
+		struct pollfd p = {.fd = B, .events = POLLIN};
 		ssize_t n;
 
 		poll(&p, 1, 1000);
@@ -263,10 +268,12 @@ int main(int argc, char **argv)
 	}
 	shutdown(D, SHUT_WR);
 	pthread_join(tc, NULL);
-	printf("relayed %llu, checked %llu of %llu: %s\n", atomic_load(&relayed),
-	       atomic_load(&checked), total,
-	       atomic_load(&corrupt)		  ? "A BYTE DIFFERED" :
-	       atomic_load(&checked) == total ? "whole" :
-						  "short");
-	return atomic_load(&corrupt) ? 1 : atomic_load(&checked) == total ? 0 : 3;
+	printf("relayed %llu, checked %llu of %llu: %s\n",
+	       atomic_load(&relayed), atomic_load(&checked), total,
+	       atomic_load(&corrupt)		? "A BYTE DIFFERED"
+	       : atomic_load(&checked) == total ? "whole"
+						: "short");
+	return atomic_load(&corrupt)		? 1
+	       : atomic_load(&checked) == total ? 0
+						: 3;
 }
