@@ -341,18 +341,20 @@ section_connrate() {
 				# server's grow over a run (it closes first) and
 				# slow the next one, whichever setup it is.
 				for ns in $TOPO_NS; do nsx "$ns" ss -K state time-wait >/dev/null 2>&1; done
+				# (Asked outside the CPU windows below: answering
+				# costs the daemons a little.)
+				read -r -a tw0 <<<"$(tw_cleared $setup)"
 				read -r c0 h0 <<<"$(setup_usec $setup)"
 				[ $setup = hybond ] && split0="$(thread_ticks "$CPE_PID") $(thread_ticks "$HAG_PID") $(kworker_ticks)"
-				read -r -a tw0 <<<"$(tw_cleared $setup)"
 				b0=$(box_usec)
 				read -r rps done failed non2xx <<<"$(ab_run "$setup-c$c-r$round" "$c" "$NREQ" "$AB_SECS" ":${port[$setup]}/1k")"
 				b1=$(box_usec)
-				read -r -a tw1 <<<"$(tw_cleared $setup)"
-				res "$k.tw_cpe" "$(($(get $k.tw_cpe) + tw1[0] - tw0[0]))"
-				res "$k.tw_hag" "$(($(get $k.tw_hag) + tw1[1] - tw0[1]))"
 				[ $setup = hybond ] && split1="$(thread_ticks "$CPE_PID") $(thread_ticks "$HAG_PID") $(kworker_ticks)"
 				sleep 1
 				read -r c1 h1 <<<"$(setup_usec $setup)"
+				read -r -a tw1 <<<"$(tw_cleared $setup)"
+				res "$k.tw_cpe" "$(($(get $k.tw_cpe) + tw1[0] - tw0[0]))"
+				res "$k.tw_hag" "$(($(get $k.tw_hag) + tw1[1] - tw0[1]))"
 				if [ $setup = hybond ]; then
 					# Where a connection's CPU goes, summed over
 					# the rounds: ticks of each kind and the
