@@ -443,7 +443,7 @@ section_connrate() {
 		done
 		say "$(setup_label $setup): share of connections whose SYN met the gateway's own TIME_WAIT (CPE / HAG)${tws}"
 	done
-	say "(H reuses a port within seconds, the kernel picking source ports with random steps; plain routing's server takes such a SYN in its TIME_WAIT at no extra cost, hybond clears its own first)"
+	say "(H reuses a port within seconds, the kernel picking source ports with random steps; plain routing's server takes such a SYN in its own TIME_WAIT, hybond clears its own first)"
 	printf '\n%-24s %14s %14s %14s %9s\n' setup "connect (med)" "TTFB (median)" "TTFB (p90)" failures
 	for setup in $setups; do
 		case $setup in hybond_af | hybond_now) continue ;; esac
