@@ -11,6 +11,7 @@
 #include <malloc.h>
 #include <net/if.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -555,6 +556,40 @@ static void ev_poll_start(int epfd, int *efd)
 	epoll_ctl(epfd, EPOLL_CTL_ADD, *efd, &ev);
 }
 
+/*
+ * The daemon's threads run SCHED_BATCH unless --sched normal: set here,
+ * before the first thread starts (they inherit it). A woken thread then
+ * takes its turn on the CPU when the running one's slice ends or it
+ * sleeps, instead of preempting it: a connection's set-up wakes four
+ * threads in each daemon, and preempting one another cost more than the
+ * wait (README, Performance). Packets are forwarded and steered in the
+ * kernel's softirqs, which no policy of ours delays.
+ */
+static const char *sched_now(void)
+{
+	struct sched_param sp;
+	int policy;
+
+	if (pthread_getschedparam(pthread_self(), &policy, &sp))
+		return "?";
+	return policy == SCHED_BATCH ? "SCHED_BATCH" :
+	       policy == SCHED_OTHER ? "SCHED_OTHER" : "another policy";
+}
+
+static void set_sched(const struct daemon_opts *o)
+{
+	struct sched_param sp = { 0 };
+	int err;
+
+	if (o->sched_normal)
+		return;
+	err = pthread_setschedparam(pthread_self(), SCHED_BATCH, &sp);
+	if (err)
+		pr_warn("--sched batch: %s; the threads stay on SCHED_OTHER "
+			"(--sched normal says so without this warning)",
+			strerror(err));
+}
+
 static int secondary_addrs(const struct daemon_opts *o, struct access_addrs *aa)
 {
 	struct nl rt;
@@ -911,6 +946,7 @@ int run_daemon(const struct daemon_opts *o)
 		if (err)
 			goto out;
 	}
+	set_sched(o);
 	err = hold_start(&d.hold, &d.steer, d.relay, !o->accept_first);
 	if (err) {
 		pr_err("starting the handshake-order thread: %s", strerror(-err));
@@ -964,10 +1000,11 @@ int run_daemon(const struct daemon_opts *o)
 	}
 
 	pr_info("ready: %s '%s' steering %s -> %s, secondary %s, listeners "
-		"127.0.0.1:%u [::1]:%u, %s, policy %s%s%s",
+		"127.0.0.1:%u [::1]:%u, %s, threads %s, policy %s%s%s",
 		role, o->name, o->if_steer, o->if_up, o->if_secondary,
 		so.lport4, so.lport6,
 		o->accept_first ? "accept-first" : "handshake order of the draft",
+		sched_now(),
 		o->policy_file ? o->policy_file : "(bond everything)",
 		o->pin_root ? ", pins in " : "",
 		o->pin_root ? d.steer.pin_dir : "");

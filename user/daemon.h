@@ -32,6 +32,7 @@ struct daemon_opts {
 	bool accept_first; /* answer hosts at once, connect upstream after */
 	bool tcp_upstream; /* CPE: relay over plain TCP (no MPTCP, no HAG) */
 	bool splice;       /* splice in the kernel where it takes the sockets */
+	bool sched_normal; /* threads on SCHED_OTHER, not SCHED_BATCH */
 	const char *congestion;
 	/* HAG: subscriber prefixes (BCP 38 and per-subscriber limits) */
 	struct hb_addr subs[HYBOND_MAX_SUBS];

@@ -134,6 +134,10 @@ static void usage_daemon(FILE *f, int role)
 		"  --accept-first     answer a host's SYN at once and connect upstream\n"
 		"                     afterwards (default: the draft's order, the host\n"
 		"                     is answered once the server answered)\n"
+		"  --sched POLICY     the daemon's threads: batch (SCHED_BATCH, the\n"
+		"                     default: a woken thread waits for the\n"
+		"                     running one's turn instead of preempting it)\n"
+		"                     or normal (SCHED_OTHER)\n"
 		"  --max-conns N      proxied connections at most (default: what the\n"
 		"                     file descriptor limit allows); past it a new\n"
 		"                     connection gets a reset\n"
@@ -331,7 +335,7 @@ static int parse_daemon(int argc, char **argv, int role,
 		O_BONDING, O_STALL, O_ACCEPTFIRST, O_CC, O_SUBS, O_MAXC, O_MAXSUB,
 		O_IDLE, O_HALF, O_NOGUARD, O_HAGSEC, O_CPESEC, O_INITIATE,
 		O_CONFIG, O_TAKEOVER, O_MAXSF, O_JOINAFTER, O_UPSTREAM,
-		O_SPLICE,
+		O_SPLICE, O_SCHED,
 	};
 	static const struct option cpe_opts[] = {
 		{ "lan", required_argument, 0, O_LAN },
@@ -364,6 +368,7 @@ static int parse_daemon(int argc, char **argv, int role,
 		{ "takeover", no_argument, 0, O_TAKEOVER },
 		{ "max-subflows", required_argument, 0, O_MAXSF },
 		{ "splice", no_argument, 0, O_SPLICE },
+		{ "sched", required_argument, 0, O_SCHED },
 		{ "verbose", no_argument, 0, 'v' },
 		{ "help", no_argument, 0, 'h' },
 		{ 0 },
@@ -398,6 +403,7 @@ static int parse_daemon(int argc, char **argv, int role,
 		{ "takeover", no_argument, 0, O_TAKEOVER },
 		{ "max-subflows", required_argument, 0, O_MAXSF },
 		{ "splice", no_argument, 0, O_SPLICE },
+		{ "sched", required_argument, 0, O_SCHED },
 		{ "verbose", no_argument, 0, 'v' },
 		{ "help", no_argument, 0, 'h' },
 		{ 0 },
@@ -596,6 +602,16 @@ static int parse_daemon(int argc, char **argv, int role,
 			break;
 		case O_SPLICE:
 			o->splice = true;
+			break;
+		case O_SCHED:
+			if (strcmp(optarg, "batch") && strcmp(optarg, "normal")) {
+				fprintf(stderr,
+					"hybond: --sched '%s': expected batch "
+					"(the default) or normal\n",
+					optarg);
+				return -EINVAL;
+			}
+			o->sched_normal = !strcmp(optarg, "normal");
 			break;
 		case O_NOGUARD:
 			o->no_guard = true;

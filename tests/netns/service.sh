@@ -43,6 +43,9 @@ check "bad value from the file: the parser's error, then file:line ($out)" \
 out=$(nsx "$NS_CPE" "$HB" cpe --config "$D/bad3.conf" 2>&1); rc=$?
 check "a flag with a value: file:line ($out)" \
 	grep -qF "$D/bad3.conf:2: 'nat' is a flag and takes no value" <<<"$out"
+out=$(nsx "$NS_CPE" "$HB" cpe --lan lan0 --primary pri0 --secondary sec0 --sched fast 2>&1); rc=$?
+check "--sched with an unknown policy: named, the choices, exit 2 ($out)" \
+	test "$rc" = 2 -a -n "$(grep -F "hybond: --sched 'fast': expected batch (the default) or normal" <<<"$out")"
 out=$(nsx "$NS_CPE" "$HB" cpe --config "$D/missing.conf" 2>&1); rc=$?
 check "an unreadable file: named, exit 2 ($out)" \
 	test "$rc" = 2 -a -n "$(grep -F "missing.conf: cannot read the config file" <<<"$out")"
@@ -73,6 +76,7 @@ access   acc0
 core     core0
 secondary sec0
 subscribers 192.0.2.0/24,2001:db8:1::/64
+sched normal
 CONF
 chmod 600 "$D/cpe.conf" "$D/hag.conf" "$D/cpe.policy"
 
@@ -93,6 +97,20 @@ wait_for "$D/hag.log" "info: ready:" 10 && wait_for "$D/cpe.log" "info: ready:" 
 ok "both daemons log ready with --config"
 check "the command line's --name overrides the file's" grep -q "ready: cpe 'svc'" "$D/cpe.log"
 check "the file's --policy is in force" grep -qF "policy $D/cpe.policy" "$D/cpe.log"
+
+# Scheduling policy of every thread: SCHED_BATCH by default (the CPE),
+# SCHED_OTHER with --sched normal (the HAG's file); the ready line says it.
+policies() { # PID -> the distinct policies of its threads
+	local t
+	for t in /proc/"$1"/task/*; do
+		chrt -p "${t##*/}" 2>/dev/null | sed -n 's/.*scheduling policy: //p'
+	done | sort -u | tr '\n' ' '
+}
+check_eq "cpe: every thread runs SCHED_BATCH (default)" "$(policies "$CPE_PID")" "SCHED_BATCH "
+check_ge "cpe: threads looked at (main, hold, a worker per CPU)" "$(ls /proc/"$CPE_PID"/task | wc -l)" 3
+check "cpe: the ready line says SCHED_BATCH" grep -q "ready: cpe .*threads SCHED_BATCH" "$D/cpe.log"
+check_eq "hag: 'sched normal' from its file: every thread SCHED_OTHER" "$(policies "$HAG_PID")" "SCHED_OTHER "
+check "hag: the ready line says SCHED_OTHER" grep -q "ready: hag .*threads SCHED_OTHER" "$D/hag.log"
 
 for r in cpe hag; do
 	wait_for "$D/$r.notify" "READY=1" 5
