@@ -556,15 +556,6 @@ static void ev_poll_start(int epfd, int *efd)
 	epoll_ctl(epfd, EPOLL_CTL_ADD, *efd, &ev);
 }
 
-/*
- * The daemon's threads run SCHED_BATCH unless --sched normal: set here,
- * before the first thread starts (they inherit it). A woken thread then
- * takes its turn on the CPU when the running one's slice ends or it
- * sleeps, instead of preempting it: a connection's set-up wakes four
- * threads in each daemon, and preempting one another cost more than the
- * wait (README, Performance). Packets are forwarded and steered in the
- * kernel's softirqs, which no policy of ours delays.
- */
 static const char *sched_now(void)
 {
 	struct sched_param sp;
@@ -576,6 +567,16 @@ static const char *sched_now(void)
 	       policy == SCHED_OTHER ? "SCHED_OTHER" : "another policy";
 }
 
+/*
+ * The daemon's threads run SCHED_BATCH unless --sched normal: set here,
+ * before the first thread starts (they inherit it). A woken thread then
+ * takes its turn on the CPU when the running one's slice ends or it
+ * sleeps, instead of preempting it: a connection's set-up wakes the hold
+ * thread and then a worker in each daemon, and their preempting one
+ * another cost more than the wait (README, Performance). Packets are
+ * forwarded and steered in the kernel's softirqs, which no policy of ours
+ * delays.
+ */
 static void set_sched(const struct daemon_opts *o)
 {
 	struct sched_param sp = { 0 };
