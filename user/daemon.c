@@ -857,9 +857,9 @@ int run_daemon(const struct daemon_opts *o)
 			      pm_raise_limits(&pm, 2, 0);
 		if (!err)
 			err = hag_endpoints(&pm, o, &v6_port);
-		if (!err && o->initiate_subflows) {
+		if (!err && (o->initiate_subflows || o->announce_after_ms)) {
 			/* The endpoints above keep the kernel's listeners on
-			 * HAG@2:PORT; hybond's PM announces and opens. */
+			 * HAG@2:PORT; hybond's PM announces (and opens). */
 			uo.server = true;
 			uo.ntargets = o->npm_targets;
 			memcpy(uo.targets, o->pm_targets, sizeof(uo.targets));
@@ -869,6 +869,7 @@ int run_daemon(const struct daemon_opts *o)
 			       uo.nlocal * sizeof(uo.local[0]));
 			uo.ifx_secondary = o->ifx_secondary;
 			uo.announce_port = o->join_port;
+			uo.announce_after_ms = o->announce_after_ms;
 			err = upm_open(&upm, &uo);
 			if (!err) {
 				d.upm = &upm;

@@ -49,6 +49,9 @@ struct daemon_opts {
 	int npm_targets;
 	bool cpe_listen;
 	bool initiate_subflows;
+	/* HAG: announce only to connections this old (hybond's PM); 0: the
+	 * kernel's PM announces at once */
+	unsigned int announce_after_ms;
 	/* CPE: secondary subflows only for connections this old (upm.h) */
 	unsigned int join_after_ms;
 	/* The kernel PM's limits: extra subflows per connection (and, on the

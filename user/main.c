@@ -88,6 +88,10 @@ static void usage_daemon(FILE *f, int role)
 			"  --secondary IFACE  interface on the secondary network; its\n"
 			"                     addresses are announced with ADD_ADDR\n"
 			"  --join-port PORT   port announced with the secondary address (%d)\n"
+			"  --announce-after MS  announce the secondary's addresses only to\n"
+			"                     connections that lived MS milliseconds\n"
+			"                     (hybond's path manager; default: the kernel's\n"
+			"                     announces to every connection at once)\n"
 			"  --subscribers P,.. subscriber prefixes: MP_CAPABLE SYNs from elsewhere\n"
 			"                     are dropped and counted (BCP 38)\n"
 			"  --max-conns-per-subscriber N  connections per subscriber prefix\n"
@@ -335,7 +339,7 @@ static int parse_daemon(int argc, char **argv, int role,
 		O_BONDING, O_STALL, O_ACCEPTFIRST, O_CC, O_SUBS, O_MAXC, O_MAXSUB,
 		O_IDLE, O_HALF, O_NOGUARD, O_HAGSEC, O_CPESEC, O_INITIATE,
 		O_CONFIG, O_TAKEOVER, O_MAXSF, O_JOINAFTER, O_UPSTREAM,
-		O_SPLICE, O_SCHED,
+		O_SPLICE, O_SCHED, O_ANNAFTER,
 	};
 	static const struct option cpe_opts[] = {
 		{ "lan", required_argument, 0, O_LAN },
@@ -378,6 +382,7 @@ static int parse_daemon(int argc, char **argv, int role,
 		{ "core", required_argument, 0, O_CORE },
 		{ "secondary", required_argument, 0, O_SECONDARY },
 		{ "join-port", required_argument, 0, O_JOINPORT },
+		{ "announce-after", required_argument, 0, O_ANNAFTER },
 		{ "subscribers", required_argument, 0, O_SUBS },
 		{ "no-guard", no_argument, 0, O_NOGUARD },
 		{ "max-conns-per-subscriber", required_argument, 0, O_MAXSUB },
@@ -518,6 +523,21 @@ static int parse_daemon(int argc, char **argv, int role,
 				return -EINVAL;
 			o->join_after_ms = v;
 			join_after_given = true;
+			break;
+		case O_ANNAFTER:
+			/* An hour, as --join-after; 0 is refused: that is the
+			 * kernel's own way, the default. */
+			if (parse_u32("--announce-after", optarg, 3600000, &v))
+				return -EINVAL;
+			if (!v) {
+				fprintf(stderr,
+					"hybond: --announce-after 0: the kernel's "
+					"path manager already announces at once "
+					"(the default); give 1-3600000 ms or drop "
+					"the option\n");
+				return -EINVAL;
+			}
+			o->announce_after_ms = v;
 			break;
 		case O_HAGSEC:
 		case O_CPESEC: {

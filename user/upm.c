@@ -54,6 +54,7 @@ struct upm_conn {
 	uint64_t join_at_ms;  /* --join-after: no subflow before; 0: passed */
 	unsigned int backoff_ms;
 	uint16_t dport; /* the connection's remote port (host order) */
+	uint64_t announce_at_ms; /* --announce-after: not before; 0: done */
 };
 
 static uint64_t now_ms(void)
@@ -251,13 +252,18 @@ static int subflow_create(struct upm *u, struct upm_conn *c, int ti)
 	return 0;
 }
 
+/* At once: the connection's family. After --announce-after: every
+ * address, as the kernel's PM does (an IPv4 connection takes an IPv6
+ * subflow too; two subflows on the secondary carry a single bulk
+ * faster, see README). */
 static void announce(struct upm *u, struct upm_conn *c)
 {
 	for (int i = 0; i < u->o.nlocal; i++) {
 		char buf[512];
 		struct nlmsghdr *nlh;
 
-		if (u->o.local[i].family != c->family)
+		if (u->o.local[i].family != c->family &&
+		    !u->o.announce_after_ms)
 			continue;
 		nlh = cmd_msg(u, buf, MPTCP_PM_CMD_ANNOUNCE);
 		mnl_attr_put_u32(nlh, MPTCP_PM_ATTR_TOKEN, c->token);
@@ -386,7 +392,20 @@ static void on_established(struct upm *u, const struct ev *e)
 				      "nothing to do");
 	}
 	if (!want && !u->o.learn) {
-		if (u->o.server && u->o.announce_port) {
+		if (u->o.server && u->o.announce_port &&
+		    u->o.announce_after_ms) {
+			/* Tracked until upm_tick announces or it closes. */
+			c = calloc(1, sizeof(*c));
+			if (!c)
+				return;
+			c->token = e->token;
+			c->family = e->family;
+			c->msk_family = e->msk_family;
+			c->dport = e->dport;
+			c->announce_at_ms = now_ms() + u->o.announce_after_ms;
+			*p = c;
+			u->nconns++;
+		} else if (u->o.server && u->o.announce_port) {
 			struct upm_conn tmp = { .token = e->token,
 						.family = e->family };
 
@@ -535,7 +554,7 @@ static void on_closed(struct upm *u, const struct ev *e)
 	if (!c)
 		return;
 	*p = c->next;
-	if (c->join_at_ms)
+	if (c->join_at_ms || c->announce_at_ms)
 		u->st.ended_unjoined++;
 	free(c);
 	u->nconns--;
@@ -748,13 +767,27 @@ void upm_tick(struct upm *u)
 	if (!u->nconns)
 		return;
 	now = now_ms();
-	for (int b = 0; b < TAB_SIZE; b++)
-		for (struct upm_conn *c = u->tab[b]; c; c = c->next) {
+	for (int b = 0; b < TAB_SIZE; b++) {
+		struct upm_conn **pp = &u->tab[b], *c;
+
+		while ((c = *pp)) {
+			if (c->announce_at_ms && c->announce_at_ms <= now) {
+				/* Told once: nothing more to do for it, so it
+				 * is not kept (nor leaked, should its
+				 * MPTCP_EVENT_CLOSED be lost). */
+				announce(u, c);
+				*pp = c->next;
+				free(c);
+				u->nconns--;
+				continue;
+			}
 			if (c->retry_at_ms && c->retry_at_ms <= now)
 				join_missing(u, c);
 			if (c->prio)
 				resend_prio(u, c, now);
+			pp = &c->next;
 		}
+	}
 }
 
 int upm_set_backup(struct upm *u, bool backup)

@@ -52,6 +52,10 @@ struct upm_opts {
 	/* HAG: announce local[] with this port to the connections no target
 	 * covers. 0: announce nothing. */
 	uint16_t announce_port;
+	/* HAG: announce only once a connection has lived this long, every
+	 * address of local[] (as the kernel's PM does); 0: at once, the
+	 * connection's family only. */
+	unsigned int announce_after_ms;
 	bool backup; /* create the subflows as backup (primary-first) */
 	/* CPE: join what the peer announces (ADD_ADDR), as the kernel's PM
 	 * would, for the connections told of it. */
@@ -66,7 +70,8 @@ struct upm_conn;
 struct upm_stats {
 	uint64_t established, subflows_created, subflow_errors, retries,
 		announced, closed;
-	/* --join-after: connections that ended before their wait was over */
+	/* --join-after (--announce-after): connections that ended before
+	 * their wait was over */
 	uint64_t ended_unjoined;
 	/* subflows that were still connecting when the primary-first switch
 	 * turned, and got its state once they were up */

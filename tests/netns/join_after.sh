@@ -9,6 +9,9 @@
 #  B. --primary-rate 20 (primary-first), --join-after 60000: a bulk
 #     download fills the primary, the CPE switches the secondary on, and
 #     the waiting joins are made at once, not 60 s later.
+#  C. --announce-after 150 on the HAG: short requests get no ADD_ADDR at
+#     all (the HAG's kernel counts what it sent); a download that lasts is
+#     told of both addresses, joins them and uses the secondary.
 # Each download: the hash, H@ at the server.
 set -u
 cd "$(dirname "$0")/../.."
@@ -107,5 +110,45 @@ check_le "B: ... long before the 60 s wait (s)" "$((t1 - t0))" 20
 note "B: CPE path manager: $(pm_json)"
 grep -q 'joining it from each connection that lasts' "$TOPO_DIR/cpe.log"
 check "B: the CPE logs what it joins and when" test $? = 0
+stop_pid "$CPE_PID"; stop_pid "$HAG_PID"
+
+# ---- C: the HAG announces only to connections that live ------------------------
+out=$(nsx "$NS_HAG" "$HB" hag --access acc0 --core core0 --secondary sec0 \
+	--announce-after 0 2>&1); rc=$?
+check "C: --announce-after 0 is refused" test $rc -ne 0
+check "... naming the option and the default it would repeat" \
+	grep -q -- "--announce-after 0: the kernel's path manager already announces at once" <<<"$out"
+addaddr() { nsx "$NS_HAG" nstat -az MPTcpExtAddAddrTx | awk '/AddAddrTx/ {print $2}'; }
+hag_pm() { nsx "$NS_HAG" "$HB" stats -j | jq -c '.path_manager'; }
+CPE_ARGS=(--bonding always) HAG_ARGS=(--announce-after 150)
+topo_start_hybond || { fail "C: daemons log ready"; exit 1; }
+ok "C: both daemons log ready"
+check_eq "C: the HAG runs the userspace PM" "$(nsx "$NS_HAG" cat /proc/sys/net/mptcp/pm_type)" 1
+a0=$(addaddr); j0=$(joins)
+check "C: the kernel counts ADD_ADDRs sent (MPTcpExtAddAddrTx)" test -n "$a0"
+BAD=0
+for i in $(seq 20); do
+	fam=4; [ $((i % 2)) = 0 ] && fam=6
+	download "C short $i" $fam 1k "$want_1k"
+done
+check_eq "C: 20 short requests (IPv4 and IPv6), each intact and with H@" "$BAD" 0
+check_eq "C: ... the HAG sent them no ADD_ADDR" "$(( $(addaddr) - a0 ))" 0
+check_eq "C: ... and got no MP_JOIN SYN" "$(( $(joins) - j0 ))" 0
+for i in $(seq 50); do
+	[ "$(hag_pm | jq .tracked)" = 0 ] && break
+	sleep 0.2
+done
+check_ge "C: the HAG's stats count them as ended before the announcement" "$(hag_pm | jq .ended_unjoined)" 20
+BAD=0
+a0=$(addaddr)
+download "C long" 4 big.bin "$want_big"
+check_ge "C: a download that lasts joins what it was told later (IPv4, % on the secondary)" "$SHARE" 20
+download "C long" 6 big.bin "$want_big"
+check_ge "C: ... and over IPv6 (% on the secondary)" "$SHARE" 20
+check_eq "C: both downloads intact and with H@" "$BAD" 0
+check_ge "C: each was told of both secondary addresses (ADD_ADDRs sent)" "$(( $(addaddr) - a0 ))" 4
+note "C: HAG path manager: $(hag_pm)"
+stop_pid "$CPE_PID"; stop_pid "$HAG_PID"
+check_eq "C: stopping restored the HAG's kernel PM (pm_type 0)" "$(nsx "$NS_HAG" cat /proc/sys/net/mptcp/pm_type)" 0
 
 t_finish
