@@ -353,6 +353,7 @@ static void on_established(struct upm *u, const struct ev *e)
 	struct upm_conn **p, *c;
 	uint8_t want = 0;
 	uint8_t tl[UPM_MAX_TARGETS] = { 0 };
+	bool lazy;
 
 	if (e->server_side != u->o.server || u->passive)
 		return;
@@ -391,21 +392,10 @@ static void on_established(struct upm *u, const struct ev *e)
 			 u->o.learn ? "joining what the HAG announces" :
 				      "nothing to do");
 	}
-	if (!want && !u->o.learn) {
-		if (u->o.server && u->o.announce_port &&
-		    u->o.announce_after_ms) {
-			/* Tracked until upm_tick announces or it closes. */
-			c = calloc(1, sizeof(*c));
-			if (!c)
-				return;
-			c->token = e->token;
-			c->family = e->family;
-			c->msk_family = e->msk_family;
-			c->dport = e->dport;
-			c->announce_at_ms = now_ms() + u->o.announce_after_ms;
-			*p = c;
-			u->nconns++;
-		} else if (u->o.server && u->o.announce_port) {
+	lazy = !want && !u->o.learn && u->o.server && u->o.announce_port &&
+	       u->o.announce_after_ms;
+	if (!want && !u->o.learn && !lazy) {
+		if (u->o.server && u->o.announce_port) {
 			struct upm_conn tmp = { .token = e->token,
 						.family = e->family };
 
@@ -424,6 +414,9 @@ static void on_established(struct upm *u, const struct ev *e)
 	memcpy(c->tgt_local, tl, sizeof(tl));
 	if (u->o.join_after_ms)
 		c->join_at_ms = now_ms() + u->o.join_after_ms;
+	/* --announce-after: tracked until upm_tick announces or it closes. */
+	if (lazy)
+		c->announce_at_ms = now_ms() + u->o.announce_after_ms;
 	*p = c;
 	u->nconns++;
 	if (want)

@@ -59,6 +59,25 @@ download() {
 	[ "$file" = 1k ] || note "$label IPv$fam $file: primary $((p1 - p0)) bytes, secondary $((s1 - s0)) bytes"
 }
 
+# short LABEL: 20 requests of 1 KiB, IPv4 and IPv6 in turn (failures in BAD).
+short() {
+	local i fam
+	BAD=0
+	for i in $(seq 20); do
+		fam=4; [ $((i % 2)) = 0 ] && fam=6
+		download "$1 short $i" $fam 1k "$want_1k"
+	done
+}
+# untracked PM_JSON_FN: wait (10 s at most) until the path manager tracks
+# no connection.
+untracked() {
+	local i
+	for i in $(seq 50); do
+		[ "$($1 | jq .tracked)" = 0 ] && return
+		sleep 0.2
+	done
+}
+
 # ---- A: short connections stay off the secondary -------------------------------
 CPE_ARGS=(--bonding always --join-after 500)
 topo_start_hybond || { fail "A: daemons log ready"; exit 1; }
@@ -66,20 +85,13 @@ ok "A: both daemons log ready"
 check_eq "A: the CPE runs the userspace PM" "$(nsx "$NS_CPE" cat /proc/sys/net/mptcp/pm_type)" 1
 j0=$(joins); s0=$(if_bytes "$NS_HAG" sec0 tx)
 check "A: the kernel counts MP_JOIN SYNs (MPTcpExtMPJoinSynRx)" test -n "$j0"
-BAD=0
-for i in $(seq 20); do
-	fam=4; [ $((i % 2)) = 0 ] && fam=6
-	download "A short $i" $fam 1k "$want_1k"
-done
+short A
 j1=$(joins); s1=$(if_bytes "$NS_HAG" sec0 tx)
 check_eq "A: 20 short requests (IPv4 and IPv6), each intact and with H@" "$BAD" 0
 check_eq "A: ... and the HAG got no MP_JOIN SYN for them" "$((j1 - j0))" 0
 check_le "A: ... the secondary link carried nothing of them (bytes)" "$((s1 - s0))" 2000
 # They are forgotten once closed, as ended before joining.
-for i in $(seq 50); do
-	[ "$(pm_json | jq .tracked)" = 0 ] && break
-	sleep 0.2
-done
+untracked pm_json
 check_ge "A: the stats count them as ended before joining" "$(pm_json | jq .ended_unjoined)" 20
 
 BAD=0
@@ -126,18 +138,11 @@ ok "C: both daemons log ready"
 check_eq "C: the HAG runs the userspace PM" "$(nsx "$NS_HAG" cat /proc/sys/net/mptcp/pm_type)" 1
 a0=$(addaddr); j0=$(joins)
 check "C: the kernel counts ADD_ADDRs sent (MPTcpExtAddAddrTx)" test -n "$a0"
-BAD=0
-for i in $(seq 20); do
-	fam=4; [ $((i % 2)) = 0 ] && fam=6
-	download "C short $i" $fam 1k "$want_1k"
-done
+short C
 check_eq "C: 20 short requests (IPv4 and IPv6), each intact and with H@" "$BAD" 0
 check_eq "C: ... the HAG sent them no ADD_ADDR" "$(( $(addaddr) - a0 ))" 0
 check_eq "C: ... and got no MP_JOIN SYN" "$(( $(joins) - j0 ))" 0
-for i in $(seq 50); do
-	[ "$(hag_pm | jq .tracked)" = 0 ] && break
-	sleep 0.2
-done
+untracked hag_pm
 check_ge "C: the HAG's stats count them as ended before the announcement" "$(hag_pm | jq .ended_unjoined)" 20
 BAD=0
 a0=$(addaddr)
