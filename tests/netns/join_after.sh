@@ -130,17 +130,19 @@ out=$(nsx "$NS_HAG" "$HB" hag --access acc0 --core core0 --secondary sec0 \
 check "C: --announce-after 0 is refused" test $rc -ne 0
 check "... naming the option and the default it would repeat" \
 	grep -q -- "--announce-after 0: the kernel's path manager already announces at once" <<<"$out"
-addaddr() { nsx "$NS_HAG" nstat -az MPTcpExtAddAddrTx | awk '/AddAddrTx/ {print $2}'; }
+# ADD_ADDRs the CPE received (the HAG's own count, AddAddrTx, is missing
+# before Linux 6.5, like MPJoinSynTx); no figure is a failure.
+addaddr() { nsx "$NS_CPE" nstat -az MPTcpExtAddAddr | awk '$1 == "MPTcpExtAddAddr" {print $2}'; }
 hag_pm() { nsx "$NS_HAG" "$HB" stats -j | jq -c '.path_manager'; }
 CPE_ARGS=(--bonding always) HAG_ARGS=(--announce-after 150)
 topo_start_hybond || { fail "C: daemons log ready"; exit 1; }
 ok "C: both daemons log ready"
 check_eq "C: the HAG runs the userspace PM" "$(nsx "$NS_HAG" cat /proc/sys/net/mptcp/pm_type)" 1
 a0=$(addaddr); j0=$(joins)
-check "C: the kernel counts ADD_ADDRs sent (MPTcpExtAddAddrTx)" test -n "$a0"
+check "C: the kernel counts ADD_ADDRs received (MPTcpExtAddAddr)" test -n "$a0"
 short C
 check_eq "C: 20 short requests (IPv4 and IPv6), each intact and with H@" "$BAD" 0
-check_eq "C: ... the HAG sent them no ADD_ADDR" "$(( $(addaddr) - a0 ))" 0
+check_eq "C: ... the CPE got no ADD_ADDR for them" "$(( $(addaddr) - a0 ))" 0
 check_eq "C: ... and got no MP_JOIN SYN" "$(( $(joins) - j0 ))" 0
 untracked hag_pm
 check_ge "C: the HAG's stats count them as ended before the announcement" "$(hag_pm | jq .ended_unjoined)" 20
@@ -151,7 +153,7 @@ check_ge "C: a download that lasts joins what it was told later (IPv4, % on the 
 download "C long" 6 big.bin "$want_big"
 check_ge "C: ... and over IPv6 (% on the secondary)" "$SHARE" 20
 check_eq "C: both downloads intact and with H@" "$BAD" 0
-check_ge "C: each was told of both secondary addresses (ADD_ADDRs sent)" "$(( $(addaddr) - a0 ))" 4
+check_ge "C: each was told of both secondary addresses (ADD_ADDRs the CPE got)" "$(( $(addaddr) - a0 ))" 4
 note "C: HAG path manager: $(hag_pm)"
 stop_pid "$CPE_PID"; stop_pid "$HAG_PID"
 check_eq "C: stopping restored the HAG's kernel PM (pm_type 0)" "$(nsx "$NS_HAG" cat /proc/sys/net/mptcp/pm_type)" 0
