@@ -169,7 +169,7 @@ static void render_table(const struct stats_input *in, struct sbuf *o)
 			    "connections seen, %llu subflows opened, %llu "
 			    "failed, %llu lost and retried, %llu announced, %llu "
 			    "tracked now, %llu ended before joining, %llu "
-			    "switched once connected\n\n",
+			    "switched once connected, %llu event overflows\n\n",
 			    (unsigned long long)in->pm.established,
 			    (unsigned long long)in->pm.subflows_created,
 			    (unsigned long long)in->pm.subflow_errors,
@@ -177,7 +177,8 @@ static void render_table(const struct stats_input *in, struct sbuf *o)
 			    (unsigned long long)in->pm.announced,
 			    (unsigned long long)in->pm.tracked,
 			    (unsigned long long)in->pm.ended_unjoined,
-			    (unsigned long long)in->pm.prio_resent);
+			    (unsigned long long)in->pm.prio_resent,
+			    (unsigned long long)in->pm.events_lost);
 	sbuf_printf(o, "%-16s %14s %14s\n", "access network", "sent",
 		    "received");
 	for (int n = 0; n < NET_MAX; n++)
@@ -330,7 +331,7 @@ static void render_json(const struct stats_input *in, struct sbuf *o)
 			    "\"subflows_created\":%llu,\"subflow_errors\":%llu,"
 			    "\"retries\":%llu,\"announced\":%llu,"
 			    "\"tracked\":%llu,\"ended_unjoined\":%llu,"
-			    "\"prio_resent\":%llu},",
+			    "\"prio_resent\":%llu,\"events_lost\":%llu},",
 			    (unsigned long long)in->pm.established,
 			    (unsigned long long)in->pm.subflows_created,
 			    (unsigned long long)in->pm.subflow_errors,
@@ -338,7 +339,8 @@ static void render_json(const struct stats_input *in, struct sbuf *o)
 			    (unsigned long long)in->pm.announced,
 			    (unsigned long long)in->pm.tracked,
 			    (unsigned long long)in->pm.ended_unjoined,
-			    (unsigned long long)in->pm.prio_resent);
+			    (unsigned long long)in->pm.prio_resent,
+			    (unsigned long long)in->pm.events_lost);
 	sbuf_printf(o, "\"policy\":{\"bond\":{\"syns\":%llu},"
 		       "\"bypass\":{\"syns\":%llu}},",
 		    (unsigned long long)ctr_sum(in, HYBOND_DIR_STEER,

@@ -705,10 +705,15 @@ void upm_handle_events(struct upm *u)
 		}
 		n = recvmmsg(upm_event_fd(u), m, EV_BATCH, MSG_DONTWAIT, NULL);
 		if (n < 0) {
-			if (errno == ENOBUFS)
+			/* The kernel dropped events for want of room: say
+			 * so once, then every 1000th time, and count it. */
+			if (errno == ENOBUFS && u->st.events_lost++ % 1000 == 0)
 				pr_warn("path manager: events were lost (the "
-					"socket overflowed); some connections "
-					"may miss their secondary subflow");
+					"event socket overflowed, %llu times "
+					"so far); some connections may miss "
+					"their secondary subflows or stay "
+					"tracked after they closed",
+					(unsigned long long)u->st.events_lost);
 			if (errno == EINTR || errno == ENOBUFS)
 				continue;
 			return;
@@ -835,7 +840,7 @@ int upm_set_backup(struct upm *u, bool backup)
 int upm_open(struct upm *u, const struct upm_opts *o)
 {
 	uint32_t grp;
-	int one = 1, rcv = 4 << 20, err;
+	int rcv = 4 << 20, err;
 	long old;
 	char a[INET6_ADDRSTRLEN];
 
@@ -870,7 +875,16 @@ int upm_open(struct upm *u, const struct upm_opts *o)
 		       sizeof(rcv)))
 		setsockopt(upm_event_fd(u), SOL_SOCKET, SO_RCVBUF, &rcv,
 			   sizeof(rcv));
-	mnl_socket_setsockopt(u->ev.sk, NETLINK_NO_ENOBUFS, &one, sizeof(one));
+	/* No NETLINK_NO_ENOBUFS: a lost event must be known (ENOBUFS). The
+	 * test fault shrinks the buffer to the kernel's floor to provoke it. */
+	if (getenv("HYBOND_TEST_FAULT") &&
+	    !strcmp(getenv("HYBOND_TEST_FAULT"), "pm-events")) {
+		rcv = 0;
+		setsockopt(upm_event_fd(u), SOL_SOCKET, SO_RCVBUFFORCE, &rcv,
+			   sizeof(rcv));
+		pr_warn("path manager: event socket at its smallest buffer "
+			"(HYBOND_TEST_FAULT=pm-events)");
+	}
 	fcntl(upm_event_fd(u), F_SETFL,
 	      fcntl(upm_event_fd(u), F_GETFL) | O_NONBLOCK);
 

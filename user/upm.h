@@ -76,6 +76,9 @@ struct upm_stats {
 	/* subflows that were still connecting when the primary-first switch
 	 * turned, and got its state once they were up */
 	uint64_t prio_resent;
+	/* times the event socket overflowed (ENOBUFS): events were lost, so
+	 * some connections were never seen or never seen to close */
+	uint64_t events_lost;
 };
 
 struct upm {

@@ -12,6 +12,8 @@
 #  C. --announce-after 150 on the HAG: short requests get no ADD_ADDR at
 #     all (the HAG's kernel counts what it sent); a download that lasts is
 #     told of both addresses, joins them and uses the secondary.
+#  D. the HAG's event socket made tiny (a test fault): a burst of requests
+#     all succeed, and the lost path-manager events are counted and logged.
 # Each download: the hash, H@ at the server.
 set -u
 cd "$(dirname "$0")/../.."
@@ -154,8 +156,35 @@ download "C long" 6 big.bin "$want_big"
 check_ge "C: ... and over IPv6 (% on the secondary)" "$SHARE" 20
 check_eq "C: both downloads intact and with H@" "$BAD" 0
 check_ge "C: each was told of both secondary addresses (ADD_ADDRs the CPE got)" "$(( $(addaddr) - a0 ))" 4
-note "C: HAG path manager: $(hag_pm)"
+pm=$(hag_pm)
+check_eq "C: the HAG lost no path-manager event (events_lost)" "$(jq .events_lost <<<"$pm")" 0
+note "C: HAG path manager: $pm"
 stop_pid "$CPE_PID"; stop_pid "$HAG_PID"
 check_eq "C: stopping restored the HAG's kernel PM (pm_type 0)" "$(nsx "$NS_HAG" cat /proc/sys/net/mptcp/pm_type)" 0
+
+# ---- D: lost path-manager events are counted and logged, never silent --------
+# The HAG's event socket at the kernel's smallest buffer (a test fault): a
+# burst of connections overflows it. Every request still succeeds (the
+# primary carries them); the HAG counts the overflows and says so in its log.
+topo_spawn "$NS_HAG" "$TOPO_DIR/hag.log" env HYBOND_TEST_FAULT=pm-events "$HB" hag \
+	--access acc0 --core core0 --secondary sec0 --announce-after 150
+HAG_PID=$TOPO_LAST_PID
+topo_spawn "$NS_CPE" "$TOPO_DIR/cpe.log" "$HB" cpe --lan lan0 --primary pri0 \
+	--secondary sec0 --bonding always
+CPE_PID=$TOPO_LAST_PID
+wait_for "$TOPO_DIR/hag.log" "info: ready:" 10 && wait_for "$TOPO_DIR/cpe.log" "info: ready:" 10
+check "D: both daemons log ready" test $? = 0
+urls=()
+for i in $(seq 200); do urls+=(-o /dev/null "http://$S4/1k?$i"); done
+codes=$(nsx "$NS_H" curl -sS --parallel --parallel-max 50 --max-time 30 \
+	-w '%{http_code}\n' "${urls[@]}" 2>"$TOPO_DIR/curl.err")
+check_eq "D: a burst of 200 requests, 50 at a time: all answered 200" \
+	"$(grep -c '^200$' <<<"$codes")" 200
+lost=$(hag_pm | jq .events_lost)
+check_ge "D: the HAG counted the event socket's overflows (events_lost)" "$lost" 1
+check "D: ... and logged them, naming the path manager's events" \
+	grep -q "path manager: events were lost (the event socket overflowed" "$TOPO_DIR/hag.log"
+note "D: HAG path manager: $(hag_pm)"
+stop_pid "$CPE_PID"; stop_pid "$HAG_PID"
 
 t_finish
