@@ -59,7 +59,7 @@ web_testbed "1024 65535" >/dev/null || exit 1
 
 # run A|B PAIR -> prints "RATE BOX_US_PER_CONN"
 run() {
-	local v=$1 p=$2 rps done failed non2xx b0 b1 ns
+	local v=$1 p=$2 rps done failed non2xx b0 b1 ns lost
 	local bin=BIN_$v cpe=CPE_ARGS_$v hag=HAG_ARGS_$v
 	export HYBOND=${!bin}
 	read -r -a CPE_ARGS <<<"${!cpe:-}"
@@ -69,6 +69,12 @@ run() {
 	b0=$(box_usec)
 	read -r rps done failed non2xx <<<"$(ab_run "$v$p" "$CONC" 1000000 "$SECS" ":${PORT[$v]}/1k")"
 	b1=$(box_usec)
+	# A path manager that lost events (--announce-after, hybond's own on
+	# the CPE) served some connections worse: say so beside the figure.
+	for ns in "$NS_CPE" "$NS_HAG"; do
+		lost=$(HB=$HYBOND hybond_stats "$ns" | jq '.path_manager.events_lost // 0')
+		[ "${lost:-0}" = 0 ] || warn "run $v$p: the path manager in $ns lost events ($lost overflows)"
+	done
 	hybond_down
 	[ "$failed" = 0 ] && [ "$non2xx" = 0 ] ||
 		warn "run $v$p: $failed failed, $non2xx not 2xx of $done"
