@@ -709,8 +709,10 @@ static int parse_daemon(int argc, char **argv, int role,
 	if (role == HYBOND_ROLE_CPE && !join_after_given &&
 	    o->max_subflows != 0 && !o->cpe_listen)
 		o->join_after_ms = DEFAULT_JOIN_AFTER_MS;
+	/* With --initiate-subflows the HAG announces only to subscribers its
+	 * map leaves out, at once and in their connection's family: kept. */
 	if (role == HYBOND_ROLE_HAG && !announce_after_given &&
-	    o->max_subflows != 0)
+	    o->max_subflows != 0 && !o->initiate_subflows)
 		o->announce_after_ms = DEFAULT_ANNOUNCE_AFTER_MS;
 	if (o->cpe_listen && o->join_after_ms) {
 		fprintf(stderr,

@@ -67,12 +67,18 @@ transfers() {
 frozen_download() {
 	local i n0 pid
 	n0=$(cpe_stat .relay.accepted)
+	# curl opens its output only when bytes come: the last run's file
+	# must not be read as this one's.
+	rm -f "$TOPO_DIR/frozen"
 	topo_spawn "$NS_H" "$TOPO_DIR/frozen.out" curl -s -o "$TOPO_DIR/frozen" \
 		-w '%{http_code}' --limit-rate 32M --max-time 8 "http://$S4/huge.bin"
 	pid=$TOPO_LAST_PID
-	for ((i = 0; i < 50; i++)); do
-		[ "$(cpe_stat .relay.accepted)" -gt "$n0" ] && break
-		sleep 0.1
+	# Whichever comes first: the CPE counted it, or bytes arrived (a slow
+	# guest's stats call can take longer than the whole download).
+	for ((i = 0; i < 100; i++)); do
+		[ "$(stat -c %s "$TOPO_DIR/frozen" 2>/dev/null || echo 0)" -gt 0 ] && break
+		[ $((i % 4)) = 0 ] && [ "$(cpe_stat .relay.accepted)" -gt "$n0" ] && break
+		sleep 0.05
 	done
 	kill -STOP "$CPE_PID"
 	FROZEN_AT=$(stat -c %s "$TOPO_DIR/frozen" 2>/dev/null || echo 0)
