@@ -9,7 +9,7 @@
 #  B. --primary-rate 20 (primary-first), --join-after 60000: a bulk
 #     download fills the primary, the CPE switches the secondary on, and
 #     the waiting joins are made at once, not 60 s later.
-#  C. --announce-after 150 on the HAG: short requests get no ADD_ADDR at
+#  C. --announce-after 500 on the HAG: short requests get no ADD_ADDR at
 #     all (the HAG's kernel counts what it sent); a download that lasts is
 #     told of both addresses, joins them and uses the secondary.
 #  D. the HAG's event socket made tiny (a test fault): a burst of requests
@@ -136,7 +136,7 @@ check "... naming the option and the default it would repeat" \
 # before Linux 6.5, like MPJoinSynTx); no figure is a failure.
 addaddr() { nsx "$NS_CPE" nstat -az MPTcpExtAddAddr | awk '$1 == "MPTcpExtAddAddr" {print $2}'; }
 hag_pm() { nsx "$NS_HAG" "$HB" stats -j | jq -c '.path_manager'; }
-CPE_ARGS=(--bonding always) HAG_ARGS=(--announce-after 150)
+CPE_ARGS=(--bonding always) HAG_ARGS=(--announce-after 500)
 topo_start_hybond || { fail "C: daemons log ready"; exit 1; }
 ok "C: both daemons log ready"
 check_eq "C: the HAG runs the userspace PM" "$(nsx "$NS_HAG" cat /proc/sys/net/mptcp/pm_type)" 1
