@@ -468,6 +468,58 @@ int nl_subflow_census(struct nl *nl, const struct hb_addr *src, int n,
 	return 0;
 }
 
+struct token_walk {
+	void (*cb)(uint32_t token, void *data);
+	void *data;
+};
+
+static int token_cb(const struct nlmsghdr *nlh, void *data)
+{
+	const struct token_walk *w = data;
+	const struct nlattr *a;
+
+	if (mnl_nlmsg_get_payload_len(nlh) < sizeof(struct inet_diag_msg))
+		return MNL_CB_OK;
+	nl_attr_for_each(a, nlh, sizeof(struct inet_diag_msg))
+	{
+		struct mptcp_info mi;
+		size_t n = mnl_attr_get_payload_len(a);
+
+		if (mnl_attr_get_type(a) != INET_DIAG_INFO ||
+		    n < offsetof(struct mptcp_info, mptcpi_token) +
+				sizeof(mi.mptcpi_token))
+			continue;
+		memcpy(&mi, mnl_attr_get_payload(a), n < sizeof(mi) ? n : sizeof(mi));
+		w->cb(mi.mptcpi_token, w->data);
+	}
+	return MNL_CB_OK;
+}
+
+int nl_mptcp_tokens(struct nl *nl, void (*cb)(uint32_t token, void *data),
+		    void *data)
+{
+	struct token_walk w = { cb, data };
+	int fam[2] = { AF_INET, AF_INET6 };
+
+	for (int i = 0; i < 2; i++) {
+		char buf[256];
+		struct nlmsghdr *nlh = start(buf, SOCK_DIAG_BY_FAMILY, NLM_F_DUMP);
+		struct inet_diag_req_v2 *req =
+			mnl_nlmsg_put_extra_header(nlh, sizeof(*req));
+		int err;
+
+		req->sdiag_family = fam[i];
+		req->idiag_states = ~0U;
+		req->idiag_ext = 1U << (INET_DIAG_INFO - 1);
+		/* IPPROTO_MPTCP (262) does not fit sdiag_protocol. */
+		mnl_attr_put_u32(nlh, INET_DIAG_REQ_PROTOCOL, 262);
+		err = nl_request(nl, nlh, token_cb, &w);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
 struct genl_fam {
 	const char *grp;
 	uint16_t id;

@@ -91,6 +91,11 @@ struct subflow_census {
 int nl_subflow_census(struct nl *nl, const struct hb_addr *src, int n,
 		      struct subflow_census *out);
 
+/* Call cb with the token of every MPTCP connection of the namespace
+ * (mptcp_diag; nl must be a NETLINK_SOCK_DIAG socket). 0 or -errno. */
+int nl_mptcp_tokens(struct nl *nl, void (*cb)(uint32_t token, void *data),
+		    void *data);
+
 /* Generic netlink: family id and, if grp is set, a multicast group id. */
 int nl_genl_family(struct nl *nl, const char *name, uint16_t *id,
 		   const char *grp, uint32_t *grp_id);

@@ -169,7 +169,8 @@ static void render_table(const struct stats_input *in, struct sbuf *o)
 			    "connections seen, %llu subflows opened, %llu "
 			    "failed, %llu lost and retried, %llu announced, %llu "
 			    "tracked now, %llu ended before joining, %llu "
-			    "switched once connected, %llu event overflows\n\n",
+			    "switched once connected, %llu event overflows, "
+			    "%llu found closed after them\n\n",
 			    (unsigned long long)in->pm.established,
 			    (unsigned long long)in->pm.subflows_created,
 			    (unsigned long long)in->pm.subflow_errors,
@@ -178,7 +179,8 @@ static void render_table(const struct stats_input *in, struct sbuf *o)
 			    (unsigned long long)in->pm.tracked,
 			    (unsigned long long)in->pm.ended_unjoined,
 			    (unsigned long long)in->pm.prio_resent,
-			    (unsigned long long)in->pm.events_lost);
+			    (unsigned long long)in->pm.events_lost,
+			    (unsigned long long)in->pm.swept);
 	sbuf_printf(o, "%-16s %14s %14s\n", "access network", "sent",
 		    "received");
 	for (int n = 0; n < NET_MAX; n++)
@@ -331,7 +333,8 @@ static void render_json(const struct stats_input *in, struct sbuf *o)
 			    "\"subflows_created\":%llu,\"subflow_errors\":%llu,"
 			    "\"retries\":%llu,\"announced\":%llu,"
 			    "\"tracked\":%llu,\"ended_unjoined\":%llu,"
-			    "\"prio_resent\":%llu,\"events_lost\":%llu},",
+			    "\"prio_resent\":%llu,\"events_lost\":%llu,"
+			    "\"swept\":%llu},",
 			    (unsigned long long)in->pm.established,
 			    (unsigned long long)in->pm.subflows_created,
 			    (unsigned long long)in->pm.subflow_errors,
@@ -340,7 +343,8 @@ static void render_json(const struct stats_input *in, struct sbuf *o)
 			    (unsigned long long)in->pm.tracked,
 			    (unsigned long long)in->pm.ended_unjoined,
 			    (unsigned long long)in->pm.prio_resent,
-			    (unsigned long long)in->pm.events_lost);
+			    (unsigned long long)in->pm.events_lost,
+			    (unsigned long long)in->pm.swept);
 	sbuf_printf(o, "\"policy\":{\"bond\":{\"syns\":%llu},"
 		       "\"bypass\":{\"syns\":%llu}},",
 		    (unsigned long long)ctr_sum(in, HYBOND_DIR_STEER,

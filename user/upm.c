@@ -38,6 +38,9 @@
 /* How long a subflow still connecting when the switch turned is offered
  * its state again (a join takes a round trip or, lost, a few seconds). */
 #define PRIO_RETRY_MS 10000
+/* After lost events, how long before the tracked connections are checked
+ * against the kernel's (the ones still closing have gone by then). */
+#define SWEEP_DELAY_MS 1000
 #define PM_TYPE_PATH "/proc/sys/net/mptcp/pm_type"
 
 struct upm_conn {
@@ -55,6 +58,7 @@ struct upm_conn {
 	unsigned int backoff_ms;
 	uint16_t dport; /* the connection's remote port (host order) */
 	uint64_t announce_at_ms; /* --announce-after: not before; 0: done */
+	bool alive; /* seen by the last sweep */
 };
 
 static uint64_t now_ms(void)
@@ -540,18 +544,76 @@ static void on_sub_established(struct upm *u, const struct ev *e)
 		c->backoff_ms = 0;
 }
 
-static void on_closed(struct upm *u, const struct ev *e)
+/* Stop tracking *p: the connection is closed. */
+static void forget(struct upm *u, struct upm_conn **p)
 {
-	struct upm_conn **p = slot(u, e->token), *c = *p;
+	struct upm_conn *c = *p;
 
-	if (!c)
-		return;
 	*p = c->next;
 	if (c->join_at_ms || c->announce_at_ms)
 		u->st.ended_unjoined++;
 	free(c);
 	u->nconns--;
 	u->st.closed++;
+}
+
+static void on_closed(struct upm *u, const struct ev *e)
+{
+	struct upm_conn **p = slot(u, e->token);
+
+	if (*p)
+		forget(u, p);
+}
+
+static void mark_alive(uint32_t token, void *data)
+{
+	struct upm_conn *c = *slot(data, token);
+
+	if (c)
+		c->alive = true;
+}
+
+/* Events were lost, MPTCP_EVENT_CLOSED among them perhaps: forget the
+ * tracked connections the kernel no longer has. */
+static void sweep(struct upm *u)
+{
+	struct nl diag;
+	uint64_t gone = 0;
+	int err;
+
+	u->sweep_at_ms = 0;
+	if (!u->nconns)
+		return;
+	err = nl_open(&diag, NETLINK_SOCK_DIAG);
+	if (!err) {
+		err = nl_mptcp_tokens(&diag, mark_alive, u);
+		nl_close(&diag);
+	}
+	if (err) {
+		pr_warn("path manager: listing the kernel's MPTCP connections "
+			"after lost events (sock_diag, module mptcp_diag): %s; "
+			"connections whose close was lost stay tracked",
+			strerror(-err));
+		return;
+	}
+	for (int b = 0; b < TAB_SIZE; b++) {
+		struct upm_conn **pp = &u->tab[b];
+
+		while (*pp) {
+			if (!(*pp)->alive) {
+				forget(u, pp);
+				gone++;
+				continue;
+			}
+			(*pp)->alive = false;
+			pp = &(*pp)->next;
+		}
+	}
+	u->st.swept += gone;
+	if (gone)
+		pr_info("path manager: %llu tracked connections were closed "
+			"(their events lost), forgotten",
+			(unsigned long long)gone);
 }
 
 /* ---- events ------------------------------------------------------------- */
@@ -624,6 +686,12 @@ static int event_cb(const struct nlmsghdr *nlh, void *data)
 	if (!e.have_token)
 		return MNL_CB_OK;
 	if (e.cmd == MPTCP_EVENT_CLOSED) { /* a token is all it carries */
+		if (u->fault_lose_closed) { /* as if the kernel dropped it */
+			u->st.events_lost++;
+			if (!u->sweep_at_ms)
+				u->sweep_at_ms = now_ms() + SWEEP_DELAY_MS;
+			return MNL_CB_OK;
+		}
 		on_closed(u, &e);
 		return MNL_CB_OK;
 	}
@@ -707,6 +775,8 @@ void upm_handle_events(struct upm *u)
 		if (n < 0) {
 			/* The kernel dropped events for want of room: say
 			 * so once, then every 1000th time, and count it. */
+			if (errno == ENOBUFS && !u->sweep_at_ms)
+				u->sweep_at_ms = now_ms() + SWEEP_DELAY_MS;
 			if (errno == ENOBUFS && u->st.events_lost++ % 1000 == 0)
 				pr_warn("path manager: events were lost (the "
 					"event socket overflowed, %llu times "
@@ -762,6 +832,8 @@ void upm_tick(struct upm *u)
 {
 	uint64_t now;
 
+	if (u->sweep_at_ms && u->sweep_at_ms <= now_ms())
+		sweep(u);
 	if (!u->nconns)
 		return;
 	now = now_ms();
@@ -884,6 +956,14 @@ int upm_open(struct upm *u, const struct upm_opts *o)
 			   sizeof(rcv));
 		pr_warn("path manager: event socket at its smallest buffer "
 			"(HYBOND_TEST_FAULT=pm-events)");
+	}
+	/* A lost close, made certain: every MPTCP_EVENT_CLOSED ignored and
+	 * counted as lost, so that only the sweep forgets connections. */
+	if (getenv("HYBOND_TEST_FAULT") &&
+	    !strcmp(getenv("HYBOND_TEST_FAULT"), "pm-lose-closed")) {
+		u->fault_lose_closed = true;
+		pr_warn("path manager: closing events ignored "
+			"(HYBOND_TEST_FAULT=pm-lose-closed)");
 	}
 	fcntl(upm_event_fd(u), F_SETFL,
 	      fcntl(upm_event_fd(u), F_GETFL) | O_NONBLOCK);

@@ -79,6 +79,8 @@ struct upm_stats {
 	/* times the event socket overflowed (ENOBUFS): events were lost, so
 	 * some connections were never seen or never seen to close */
 	uint64_t events_lost;
+	/* tracked connections found closed after lost events */
+	uint64_t swept;
 };
 
 struct upm {
@@ -93,6 +95,8 @@ struct upm {
 	 * them); ours keep their retries. */
 	bool passive;
 	bool targets_full_logged;
+	uint64_t sweep_at_ms; /* events were lost: check then (0: no) */
+	bool fault_lose_closed; /* HYBOND_TEST_FAULT=pm-lose-closed */
 };
 
 /* Set up: userspace PM on, events subscribed, listeners open. Logs why on

@@ -32,6 +32,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct hb_addr csrc = { .family = AF_INET };
 	struct subflow_census cen = { 0 };
 	struct census_match cm = { .src = &csrc, .nsrc = 1, .out = &cen };
+	struct token_walk tw = { mark_alive, NULL };
 	/* Events are parsed and matched; with no targets nothing is sent. */
 	static struct upm u;
 	int len;
@@ -60,6 +61,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		diag_cb(nlh, &dm);
 		census_cb(nlh, &cm);
 		event_cb(nlh, &u);
+		tw.data = &u;
+		token_cb(nlh, &tw);
 	}
 	free(buf);
 	return 0;

@@ -14,6 +14,8 @@
 #     told of both addresses, joins them and uses the secondary.
 #  D. the HAG's event socket made tiny (a test fault): a burst of requests
 #     all succeed, and the lost path-manager events are counted and logged.
+#  E. the CPE's closing events lost (a test fault): the closed connections
+#     are found closed in the kernel's list and forgotten, an open one kept.
 # Each download: the hash, H@ at the server.
 set -u
 cd "$(dirname "$0")/../.."
@@ -185,6 +187,37 @@ check_ge "D: the HAG counted the event socket's overflows (events_lost)" "$lost"
 check "D: ... and logged them, naming the path manager's events" \
 	grep -q "path manager: events were lost (the event socket overflowed" "$TOPO_DIR/hag.log"
 note "D: HAG path manager: $(hag_pm)"
+stop_pid "$CPE_PID"; stop_pid "$HAG_PID"
+
+# ---- E: connections whose close was lost are found closed and forgotten ----
+# The CPE ignores every MPTCP_EVENT_CLOSED as if the kernel had dropped it
+# (a test fault), so only the check against the kernel's own list of MPTCP
+# connections (sock_diag), made after lost events, can forget them; one
+# that is still open must stay.
+topo_spawn "$NS_HAG" "$TOPO_DIR/hag.log" "$HB" hag --access acc0 --core core0 \
+	--secondary sec0
+HAG_PID=$TOPO_LAST_PID
+topo_spawn "$NS_CPE" "$TOPO_DIR/cpe.log" env HYBOND_TEST_FAULT=pm-lose-closed "$HB" \
+	cpe --lan lan0 --primary pri0 --secondary sec0 --bonding always
+CPE_PID=$TOPO_LAST_PID
+wait_for "$TOPO_DIR/hag.log" "info: ready:" 10 && wait_for "$TOPO_DIR/cpe.log" "info: ready:" 10
+check "E: both daemons log ready" test $? = 0
+nsx "$NS_H" curl -s -o "$TOPO_DIR/slow" --limit-rate 1M --max-time 60 "http://$S4/big.bin" &
+slow=$!
+sleep 0.5
+short E
+check_eq "E: 20 short requests, each intact and with H@" "$BAD" 0
+for i in $(seq 50); do [ "$(pm_json | jq .tracked)" = 1 ] && break; sleep 0.1; done
+pm=$(pm_json)
+check_eq "E: the CPE forgot the 20 closed ones, kept the open download (tracked)" "$(jq .tracked <<<"$pm")" 1
+check_ge "E: ... counting them as found closed (swept)" "$(jq .swept <<<"$pm")" 20
+check_ge "E: ... and their closes as lost (events_lost)" "$(jq .events_lost <<<"$pm")" 20
+check "E: ... and logged it" grep -q "tracked connections were closed (their events lost), forgotten" "$TOPO_DIR/cpe.log"
+check "E: the download still open then completes" wait "$slow"
+check_eq "E: ... intact" "$(sha256sum <"$TOPO_DIR/slow" | cut -d' ' -f1)" "$want_big"
+for i in $(seq 50); do [ "$(pm_json | jq .tracked)" = 0 ] && break; sleep 0.1; done
+check_eq "E: once it closed, it is forgotten too" "$(pm_json | jq .tracked)" 0
+note "E: CPE path manager: $(pm_json)"
 stop_pid "$CPE_PID"; stop_pid "$HAG_PID"
 
 t_finish
