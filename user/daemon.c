@@ -941,12 +941,9 @@ int run_daemon(const struct daemon_opts *o)
 		/* Our programs are on tc already, sharing the ring: the old
 		 * process finishes what it took, then we start taking. */
 		err = takeover_freeze(&tk);
-		if (!err && getenv("HYBOND_TEST_FAULT") &&
-		    !strcmp(getenv("HYBOND_TEST_FAULT"), "takeover")) {
-			pr_err("takeover: stopping before commit "
-			       "(HYBOND_TEST_FAULT=takeover)");
+		if (!err && test_fault("takeover",
+				       "takeover: stopping before commit"))
 			err = -ECANCELED;
-		}
 		if (err)
 			goto out;
 	}

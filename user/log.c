@@ -76,3 +76,13 @@ void log_hook_libbpf(void)
 {
 	libbpf_set_print(libbpf_print);
 }
+
+int test_fault(const char *name, const char *what)
+{
+	const char *f = getenv("HYBOND_TEST_FAULT");
+
+	if (!f || strcmp(f, name))
+		return 0;
+	pr_warn("%s (test fault HYBOND_TEST_FAULT=%s)", what, name);
+	return 1;
+}

@@ -11,6 +11,9 @@ void log_msg(enum log_level lvl, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 /* Route libbpf's own messages through log_msg, demoted one level. */
 void log_hook_libbpf(void);
+/* Whether the tests asked for the fault NAME (HYBOND_TEST_FAULT=NAME);
+ * if so, a warning names it and what it does (WHAT). */
+int test_fault(const char *name, const char *what);
 
 #define pr_err(...) log_msg(LOG_ERR_, __VA_ARGS__)
 #define pr_warn(...) log_msg(LOG_WARN_, __VA_ARGS__)

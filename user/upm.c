@@ -949,22 +949,16 @@ int upm_open(struct upm *u, const struct upm_opts *o)
 			   sizeof(rcv));
 	/* No NETLINK_NO_ENOBUFS: a lost event must be known (ENOBUFS). The
 	 * test fault shrinks the buffer to the kernel's floor to provoke it. */
-	if (getenv("HYBOND_TEST_FAULT") &&
-	    !strcmp(getenv("HYBOND_TEST_FAULT"), "pm-events")) {
+	if (test_fault("pm-events",
+		       "path manager: event socket at its smallest buffer")) {
 		rcv = 0;
 		setsockopt(upm_event_fd(u), SOL_SOCKET, SO_RCVBUFFORCE, &rcv,
 			   sizeof(rcv));
-		pr_warn("path manager: event socket at its smallest buffer "
-			"(HYBOND_TEST_FAULT=pm-events)");
 	}
 	/* A lost close, made certain: every MPTCP_EVENT_CLOSED ignored and
 	 * counted as lost, so that only the sweep forgets connections. */
-	if (getenv("HYBOND_TEST_FAULT") &&
-	    !strcmp(getenv("HYBOND_TEST_FAULT"), "pm-lose-closed")) {
-		u->fault_lose_closed = true;
-		pr_warn("path manager: closing events ignored "
-			"(HYBOND_TEST_FAULT=pm-lose-closed)");
-	}
+	u->fault_lose_closed = test_fault("pm-lose-closed",
+					  "path manager: closing events ignored");
 	fcntl(upm_event_fd(u), F_SETFL,
 	      fcntl(upm_event_fd(u), F_GETFL) | O_NONBLOCK);
 
