@@ -42,6 +42,8 @@
  * against the kernel's (the ones still closing have gone by then). */
 #define SWEEP_DELAY_MS 1000
 #define PM_TYPE_PATH "/proc/sys/net/mptcp/pm_type"
+/* Address ids tried when the kernel refuses ours (see announce()). */
+#define ANNOUNCE_IDS 8
 
 struct upm_conn {
 	struct upm_conn *next;
@@ -256,24 +258,42 @@ static int subflow_create(struct upm *u, struct upm_conn *c, int ti)
 	return 0;
 }
 
+static int announce_id(struct upm *u, struct upm_conn *c, int i, int id)
+{
+	char buf[512];
+	struct nlmsghdr *nlh = cmd_msg(u, buf, MPTCP_PM_CMD_ANNOUNCE);
+
+	mnl_attr_put_u32(nlh, MPTCP_PM_ATTR_TOKEN, c->token);
+	put_nest(nlh, MPTCP_PM_ATTR_ADDR, &u->o.local[i], id,
+		 u->o.announce_port, MPTCP_PM_ADDR_FLAG_SIGNAL, 0);
+	return nl_request(&u->cmd, nlh, NULL, NULL);
+}
+
 /* At once: the connection's family. After --announce-after: every
  * address, as the kernel's PM does (an IPv4 connection takes an IPv6
  * subflow too; two subflows on the secondary carry a single bulk
- * faster, see README). */
+ * faster, see README).
+ * Address i goes with id i + 1. But a join that reached the address
+ * before we announced it (a CPE given --hag-secondary joins on its own
+ * clock; the kernel refuses that join, MismatchPortSynRx) made the kernel
+ * file the address under the first free id, and it then refuses the
+ * address under any other ("did not match address and id"): so the other
+ * ids are tried in turn, and the CPE's next try finds the port. */
 static void announce(struct upm *u, struct upm_conn *c)
 {
 	for (int i = 0; i < u->o.nlocal; i++) {
-		char buf[512];
-		struct nlmsghdr *nlh;
+		int err;
 
 		if (u->o.local[i].family != c->family &&
 		    !u->o.announce_after_ms)
 			continue;
-		nlh = cmd_msg(u, buf, MPTCP_PM_CMD_ANNOUNCE);
-		mnl_attr_put_u32(nlh, MPTCP_PM_ATTR_TOKEN, c->token);
-		put_nest(nlh, MPTCP_PM_ATTR_ADDR, &u->o.local[i], i + 1,
-			 u->o.announce_port, MPTCP_PM_ADDR_FLAG_SIGNAL, 0);
-		if (!nl_request(&u->cmd, nlh, NULL, NULL))
+		err = announce_id(u, c, i, i + 1);
+		for (int id = 1; err && id <= ANNOUNCE_IDS &&
+				 strstr(u->cmd.err, "did not match");
+		     id++)
+			if (id != i + 1)
+				err = announce_id(u, c, i, id);
+		if (!err)
 			u->st.announced++;
 		else
 			pr_debug("announcing to token %08x: %s", c->token,

@@ -16,6 +16,9 @@
 #     all succeed, and the lost path-manager events are counted and logged.
 #  E. the CPE's closing events lost (a test fault): the closed connections
 #     are found closed in the kernel's list and forgotten, an open one kept.
+#  F. a CPE given --hag-secondary joins at once, before the HAG announces
+#     (--announce-after 400): the kernel refuses those joins, and the later
+#     announcement still goes through, so IPv4 and IPv6 both bond.
 # Each download: the hash, H@ at the server.
 set -u
 cd "$(dirname "$0")/../.."
@@ -218,6 +221,32 @@ check_eq "E: ... intact" "$(sha256sum <"$TOPO_DIR/slow" | cut -d' ' -f1)" "$want
 for i in $(seq 50); do [ "$(pm_json | jq .tracked)" = 0 ] && break; sleep 0.1; done
 check_eq "E: once it closed, it is forgotten too" "$(pm_json | jq .tracked)" 0
 note "E: CPE path manager: $(pm_json)"
+stop_pid "$CPE_PID"; stop_pid "$HAG_PID"
+
+# ---- F: joins that come before the announcement ---------------------------
+# The kernel takes a join to HAG@2:9300 only once 9300 was announced on that
+# connection, so it refuses the CPE's early ones (MismatchPortSynRx); but it
+# has filed HAG@2 under an id of its own by then, and refused the HAG's
+# announcement under another id: the IPv6 connection never bonded.
+mismatch() { nsx "$NS_HAG" nstat -az MPTcpExtMismatchPortSynRx | awk '$1 == "MPTcpExtMismatchPortSynRx" {print $2}'; }
+CPE_ARGS=(--bonding always --join-after 0 --hag-secondary "$HAG_S4:9300"
+	--hag-secondary "[$HAG_S6]:9300")
+HAG_ARGS=(--announce-after 400)
+topo_start_hybond || { fail "F: daemons log ready"; exit 1; }
+ok "F: both daemons log ready"
+m0=$(mismatch)
+check "F: the kernel counts joins to a port not announced (MismatchPortSynRx)" test -n "$m0"
+BAD=0
+download "F" 4 big.bin "$want_big"
+check_ge "F: IPv4 joins HAG@2 once announced (% on the secondary)" "$SHARE" 20
+download "F" 6 big.bin "$want_big"
+check_ge "F: ... and IPv6 (% on the secondary)" "$SHARE" 20
+check_eq "F: both downloads intact and with H@" "$BAD" 0
+check_ge "F: the joins made before the announcement were refused (MismatchPortSynRx)" \
+	"$(( $(mismatch) - m0 ))" 1
+pm=$(hag_pm)
+check_ge "F: the HAG announced both addresses to both connections" "$(jq .announced <<<"$pm")" 4
+note "F: HAG path manager: $pm"
 stop_pid "$CPE_PID"; stop_pid "$HAG_PID"
 
 t_finish
