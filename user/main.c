@@ -36,6 +36,8 @@
  * "Joining later"); a short request through both gateways on the test bed
  * takes about 1.5 ms. */
 #define DEFAULT_JOIN_AFTER_MS 200
+/* Shorter than the CPE's --join-after: the address is known when it joins. */
+#define DEFAULT_ANNOUNCE_AFTER_MS 100
 #define DEFAULT_PIN_ROOT "/sys/fs/bpf/hybond"
 
 static void usage_daemon(FILE *f, int role)
@@ -89,9 +91,9 @@ static void usage_daemon(FILE *f, int role)
 			"                     addresses are announced with ADD_ADDR\n"
 			"  --join-port PORT   port announced with the secondary address (%d)\n"
 			"  --announce-after MS  announce the secondary's addresses only to\n"
-			"                     connections that lived MS milliseconds\n"
-			"                     (hybond's path manager; default: the kernel's\n"
-			"                     announces to every connection at once)\n"
+			"                     connections that lived MS milliseconds, by\n"
+			"                     hybond's path manager (%d; 0: at once, by\n"
+			"                     the kernel's)\n"
 			"  --subscribers P,.. subscriber prefixes: MP_CAPABLE SYNs from elsewhere\n"
 			"                     are dropped and counted (BCP 38)\n"
 			"  --max-conns-per-subscriber N  connections per subscriber prefix\n"
@@ -109,7 +111,7 @@ static void usage_daemon(FILE *f, int role)
 			"  --cpe-secondary PREFIX/LEN=ADDR:PORT  subscribers in PREFIX are\n"
 			"                     reached on ADDR:PORT (their CPE's --join-port);\n"
 			"                     repeat for more\n",
-			DEFAULT_JOIN_PORT);
+			DEFAULT_JOIN_PORT, DEFAULT_ANNOUNCE_AFTER_MS);
 	fprintf(f,
 		"\n"
 		"common options:\n"
@@ -415,7 +417,7 @@ static int parse_daemon(int argc, char **argv, int role,
 	};
 	uint32_t v;
 	int c, verbose = 0;
-	bool join_after_given = false;
+	bool join_after_given = false, announce_after_given = false;
 
 	memset(o, 0, sizeof(*o));
 	o->role = role;
@@ -525,19 +527,12 @@ static int parse_daemon(int argc, char **argv, int role,
 			join_after_given = true;
 			break;
 		case O_ANNAFTER:
-			/* An hour, as --join-after; 0 is refused: that is the
-			 * kernel's own way, the default. */
+			/* An hour, as --join-after; 0: at once, by the
+			 * kernel's path manager. */
 			if (parse_u32("--announce-after", optarg, 3600000, &v))
 				return -EINVAL;
-			if (!v) {
-				fprintf(stderr,
-					"hybond: --announce-after 0: the kernel's "
-					"path manager already announces at once "
-					"(the default); give 1-3600000 ms or drop "
-					"the option\n");
-				return -EINVAL;
-			}
 			o->announce_after_ms = v;
+			announce_after_given = true;
 			break;
 		case O_HAGSEC:
 		case O_CPESEC: {
@@ -714,6 +709,11 @@ static int parse_daemon(int argc, char **argv, int role,
 	if (role == HYBOND_ROLE_CPE && !join_after_given &&
 	    o->max_subflows != 0 && !o->cpe_listen)
 		o->join_after_ms = DEFAULT_JOIN_AFTER_MS;
+	/* With --initiate-subflows the HAG announces only to subscribers its
+	 * map leaves out, at once and in their connection's family: kept. */
+	if (role == HYBOND_ROLE_HAG && !announce_after_given &&
+	    o->max_subflows != 0 && !o->initiate_subflows)
+		o->announce_after_ms = DEFAULT_ANNOUNCE_AFTER_MS;
 	if (o->cpe_listen && o->join_after_ms) {
 		fprintf(stderr,
 			"hybond: --join-after %u with --join-port: with "

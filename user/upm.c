@@ -1006,6 +1006,11 @@ int upm_open(struct upm *u, const struct upm_opts *o)
 			o->targets[i].prefix.family ? " for " : "",
 			o->targets[i].prefix.family ? "a subscriber prefix" : "",
 			o->targets[i].port);
+	if (o->server && o->announce_port && o->announce_after_ms)
+		pr_info("path manager: hybond's, announcing the secondary's "
+			"addresses to connections that live %u ms "
+			"(--announce-after 0: the kernel's, at once)",
+			o->announce_after_ms);
 	return 0;
 fail:
 	upm_close(u);
