@@ -218,10 +218,10 @@ topo_spawn "$NS_CPE" "$TOPO_DIR/cpe.log" env HYBOND_TEST_FAULT=pm-lose-closed "$
 CPE_PID=$TOPO_LAST_PID
 wait_for "$TOPO_DIR/hag.log" "info: ready:" 10 && wait_for "$TOPO_DIR/cpe.log" "info: ready:" 10
 check "E: both daemons log ready" test $? = 0
-# The open one: nginx sends it at 100 KB/s, far longer than the rest of E;
-# stopped below.
+# The open one: nginx sends it at 10 KB/s, far longer than the rest of E
+# (minutes in a slow guest); stopped below.
 # (ip netns exec, not the nsx function: $! is then curl itself.)
-ip netns exec "$NS_H" curl -s -o "$TOPO_DIR/slow" --max-time 120 "http://$S4/slow/big.bin" &
+ip netns exec "$NS_H" curl -s -o "$TOPO_DIR/slow" --max-time 900 "http://$S4/slow/big.bin" &
 slow=$!
 sleep 0.5
 short E
