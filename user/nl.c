@@ -441,13 +441,13 @@ static int census_cb(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
-int nl_subflow_census(struct nl *nl, const struct hb_addr *src, int n,
-		      struct subflow_census *out)
+/* Dump the sockets of PROTOCOL in STATES (a bit per TCP state), IPv4 then
+ * IPv6, each with its INET_DIAG_INFO, to cb. */
+static int diag_dump(struct nl *nl, unsigned int protocol, uint32_t states,
+		     mnl_cb_t cb, void *data)
 {
-	struct census_match m = { .src = src, .nsrc = n, .out = out };
 	int fam[2] = { AF_INET, AF_INET6 };
 
-	memset(out, 0, sizeof(*out));
 	for (int i = 0; i < 2; i++) {
 		char buf[256];
 		struct nlmsghdr *nlh = start(buf, SOCK_DIAG_BY_FAMILY, NLM_F_DUMP);
@@ -456,16 +456,29 @@ int nl_subflow_census(struct nl *nl, const struct hb_addr *src, int n,
 		int err;
 
 		req->sdiag_family = fam[i];
-		req->sdiag_protocol = IPPROTO_TCP;
-		/* TCP_ESTABLISHED and TCP_SYN_SENT; the ULP's flags come
-		 * with INET_DIAG_INFO. */
-		req->idiag_states = (1U << 1) | (1U << 2);
+		req->idiag_states = states;
 		req->idiag_ext = 1U << (INET_DIAG_INFO - 1);
-		err = nl_request(nl, nlh, census_cb, &m);
+		/* IPPROTO_MPTCP (262) does not fit sdiag_protocol. */
+		if (protocol > 255)
+			mnl_attr_put_u32(nlh, INET_DIAG_REQ_PROTOCOL, protocol);
+		else
+			req->sdiag_protocol = (uint8_t)protocol;
+		err = nl_request(nl, nlh, cb, data);
 		if (err)
 			return err;
 	}
 	return 0;
+}
+
+int nl_subflow_census(struct nl *nl, const struct hb_addr *src, int n,
+		      struct subflow_census *out)
+{
+	struct census_match m = { .src = src, .nsrc = n, .out = out };
+
+	memset(out, 0, sizeof(*out));
+	/* TCP_ESTABLISHED and TCP_SYN_SENT; the ULP's flags come with
+	 * INET_DIAG_INFO. */
+	return diag_dump(nl, IPPROTO_TCP, (1U << 1) | (1U << 2), census_cb, &m);
 }
 
 struct token_walk {
@@ -499,25 +512,8 @@ int nl_mptcp_tokens(struct nl *nl, void (*cb)(uint32_t token, void *data),
 		    void *data)
 {
 	struct token_walk w = { cb, data };
-	int fam[2] = { AF_INET, AF_INET6 };
 
-	for (int i = 0; i < 2; i++) {
-		char buf[256];
-		struct nlmsghdr *nlh = start(buf, SOCK_DIAG_BY_FAMILY, NLM_F_DUMP);
-		struct inet_diag_req_v2 *req =
-			mnl_nlmsg_put_extra_header(nlh, sizeof(*req));
-		int err;
-
-		req->sdiag_family = fam[i];
-		req->idiag_states = ~0U;
-		req->idiag_ext = 1U << (INET_DIAG_INFO - 1);
-		/* IPPROTO_MPTCP (262) does not fit sdiag_protocol. */
-		mnl_attr_put_u32(nlh, INET_DIAG_REQ_PROTOCOL, 262);
-		err = nl_request(nl, nlh, token_cb, &w);
-		if (err)
-			return err;
-	}
-	return 0;
+	return diag_dump(nl, 262 /* IPPROTO_MPTCP */, ~0U, token_cb, &w);
 }
 
 struct genl_fam {
