@@ -769,14 +769,41 @@ static void flush_unlink(struct conn *c)
 	c->flush_wait_ms = 0;
 }
 
+static void conn_fail(struct conn *c, int bad);
+
+/*
+ * Was spliced TCP leg i reset? Its end of stream can hide it: the kernel's
+ * work queue, sending the other leg's bytes on it, can take the pending
+ * ECONNRESET before our recv() does (seen once in a 6.12 guest: a server's
+ * reset reached the host as a FIN). A leg whose write side we never shut
+ * down ends gracefully in CLOSE_WAIT; TCP_CLOSE there is a reset.
+ */
+static bool splice_leg_reset(const struct conn *c, int i)
+{
+	struct tcp_info ti = { 0 };
+	socklen_t len = sizeof(ti);
+	int err = 0;
+
+	if (leg_mptcp(c, i) || c->s[i].wr_shut)
+		return false;
+	len = sizeof(err);
+	if (!getsockopt(c->s[i].fd, SOL_SOCKET, SO_ERROR, &err, &len) && err)
+		return true;
+	len = sizeof(ti);
+	return !getsockopt(c->s[i].fd, IPPROTO_TCP, TCP_INFO, &ti, &len) &&
+	       ti.tcpi_state == TCP_CLOSE;
+}
+
 /*
  * Direction d's source has ended: has the kernel handed its destination
  * every byte the source received? The verdict program's redirects are sent
  * from a work queue, and a shutdown() before they are would put the FIN
  * ahead of them. If not, the connection is looked at again after 1, 2,
- * 4 ... 64 ms (flush_pass).
+ * 4 ... 64 ms (flush_pass). Returns 1 when flushed, 0 while waiting, and
+ * -1 when the destination was reset (the connection is closed: nothing
+ * will ever be handed to it).
  */
-static bool splice_flushed(struct conn *c, int d)
+static int splice_flushed(struct conn *c, int d)
 {
 	uint64_t rcvd, wr, x;
 
@@ -787,14 +814,18 @@ static bool splice_flushed(struct conn *c, int d)
 	    wr >= rcvd) {
 		/* (A leg the kernel cannot describe any more is failing:
 		 * its error comes through the usual path.) */
-		return true;
+		return 1;
+	}
+	if (splice_leg_reset(c, !d)) {
+		conn_fail(c, !d);
+		return -1;
 	}
 	list_add(&c->w->flush, c, FLUSH);
 	c->flush_wait_ms = c->flush_wait_ms ? c->flush_wait_ms * 2 : 1;
 	if (c->flush_wait_ms > 64)
 		c->flush_wait_ms = 64;
 	c->flush_at_ms = c->w->now_ms + c->flush_wait_ms;
-	return false;
+	return 0;
 }
 
 /* Queue the flushing connections that are due; returns the ms until the
@@ -947,6 +978,10 @@ static bool pump_dir(struct conn *c, int d, bool *more)
 			continue;
 		}
 		if (n == 0) {
+			if (c->spliced && splice_leg_reset(c, d)) {
+				conn_fail(c, d);
+				return false;
+			}
 			src->rd_eof = true;
 			/* The first end of stream: a last look at the subflows
 			 * while both ends still hold them, once a bulk moved
@@ -978,8 +1013,12 @@ static bool pump_dir(struct conn *c, int d, bool *more)
 	}
 	/* End of stream travels once everything before it has. */
 	if (src->rd_eof && !b->buf && !dst->wr_shut) {
-		if (c->spliced && !splice_flushed(c, d))
-			return true;
+		if (c->spliced) {
+			int f = splice_flushed(c, d);
+
+			if (f <= 0)
+				return f == 0;
+		}
 		if (shutdown(dst->fd, SHUT_WR) && errno != ENOTCONN) {
 			conn_fail(c, !d);
 			return false;
