@@ -61,6 +61,7 @@ struct upm_conn {
 	uint16_t dport; /* the connection's remote port (host order) */
 	uint64_t announce_at_ms; /* --announce-after: not before; 0: done */
 	bool alive; /* seen by the last sweep */
+	bool gone;  /* a join was refused: the kernel has no such token */
 };
 
 static uint64_t now_ms(void)
@@ -252,6 +253,10 @@ static int subflow_create(struct upm *u, struct upm_conn *c, int ti)
 		pr_debug("subflow to %s port %u for token %08x: %s%s%s",
 			 hb_addr_str(&t->addr, a, sizeof(a)), t->port, c->token,
 			 strerror(-err), u->cmd.err[0] ? ": " : "", u->cmd.err);
+		/* The connection closed and its MPTCP_EVENT_CLOSED was lost
+		 * (or is still on its way): upm_tick forgets it. */
+		if (strstr(u->cmd.err, "invalid token"))
+			c->gone = true;
 		return err;
 	}
 	u->st.subflows_created++;
@@ -346,6 +351,8 @@ static void join_missing(struct upm *u, struct upm_conn *c)
 			continue;
 		if (subflow_create(u, c, ti)) {
 			failed = true;
+			if (c->gone)
+				break;
 		} else {
 			c->up |= bit;
 			c->prio &= (uint8_t)~bit;
@@ -873,6 +880,15 @@ void upm_tick(struct upm *u)
 			}
 			if (c->retry_at_ms && c->retry_at_ms <= now)
 				join_missing(u, c);
+			if (c->gone) {
+				/* Found closed without its event, as by the
+				 * sweep, and counted with it. */
+				if (!c->up)
+					u->st.ended_unjoined++;
+				forget(u, pp);
+				u->st.swept++;
+				continue;
+			}
 			if (c->prio)
 				resend_prio(u, c, now);
 			pp = &c->next;

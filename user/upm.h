@@ -79,7 +79,9 @@ struct upm_stats {
 	/* times the event socket overflowed (ENOBUFS): events were lost, so
 	 * some connections were never seen or never seen to close */
 	uint64_t events_lost;
-	/* tracked connections found closed after lost events */
+	/* tracked connections found closed without their close event: by the
+	 * sweep after lost events, or by a join the kernel refused for an
+	 * unknown token */
 	uint64_t swept;
 };
 

@@ -22,6 +22,9 @@
 #  F. a CPE given --hag-secondary joins at once, before the HAG announces
 #     (--announce-after 400): the kernel refuses those joins, and the later
 #     announcement still goes through, so IPv4 and IPv6 both bond.
+#  G. closing events lost again, a CPE given --hag-secondary: the joins of
+#     closed connections are refused ("invalid token") once each, and
+#     forget them.
 # Each download: the hash, H@ at the server.
 set -u
 cd "$(dirname "$0")/../.."
@@ -270,6 +273,35 @@ check_ge "F: the joins made before the announcement were refused (MismatchPortSy
 pm=$(hag_pm)
 check_ge "F: the HAG announced both addresses to both connections" "$(jq .announced <<<"$pm")" 4
 note "F: HAG path manager: $pm"
+stop_pid "$CPE_PID"; stop_pid "$HAG_PID"
+
+# ---- G: a join refused for an unknown token forgets the connection ---------
+# A CPE given --hag-secondary tracks each connection to join it after 200
+# ms; the short ones have closed by then, and with their close events lost
+# (the test fault) the kernel refuses each join: "invalid token". That
+# forgets the connection at once, rather than trying again after 250,
+# 500 ... ms until the sweep.
+topo_spawn "$NS_HAG" "$TOPO_DIR/hag.log" "$HB" hag --access acc0 --core core0 \
+	--secondary sec0
+HAG_PID=$TOPO_LAST_PID
+topo_spawn "$NS_CPE" "$TOPO_DIR/cpe.log" env HYBOND_TEST_FAULT=pm-lose-closed "$HB" \
+	cpe -v --lan lan0 --primary pri0 --secondary sec0 --bonding always \
+	--hag-secondary "$HAG_S4:9300" --hag-secondary "[$HAG_S6]:9300"
+CPE_PID=$TOPO_LAST_PID
+wait_for "$TOPO_DIR/hag.log" "info: ready:" 10 && wait_for "$TOPO_DIR/cpe.log" "info: ready:" 10
+check "G: both daemons log ready" test $? = 0
+short G
+check_eq "G: 20 short requests, each intact and with H@" "$BAD" 0
+untracked pm_json
+sleep 1
+refused=$(grep -o 'for token [0-9a-f]*: .*invalid token' "$TOPO_DIR/cpe.log" | cut -d' ' -f3 | sort | uniq -c | sort -rn)
+note "G: joins refused for an unknown token: $(grep -c 'invalid token' "$TOPO_DIR/cpe.log"), by token: $(awk '{printf "%s ", $1}' <<<"$refused")"
+check_ge "G: joins came after their connection closed (tokens refused)" "$(grep -c . <<<"$refused")" 1
+check_le "G: ... each refused once, then forgotten (most refusals of one token)" "$(head -n 1 <<<"$refused" | awk '{print $1}')" 1
+pm=$(pm_json)
+check_eq "G: the CPE tracks none of them" "$(jq .tracked <<<"$pm")" 0
+check_ge "G: ... counting them as found closed (swept)" "$(jq .swept <<<"$pm")" 20
+note "G: CPE path manager: $pm"
 stop_pid "$CPE_PID"; stop_pid "$HAG_PID"
 
 t_finish
