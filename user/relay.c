@@ -781,12 +781,11 @@ static void conn_fail(struct conn *c, int bad);
 static bool splice_leg_reset(const struct conn *c, int i)
 {
 	struct tcp_info ti = { 0 };
-	socklen_t len = sizeof(ti);
 	int err = 0;
+	socklen_t len = sizeof(err);
 
 	if (leg_mptcp(c, i) || c->s[i].wr_shut)
 		return false;
-	len = sizeof(err);
 	if (!getsockopt(c->s[i].fd, SOL_SOCKET, SO_ERROR, &err, &len) && err)
 		return true;
 	len = sizeof(ti);

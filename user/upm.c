@@ -883,8 +883,6 @@ void upm_tick(struct upm *u)
 			if (c->gone) {
 				/* Found closed without its event, as by the
 				 * sweep, and counted with it. */
-				if (!c->up)
-					u->st.ended_unjoined++;
 				forget(u, pp);
 				u->st.swept++;
 				continue;
