@@ -11,6 +11,8 @@ ok() { T_PASS=$((T_PASS + 1)); echo "ok - $*"; }
 fail() { T_FAIL=$((T_FAIL + 1)); echo "FAIL - $*"; }
 skip() { T_SKIP=$((T_SKIP + 1)); echo "skip - $*"; }
 note() { echo "# $*"; }
+# The sha256 of a file, hex (empty when it cannot be read). sha_of FILE
+sha_of() { local h _; read -r h _ < <(sha256sum 2>/dev/null <"$1"); echo "$h"; }
 
 # check DESCRIPTION CMD...: ok if CMD succeeds.
 check() {

@@ -35,24 +35,13 @@ TOPO_DIR=
 
 nsx() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
 
-_topo_link() { # ns1 if1 ns2 if2
-	ip link add "$2" netns "$1" type veth peer name "$4" netns "$3"
-	nsx "$1" ip link set "$2" up
-	nsx "$3" ip link set "$4" up
-}
-
-_topo_addr() { # ns if addr4/len addr6/len
-	nsx "$1" ip addr add "$3" dev "$2"
-	nsx "$1" ip -6 addr add "$4" dev "$2" nodad
-}
-
 # Shape one direction: egress of ns/if at rate, with a queue of ~50 ms
 # and a token bucket of 10 ms of the rate, or BURST bytes (at least two
 # full frames; a line's own burst is one frame at a time).
 topo_shape() { # ns if rate(mbit) [burst(bytes)]
 	local burst=${4:-$(( $3 * 1000000 / 8 / 100 ))}
 	[ "$burst" -lt 3200 ] && burst=3200
-	nsx "$1" tc qdisc replace dev "$2" root tbf rate "$3mbit" \
+	tc -n "$1" qdisc replace dev "$2" root tbf rate "$3mbit" \
 		burst "$burst" latency 50ms
 }
 
@@ -61,7 +50,7 @@ topo_shape() { # ns if rate(mbit) [burst(bytes)]
 topo_netem() {
 	local ns=$1 ifc=$2
 	shift 2
-	nsx "$ns" tc qdisc replace dev "$ifc" root netem limit 1000 "$@"
+	tc -n "$ns" qdisc replace dev "$ifc" root netem limit 1000 "$@"
 }
 
 # Does this kernel have netem? (The host of this project has not.)
@@ -91,7 +80,7 @@ netem_or_skip() {
 # directions of the primary and secondary links (omitted: unshaped veth);
 # --sec-family leaves the secondary network single-stack.
 topo_up() {
-	local rate1= rate2= secfam= ns
+	local rate1= rate2= secfam= ns fwd c4= c6=
 	while [ $# -gt 0 ]; do
 		case $1 in
 		--rate1) rate1=$2; shift 2 ;;
@@ -103,47 +92,79 @@ topo_up() {
 	TOPO_DIR=$(mktemp -d "/tmp/$TOPO_ID.XXXXXX")
 	# nstat keeps a history file shared by every namespace: keep ours apart.
 	export NSTAT_HISTORY=$TOPO_DIR/nstat.history
+	# A process costs a tenth of a second in a vmtest guest, so the
+	# testbed is built by one `ip -batch` per namespace, not a command each
+	# (ip stops at the first command that fails and names it).
+	ip -batch - <<-EOF
+		netns add $NS_H
+		netns add $NS_CPE
+		netns add $NS_HAG
+		netns add $NS_S
+	EOF
 	for ns in $TOPO_NS; do
-		ip netns add "$ns"
-		nsx "$ns" ip link set lo up
+		fwd=
+		[ "$ns" = "$NS_CPE" ] || [ "$ns" = "$NS_HAG" ] &&
+			fwd="net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1"
 		nsx "$ns" sysctl -qw net.ipv6.conf.all.accept_dad=0 \
-			net.ipv6.conf.default.accept_dad=0
+			net.ipv6.conf.default.accept_dad=0 $fwd
 	done
-	for ns in $NS_CPE $NS_HAG; do
-		nsx "$ns" sysctl -qw net.ipv4.ip_forward=1 \
-			net.ipv6.conf.all.forwarding=1
-	done
-
-	_topo_link "$NS_H" eth0 "$NS_CPE" lan0
-	_topo_link "$NS_CPE" pri0 "$NS_HAG" acc0
-	_topo_link "$NS_CPE" sec0 "$NS_HAG" sec0
-	_topo_link "$NS_HAG" core0 "$NS_S" eth0
-
-	_topo_addr "$NS_H" eth0 $H4/24 $H6/64
-	_topo_addr "$NS_CPE" lan0 $CPE_LAN4/24 $CPE_LAN6/64
-	_topo_addr "$NS_CPE" pri0 $CPE_P4/25 $CPE_P6/64
-	_topo_addr "$NS_CPE" sec0 $CPE_S4/25 $CPE_S6/64
-	_topo_addr "$NS_HAG" sec0 $HAG_S4/25 $HAG_S6/64
-	case $secfam in
-	4) nsx "$NS_CPE" ip -6 addr del $CPE_S6/64 dev sec0
-	   nsx "$NS_HAG" ip -6 addr del $HAG_S6/64 dev sec0 ;;
-	6) nsx "$NS_CPE" ip addr del $CPE_S4/25 dev sec0
-	   nsx "$NS_HAG" ip addr del $HAG_S4/25 dev sec0 ;;
-	esac
-	_topo_addr "$NS_HAG" acc0 $HAG_P4/25 $HAG_P6/64
-	_topo_addr "$NS_HAG" core0 $HAG_C4/24 $HAG_C6/64
-	_topo_addr "$NS_S" eth0 $S4/24 $S6/64
-
-	nsx "$NS_H" ip route add default via $CPE_LAN4
-	nsx "$NS_H" ip -6 route add default via $CPE_LAN6
-	nsx "$NS_CPE" ip route add default via $HAG_P4 dev pri0
-	nsx "$NS_CPE" ip -6 route add default via $HAG_P6 dev pri0
-	nsx "$NS_HAG" ip route add 192.0.2.0/24 via $CPE_P4 dev acc0
-	nsx "$NS_HAG" ip -6 route add 2001:db8:1::/64 via $CPE_P6 dev acc0
-	nsx "$NS_HAG" ip route add default via $S4 dev core0
-	nsx "$NS_HAG" ip -6 route add default via $S6 dev core0
-	nsx "$NS_S" ip route add default via $HAG_C4
-	nsx "$NS_S" ip -6 route add default via $HAG_C6
+	# The links after the sysctls: a link takes default.accept_dad as it
+	# is made, and DAD on its link-local address delays IPv6 by seconds.
+	ip -batch - <<-EOF
+		link add eth0 netns $NS_H type veth peer name lan0 netns $NS_CPE
+		link add pri0 netns $NS_CPE type veth peer name acc0 netns $NS_HAG
+		link add sec0 netns $NS_CPE type veth peer name sec0 netns $NS_HAG
+		link add core0 netns $NS_HAG type veth peer name eth0 netns $NS_S
+	EOF
+	# The family of each address and gateway is its own (no -6 needed);
+	# --sec-family comments out (#) the secondary's other family.
+	case $secfam in 4) c6='#' ;; 6) c4='#' ;; esac
+	ip -n "$NS_H" -batch - <<-EOF
+		link set lo up
+		link set eth0 up
+		addr add $H4/24 dev eth0
+		addr add $H6/64 dev eth0 nodad
+		route add default via $CPE_LAN4
+		route add default via $CPE_LAN6
+	EOF
+	ip -n "$NS_CPE" -batch - <<-EOF
+		link set lo up
+		link set lan0 up
+		link set pri0 up
+		link set sec0 up
+		addr add $CPE_LAN4/24 dev lan0
+		addr add $CPE_LAN6/64 dev lan0 nodad
+		addr add $CPE_P4/25 dev pri0
+		addr add $CPE_P6/64 dev pri0 nodad
+		${c4}addr add $CPE_S4/25 dev sec0
+		${c6}addr add $CPE_S6/64 dev sec0 nodad
+		route add default via $HAG_P4 dev pri0
+		route add default via $HAG_P6 dev pri0
+	EOF
+	ip -n "$NS_HAG" -batch - <<-EOF
+		link set lo up
+		link set acc0 up
+		link set sec0 up
+		link set core0 up
+		${c4}addr add $HAG_S4/25 dev sec0
+		${c6}addr add $HAG_S6/64 dev sec0 nodad
+		addr add $HAG_P4/25 dev acc0
+		addr add $HAG_P6/64 dev acc0 nodad
+		addr add $HAG_C4/24 dev core0
+		addr add $HAG_C6/64 dev core0 nodad
+		route add 192.0.2.0/24 via $CPE_P4 dev acc0
+		route add 2001:db8:1::/64 via $CPE_P6 dev acc0
+		route add default via $S4 dev core0
+		route add default via $S6 dev core0
+	EOF
+	ip -n "$NS_S" -batch - <<-EOF
+		link set lo up
+		link set eth0 up
+		addr add $S4/24 dev eth0
+		addr add $S6/64 dev eth0 nodad
+		route add default via $HAG_C4
+		route add default via $HAG_C6
+	EOF
 
 	if [ -n "$rate1" ]; then
 		topo_shape "$NS_CPE" pri0 "$rate1"
@@ -247,6 +268,12 @@ stop_pid() {
 # nginx in S serving $TOPO_DIR/www on ports 80 and 8080 and any in
 # NGINX_EXTRA_PORTS (both families), also under /slow/ at 10 KB/s; access log
 # in $TOPO_DIR/nginx/access.log with the client address first.
+# The client address nginx logged for the last request whose log line
+# contains TEXT (a fixed string). nginx_client TEXT
+nginx_client() {
+	awk -v t="$1" 'index($0, t) { a = $1 } END { print a }' "$TOPO_DIR/nginx/access.log"
+}
+
 topo_start_nginx() {
 	local d=$TOPO_DIR/nginx
 	mkdir -p "$d" "$TOPO_DIR/www"
@@ -304,8 +331,8 @@ TCPTOOL=${TCPTOOL:-$PWD/build/tests/tcptool}
 stream_files() {
 	head -c 200000 /dev/urandom >"$TOPO_DIR/small.bin"
 	head -c $((3 * 1048576)) /dev/urandom >"$TOPO_DIR/large.bin"
-	STREAM_SMALL=$(sha256sum <"$TOPO_DIR/small.bin" | cut -d' ' -f1)
-	STREAM_LARGE=$(sha256sum <"$TOPO_DIR/large.bin" | cut -d' ' -f1)
+	STREAM_SMALL=$(sha_of "$TOPO_DIR/small.bin")
+	STREAM_LARGE=$(sha_of "$TOPO_DIR/large.bin")
 }
 
 # stream_serve PORT MODE [FILE]: a tcptool server in S (one connection);
@@ -352,6 +379,13 @@ stream_cases() {
 	stream_served
 }
 
+# A capture filter for the SYNs and SYN-ACKs only, IPv4 and IPv6 (libpcap's
+# tcp[] reads IPv4 only; the testbed sends no IPv6 extension headers, so
+# the TCP flags of an IPv6 packet are at byte 40 + 13). A test that checks
+# only handshakes uses it: a capture of every segment of a bulk transfer
+# costs seconds to print under the guests' emulation.
+TOPO_SYNS='(tcp[tcpflags] & tcp-syn != 0) or (ip6 and ip6[6] == 6 and ip6[53] & 2 != 0)'
+
 # Capture on an interface in the background (pcap in $TOPO_DIR/NAME.pcap).
 # topo_capture NS IF NAME [FILTER...]
 topo_capture() {
@@ -369,9 +403,28 @@ capture_text() {
 	tcpdump -r "$TOPO_DIR/$1.pcap" -nn 2>/dev/null
 }
 
-# Bytes counted on an interface. if_bytes NS IF rx|tx
+# Bytes counted on interfaces of one namespace, read in one process (a
+# process costs a tenth of a second in a vmtest guest):
+#   if_bytes NS IF rx|tx [IF rx|tx ...]   -> the counts, space-separated
+# (the counters of `ip -s link`, which /sys/class/net/IF/statistics shows).
 if_bytes() {
-	nsx "$1" cat "/sys/class/net/$2/statistics/$3_bytes"
+	local ns=$1 line name= next= out=()
+	local -A n
+	shift
+	while read -r line; do
+		case $line in
+		[0-9]*:*) name=${line#*: } name=${name%%[@:]*} ;;
+		RX:*) next=rx ;;
+		TX:*) next=tx ;;
+		*) [ -n "$next" ] && n[$name.$next]=${line%% *} next= ;;
+		esac
+	done < <(ip -n "$ns" -s link show)
+	while [ $# -ge 2 ]; do
+		[ -n "${n[$1.$2]:-}" ] || echo "if_bytes: no $2 count of $1 in namespace $ns" >&2
+		out+=("${n[$1.$2]:-}")
+		shift 2
+	done
+	echo "${out[*]}"
 }
 
 topo_down() {

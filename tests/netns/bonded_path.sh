@@ -19,26 +19,26 @@ topo_start_nginx || { fail "nginx starts"; exit 1; }
 topo_start_hybond || { fail "daemons log ready"; exit 1; }
 ok "both daemons log ready"
 
-topo_capture "$NS_CPE" pri0 pri || fail "capture on primary"
+topo_capture "$NS_CPE" pri0 pri "$TOPO_SYNS" || fail "capture on primary"
 CAP_PRI=$TOPO_LAST_PID
-topo_capture "$NS_CPE" sec0 sec || fail "capture on secondary"
+topo_capture "$NS_CPE" sec0 sec "$TOPO_SYNS" || fail "capture on secondary"
 CAP_SEC=$TOPO_LAST_PID
 
-want=$(sha256sum <"$TOPO_DIR/www/big.bin" | cut -d' ' -f1)
-want_up=$(sha256sum <"$TOPO_DIR/up.bin" | cut -d' ' -f1)
+want=$(sha_of "$TOPO_DIR/www/big.bin")
+want_up=$(sha_of "$TOPO_DIR/up.bin")
 
 for fam in 4 6; do
 	if [ $fam = 4 ]; then url=http://$S4 hostaddr=$H4; else url="http://[$S6]" hostaddr=$H6; fi
 
 	# Download.
-	p0=$(if_bytes "$NS_HAG" acc0 tx); s0=$(if_bytes "$NS_HAG" sec0 tx)
+	read -r p0 s0 < <(if_bytes "$NS_HAG" acc0 tx sec0 tx)
 	code=$(nsx "$NS_H" curl -s -o "$TOPO_DIR/down$fam" -w '%{http_code}' \
 		--max-time 30 "$url/big.bin")
-	p1=$(if_bytes "$NS_HAG" acc0 tx); s1=$(if_bytes "$NS_HAG" sec0 tx)
+	read -r p1 s1 < <(if_bytes "$NS_HAG" acc0 tx sec0 tx)
 	check_eq "IPv$fam download: HTTP status" "$code" 200
-	got=$(sha256sum <"$TOPO_DIR/down$fam" | cut -d' ' -f1)
+	got=$(sha_of "$TOPO_DIR/down$fam")
 	check_eq "IPv$fam download: sha256 of the received file" "$got" "$want"
-	last=$(grep ' "GET /big.bin ' "$TOPO_DIR/nginx/access.log" | tail -n 1 | cut -d' ' -f1)
+	last=$(nginx_client ' "GET /big.bin ')
 	check_eq "IPv$fam download: nginx saw the host's own address H@" "$last" "$hostaddr"
 	prim=$((p1 - p0)) sec=$((s1 - s0))
 	share=$((100 * sec / (prim + sec)))
@@ -46,14 +46,14 @@ for fam in 4 6; do
 	check_ge "IPv$fam download: secondary carried a substantial share (%)" "$share" 20
 
 	# Upload (H -> S) with nginx's PUT.
-	p0=$(if_bytes "$NS_CPE" pri0 tx); s0=$(if_bytes "$NS_CPE" sec0 tx)
+	read -r p0 s0 < <(if_bytes "$NS_CPE" pri0 tx sec0 tx)
 	code=$(nsx "$NS_H" curl -s -o /dev/null -w '%{http_code}' --max-time 30 \
 		-T "$TOPO_DIR/up.bin" "$url/upload/up$fam.bin")
-	p1=$(if_bytes "$NS_CPE" pri0 tx); s1=$(if_bytes "$NS_CPE" sec0 tx)
+	read -r p1 s1 < <(if_bytes "$NS_CPE" pri0 tx sec0 tx)
 	check_eq "IPv$fam upload: HTTP status" "$code" 201
-	got=$(sha256sum <"$TOPO_DIR/www/upload/up$fam.bin" 2>/dev/null | cut -d' ' -f1)
+	got=$(sha_of "$TOPO_DIR/www/upload/up$fam.bin")
 	check_eq "IPv$fam upload: sha256 of the stored file" "$got" "$want_up"
-	last=$(grep ' "PUT /upload/up'$fam'.bin ' "$TOPO_DIR/nginx/access.log" | tail -n 1 | cut -d' ' -f1)
+	last=$(nginx_client ' "PUT /upload/up'$fam'.bin ')
 	check_eq "IPv$fam upload: nginx saw H@" "$last" "$hostaddr"
 	prim=$((p1 - p0)) sec=$((s1 - s0))
 	share=$((100 * sec / (prim + sec)))

@@ -18,7 +18,7 @@ topo_start_nginx || { fail "nginx starts"; exit 1; }
 CPE_ARGS=(--bonding always --stall-timeout 4)
 HAG_ARGS=(--stall-timeout 4)
 topo_start_hybond || { fail "daemons log ready"; exit 1; }
-want=$(sha256sum <"$TOPO_DIR/www/big.bin" | cut -d' ' -f1)
+want=$(sha_of "$TOPO_DIR/www/big.bin")
 
 setlink() { # setlink primary|secondary up|down
 	if [ "$1" = primary ]; then
@@ -56,7 +56,7 @@ for i in 1 2 3 4 5 6 7 8; do
 done
 wait $dl
 check_eq "secondary down mid-transfer: the download is intact" \
-	"$(sha256sum <"$TOPO_DIR/out1" | cut -d' ' -f1)" "$want"
+	"$(sha_of "$TOPO_DIR/out1")" "$want"
 check "the secondary carries traffic again within 8 s of its return (after ${back}s)" test "$back" -gt 0
 
 # 2. Primary down after both subflows exist.
@@ -69,7 +69,7 @@ wait $dl
 rc=$?
 check_eq "primary down mid-transfer: curl finished" "$rc" 0
 check_eq "primary down mid-transfer: the download is intact (over the secondary)" \
-	"$(sha256sum <"$TOPO_DIR/out2" | cut -d' ' -f1)" "$want"
+	"$(sha_of "$TOPO_DIR/out2")" "$want"
 setlink primary up
 routes_back
 

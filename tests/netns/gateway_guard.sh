@@ -34,7 +34,7 @@ check_eq "none reached the server" "$(grep -c 'Flags \[S\]' "$TOPO_DIR/srv.txt")
 check_eq "the HAG opened nothing for them" "$(hag | jq .relay.accepted)" 0
 
 # 2. A bounded flood while a legitimate client makes 100 requests.
-want=$(sha256sum <"$TOPO_DIR/www/small.bin" | cut -d' ' -f1)
+want=$(sha_of "$TOPO_DIR/www/small.bin")
 for i in 1 2 3; do
 	nsx "$NS_H" curl -s -o /dev/null --max-time 10 "http://$S4/small.bin"
 done
@@ -54,7 +54,7 @@ for i in $(seq 100); do
 	nsx "$NS_H" curl -s -o "$TOPO_DIR/req" --max-time 20 "http://$S4/small.bin"
 	rc=$?
 	t1=$(( ($(date +%s%N) - t0) / 1000000 ))
-	got=$(sha256sum <"$TOPO_DIR/req" | cut -d' ' -f1)
+	got=$(sha_of "$TOPO_DIR/req")
 	if [ "$got" = "$want" ]; then good=$((good + 1)); else note "request $i: curl exit $rc after ${t1} ms"; fi
 	[ $t1 -gt 900 ] && slow="$slow $i:${t1}ms"
 done
@@ -91,15 +91,15 @@ check_ge "the kernel refuses joins with an unknown token (MPJoinNoTokenFound)" \
 # A download that lasts (3 MiB, over a second) gets its secondary subflows
 # (the CPE joins connections that live past --join-after, 200 ms); what
 # they carry must pass the guard, and arrive intact.
-want=$(sha256sum <"$TOPO_DIR/www/big.bin" | cut -d' ' -f1)
+want=$(sha_of "$TOPO_DIR/www/big.bin")
 nsx "$NS_H" curl -s -o "$TOPO_DIR/guard.bin" --max-time 30 "http://$S4/big.bin"
 check_eq "guard: a 3 MiB download through the guarded HAG is intact" \
-	"$(sha256sum <"$TOPO_DIR/guard.bin" | cut -d' ' -f1)" "$want"
+	"$(sha_of "$TOPO_DIR/guard.bin")" "$want"
 check_ge "guard: segments of real subflows pass" "$(guard pass_subflow)" 100
 
 # 4. The per-subscriber limit (4): a fifth connection is refused cleanly,
 # the four complete intact.
-want=$(sha256sum <"$TOPO_DIR/www/big.bin" | cut -d' ' -f1)
+want=$(sha_of "$TOPO_DIR/www/big.bin")
 pids=()
 for i in 1 2 3 4; do
 	nsx "$NS_H" curl -s -o "$TOPO_DIR/lim$i" --limit-rate 300k --max-time 40 "http://$S4/big.bin" &
@@ -118,7 +118,7 @@ check_ge "the refusal is counted" "$(hag | jq .relay.refused_limit)" 1
 wait "${pids[@]}"
 ok_all=0
 for i in 1 2 3 4; do
-	[ "$(sha256sum <"$TOPO_DIR/lim$i" | cut -d' ' -f1)" = "$want" ] && ok_all=$((ok_all + 1))
+	[ "$(sha_of "$TOPO_DIR/lim$i")" = "$want" ] && ok_all=$((ok_all + 1))
 done
 check_eq "the four connections under the limit completed intact" "$ok_all" 4
 

@@ -72,7 +72,7 @@ check_ge "silent server: the host's SYNs were sent (and held)" \
 # Normal connections: SYN -> SYN-ACK at the host, against plain routing.
 topo_capture "$NS_H" eth0 syn "tcp[tcpflags] & tcp-syn != 0" || fail "capture SYNs"
 CAP=$TOPO_LAST_PID
-want=$(sha256sum <"$TOPO_DIR/www/f.bin" | cut -d' ' -f1)
+want=$(sha_of "$TOPO_DIR/www/f.bin")
 for i in 1 2 3 4 5; do
 	nsx "$NS_H" curl -s -o "$TOPO_DIR/f$i" --max-time 10 "http://$S4/f.bin"
 done
@@ -109,7 +109,7 @@ sleep 4
 kill -CONT "$HAG_PID"
 wait "$slow"
 check_eq "HAG stopped for 4 s: the download completes" "$(cat "$TOPO_DIR/slow.code")" 200
-check_eq "HAG stopped for 4 s: the download is intact" "$(sha256sum <"$TOPO_DIR/slow" | cut -d' ' -f1)" "$want"
+check_eq "HAG stopped for 4 s: the download is intact" "$(sha_of "$TOPO_DIR/slow")" "$want"
 acc1=$(nsx "$NS_HAG" build/hybond stats -j | jq .relay.accepted)
 check_eq "HAG stopped for 4 s: the connection still went through the HAG" "$((acc1 - acc0))" 1
 # The SYN fallback came with the blackhole detection (6.12); its count is a

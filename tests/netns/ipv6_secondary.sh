@@ -16,17 +16,17 @@ topo_up --rate1 20 --rate2 30 --sec-family 6
 topo_mkfile big.bin 6
 topo_start_nginx || { fail "nginx starts"; exit 1; }
 topo_start_hybond || { fail "daemons log ready"; exit 1; }
-topo_capture "$NS_CPE" sec0 sec || fail "capture on the secondary"
+topo_capture "$NS_CPE" sec0 sec "$TOPO_SYNS" || fail "capture on the secondary"
 CAP=$TOPO_LAST_PID
-want=$(sha256sum <"$TOPO_DIR/www/big.bin" | cut -d' ' -f1)
+want=$(sha_of "$TOPO_DIR/www/big.bin")
 
 for fam in 4 6; do
 	if [ $fam = 4 ]; then url=http://$S4; else url="http://[$S6]"; fi
-	s0=$(if_bytes "$NS_HAG" sec0 tx); p0=$(if_bytes "$NS_HAG" acc0 tx)
+	read -r s0 p0 < <(if_bytes "$NS_HAG" sec0 tx acc0 tx)
 	nsx "$NS_H" curl -s -o "$TOPO_DIR/out$fam" --max-time 30 "$url/big.bin"
-	s1=$(if_bytes "$NS_HAG" sec0 tx); p1=$(if_bytes "$NS_HAG" acc0 tx)
+	read -r s1 p1 < <(if_bytes "$NS_HAG" sec0 tx acc0 tx)
 	check_eq "IPv$fam connection over an IPv6 secondary: data intact" \
-		"$(sha256sum <"$TOPO_DIR/out$fam" | cut -d' ' -f1)" "$want"
+		"$(sha_of "$TOPO_DIR/out$fam")" "$want"
 	share=$((100 * (s1 - s0) / (s1 - s0 + p1 - p0)))
 	check_ge "IPv$fam connection: the IPv6 secondary carried a share (%)" "$share" 20
 done

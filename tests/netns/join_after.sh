@@ -38,8 +38,8 @@ topo_up --rate1 20 --rate2 30
 topo_mkfile big.bin 8
 topo_start_nginx || { fail "nginx starts"; exit 1; }
 head -c 1024 /dev/urandom >"$TOPO_DIR/www/1k"
-want_big=$(sha256sum <"$TOPO_DIR/www/big.bin" | cut -d' ' -f1)
-want_1k=$(sha256sum <"$TOPO_DIR/www/1k" | cut -d' ' -f1)
+want_big=$(sha_of "$TOPO_DIR/www/big.bin")
+want_1k=$(sha_of "$TOPO_DIR/www/1k")
 
 # MP_JOIN SYNs the HAG received (the CPE's own count, MPJoinSynTx, is
 # missing before Linux 6.5); no figure at all is a failure, not a zero.
@@ -59,11 +59,11 @@ check_eq "... and the kernel PM is left in place" "$(nsx "$NS_CPE" cat /proc/sys
 download() {
 	local label=$1 fam=$2 file=$3 want=$4 url hostaddr code got last p0 p1 s0 s1
 	if [ "$fam" = 4 ]; then url=http://$S4 hostaddr=$H4; else url="http://[$S6]" hostaddr=$H6; fi
-	p0=$(if_bytes "$NS_HAG" acc0 tx); s0=$(if_bytes "$NS_HAG" sec0 tx)
+	read -r p0 s0 < <(if_bytes "$NS_HAG" acc0 tx sec0 tx)
 	code=$(nsx "$NS_H" curl -s -o "$TOPO_DIR/down" -w '%{http_code}' --max-time 30 "$url/$file")
-	p1=$(if_bytes "$NS_HAG" acc0 tx); s1=$(if_bytes "$NS_HAG" sec0 tx)
-	got=$(sha256sum <"$TOPO_DIR/down" | cut -d' ' -f1)
-	last=$(grep " \"GET /$file " "$TOPO_DIR/nginx/access.log" | tail -n 1 | cut -d' ' -f1)
+	read -r p1 s1 < <(if_bytes "$NS_HAG" acc0 tx sec0 tx)
+	got=$(sha_of "$TOPO_DIR/down")
+	last=$(nginx_client " \"GET /$file ")
 	if [ "$code" != 200 ] || [ "$got" != "$want" ] || [ "$last" != "$hostaddr" ]; then
 		fail "$label IPv$fam: HTTP $code, sha256 $got (want $want), nginx saw $last (want $hostaddr)"
 		BAD=$((BAD + 1))

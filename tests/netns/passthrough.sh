@@ -25,7 +25,7 @@ for fam in 4 6; do
 	if [ $fam = 4 ]; then url=http://$S4 src=$CPE_P4; else url="http://[$S6]" src=$CPE_P6; fi
 	code=$(nsx "$NS_CPE" curl -s -o /dev/null -w '%{http_code}' --max-time 10 "$url/f.bin")
 	check_eq "IPv$fam plain client through the HAG: HTTP status" "$code" 200
-	last=$(grep ' "GET /f.bin ' "$TOPO_DIR/nginx/access.log" | tail -n 1 | cut -d' ' -f1)
+	last=$(nginx_client ' "GET /f.bin ')
 	check_eq "IPv$fam plain client: nginx saw the client's address" "$last" "$src"
 done
 capture_text acc $CAP_ACC >"$TOPO_DIR/acc.txt"
@@ -45,9 +45,9 @@ check_eq "no MPTCP option on the plain connections" \
 # ping and UDP from H: over the primary only.
 for fam in 4 6; do
 	if [ $fam = 4 ]; then s=$S4; else s=$S6; fi
-	p0=$(if_bytes "$NS_CPE" pri0 tx); s0=$(if_bytes "$NS_CPE" sec0 tx)
+	read -r p0 s0 < <(if_bytes "$NS_CPE" pri0 tx sec0 tx)
 	loss=$(nsx "$NS_H" ping -$fam -q -c 200 -i 0.002 -s 1000 "$s" | grep -oE '[0-9.]+% packet loss')
-	p1=$(if_bytes "$NS_CPE" pri0 tx); s1=$(if_bytes "$NS_CPE" sec0 tx)
+	read -r p1 s1 < <(if_bytes "$NS_CPE" pri0 tx sec0 tx)
 	check_eq "IPv$fam ping from H reaches S" "$loss" "0% packet loss"
 	check_ge "IPv$fam ping crossed the primary (bytes)" $((p1 - p0)) 200000
 	check_le "IPv$fam ping did not cross the secondary (bytes)" $((s1 - s0)) 2000
@@ -55,9 +55,9 @@ done
 
 topo_spawn "$NS_S" "$TOPO_DIR/iperf3-server.log" iperf3 -s -p 5201 -1
 wait_port "$NS_S" 5201 5
-p0=$(if_bytes "$NS_CPE" pri0 tx); s0=$(if_bytes "$NS_CPE" sec0 tx)
+read -r p0 s0 < <(if_bytes "$NS_CPE" pri0 tx sec0 tx)
 nsx "$NS_H" iperf3 -c "$S4" -p 5201 -u -b 4M -l 1000 -t 1 -J >"$TOPO_DIR/udp.json"
-p1=$(if_bytes "$NS_CPE" pri0 tx); s1=$(if_bytes "$NS_CPE" sec0 tx)
+read -r p1 s1 < <(if_bytes "$NS_CPE" pri0 tx sec0 tx)
 recv=$(jq -r '.end.sum.packets - .end.sum.lost_packets' "$TOPO_DIR/udp.json" 2>/dev/null)
 check_ge "UDP datagrams from H arrived at S" "${recv:-0}" 400
 check_ge "UDP crossed the primary (bytes)" $((p1 - p0)) 400000

@@ -51,14 +51,14 @@ probe() {
 
 check_eq "policy a: port 80 is bonded (MP_CAPABLE on the primary)" "$(probe 80)" mptcp
 check_eq "policy a: port 8080 is bypassed (plain TCP from H@ on the primary)" "$(probe 8080)" plain
-last=$(grep ' "GET /small.bin ' "$TOPO_DIR/nginx/access.log" | tail -n 1 | cut -d' ' -f1)
+last=$(nginx_client ' "GET /small.bin ')
 check_eq "bypassed connection reached S from H@" "$last" "$H4"
 out=$(nsx "$NS_CPE" "$HB" policy show)
 check "policy show prints the rule in force" grep -q "bypass port 8080" <<<"$out"
 check_eq "policy show -j: default" "$(nsx "$NS_CPE" "$HB" policy show -j | jq -r .default)" bond
 
 # A long bonded transfer on port 80 while the policy flips under it.
-want=$(sha256sum <"$TOPO_DIR/www/long.bin" | cut -d' ' -f1)
+want=$(sha_of "$TOPO_DIR/www/long.bin")
 nsx "$NS_H" curl -s -o "$TOPO_DIR/long.out" --max-time 60 "http://$S4/long.bin" &
 long=$!
 sleep 1
@@ -75,7 +75,7 @@ check_eq "policy b: port 80 now bypassed" "$(probe 80)" plain
 check_eq "policy b: port 8080 now bonded" "$(probe 8080)" mptcp
 wait $long
 check_eq "the long bonded transfer finished intact across the flip" \
-	"$(sha256sum <"$TOPO_DIR/long.out" | cut -d' ' -f1)" "$want"
+	"$(sha_of "$TOPO_DIR/long.out")" "$want"
 
 # An operator edits the pinned rule with bpftool: bypass port 80 -> bond.
 pin=/sys/fs/bpf/hybond/cpe

@@ -129,10 +129,10 @@ check_eq "cpe: no pings when WATCHDOG_PID is another process" "$(grep -c "WATCHD
 
 # ---- the bonded path with the config-file daemons -------------------------
 stats() { nsx "$NS_CPE" "$HB" stats -j --name svc; }
-want=$(sha256sum <"$D/www/small.bin" | cut -d' ' -f1)
+want=$(sha_of "$D/www/small.bin")
 code=$(nsx "$NS_H" curl -s -o "$D/down" -w '%{http_code}' --max-time 20 "http://$S4/small.bin")
 check_eq "download through the bonded path: HTTP status" "$code" 200
-check_eq "download: sha256" "$(sha256sum <"$D/down" | cut -d' ' -f1)" "$want"
+check_eq "download: sha256" "$(sha_of "$D/down")" "$want"
 check_eq "download: nginx saw H@" "$(tail -n1 "$D/nginx/access.log" | cut -d' ' -f1)" "$H4"
 code=$(nsx "$NS_H" curl -s -o /dev/null -w '%{http_code}' --max-time 20 "http://[$S6]/small.bin")
 check_eq "IPv6 download through the bonded path: HTTP status" "$code" 200

@@ -18,7 +18,7 @@ topo_mkfile big.bin 16
 topo_mkfile f.bin 1
 topo_start_nginx || { fail "nginx starts"; exit 1; }
 topo_start_hybond || { fail "daemons log ready"; exit 1; }
-want=$(sha256sum <"$TOPO_DIR/www/f.bin" | cut -d' ' -f1)
+want=$(sha_of "$TOPO_DIR/www/f.bin")
 
 nsx "$NS_H" curl -s -o /dev/null --max-time 20 "http://$S4/big.bin" &
 dl=$!
@@ -33,7 +33,7 @@ check_eq "killed: filters left attached on the LAN (inert)" \
 	"$(nsx "$NS_CPE" tc filter show dev lan0 ingress | grep -c hybond_steer)" 1
 code=$(nsx "$NS_H" curl -s -o "$TOPO_DIR/plain" -w '%{http_code}' --max-time 10 "http://$S4/f.bin")
 check_eq "killed: a new connection is routed plainly" "$code" 200
-check_eq "killed: data intact" "$(sha256sum <"$TOPO_DIR/plain" | cut -d' ' -f1)" "$want"
+check_eq "killed: data intact" "$(sha_of "$TOPO_DIR/plain")" "$want"
 topo_capture "$NS_CPE" pri0 pri tcp port 80 || fail "capture"
 cap=$TOPO_LAST_PID
 nsx "$NS_H" curl -s -o /dev/null --max-time 10 "http://$S4/f.bin"
@@ -49,7 +49,7 @@ topo_start_hybond || { fail "daemons restart after SIGKILL"; exit 1; }
 ok "daemons restart after SIGKILL"
 code=$(nsx "$NS_H" curl -s -o "$TOPO_DIR/again" -w '%{http_code}' --max-time 10 "http://$S4/f.bin")
 check_eq "restarted: a request is served" "$code" 200
-check_eq "restarted: data intact" "$(sha256sum <"$TOPO_DIR/again" | cut -d' ' -f1)" "$want"
+check_eq "restarted: data intact" "$(sha_of "$TOPO_DIR/again")" "$want"
 check_ge "restarted: the connection was proxied" "$(nsx "$NS_CPE" build/hybond stats -j | jq .relay.accepted)" 1
 check_eq "restarted: one hybond filter on the LAN, not two" \
 	"$(nsx "$NS_CPE" tc filter show dev lan0 ingress | grep -c 'hybond_steer')" 1

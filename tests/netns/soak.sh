@@ -27,9 +27,9 @@ topo_start_hybond || { fail "daemons log ready"; exit 1; }
 
 declare -A want
 for f in 1k 64k 2m; do
-	want[$f]=$(sha256sum <"$TOPO_DIR/www/$f.bin" | cut -d' ' -f1)
+	want[$f]=$(sha_of "$TOPO_DIR/www/$f.bin")
 done
-want[up]=$(sha256sum <"$TOPO_DIR/up.bin" | cut -d' ' -f1)
+want[up]=$(sha_of "$TOPO_DIR/up.bin")
 export TOPO_DIR S4 S6 NS_H
 fds() { ls "/proc/$1/fd" | wc -l; }
 active() { nsx "$1" "$HB" stats -j | jq .relay.active; }
@@ -65,7 +65,7 @@ client() { # ID DEADLINE
 			ip netns exec "$NS_H" curl -gsf --max-time 20 -o "$out" "http://$s/$f.bin"
 		fi
 		rc=$?
-		got=$(sha256sum <"$out" 2>/dev/null | cut -d' ' -f1)
+		got=$(sha_of "$out")
 		rm -f "$TOPO_DIR/www/upload/c$id-$i"
 		if [ $rc = 0 ] && [ "$got" = "${want[$f]}" ]; then
 			echo ok

@@ -27,9 +27,8 @@ truncate -s $((192 * 1048576)) "$TOPO_DIR/www/slow.bin"
 head -c $((24 * 1048576)) /dev/urandom >"$TOPO_DIR/up.bin"
 stream_files
 topo_start_nginx || { fail "nginx starts"; exit 1; }
-sha() { sha256sum <"$1" | cut -d' ' -f1; }
-want=$(sha "$TOPO_DIR/www/big.bin") want_up=$(sha "$TOPO_DIR/up.bin")
-want_huge=$(sha "$TOPO_DIR/www/huge.bin")
+want=$(sha_of "$TOPO_DIR/www/big.bin") want_up=$(sha_of "$TOPO_DIR/up.bin")
+want_huge=$(sha_of "$TOPO_DIR/www/huge.bin")
 
 cpe_stat() { nsx "$NS_CPE" "$HB" stats -j | jq -r "$1"; }
 
@@ -42,14 +41,14 @@ transfers() {
 
 	code=$(nsx "$NS_H" curl -s -o "$TOPO_DIR/down" -w '%{http_code}' --max-time 30 "$url/big.bin")
 	check_eq "$label IPv$fam download: HTTP status" "$code" 200
-	check_eq "$label IPv$fam download: sha256 of the received file" "$(sha "$TOPO_DIR/down")" "$want"
-	last=$(grep ' "GET /big.bin ' "$TOPO_DIR/nginx/access.log" | tail -n 1 | cut -d' ' -f1)
+	check_eq "$label IPv$fam download: sha256 of the received file" "$(sha_of "$TOPO_DIR/down")" "$want"
+	last=$(nginx_client ' "GET /big.bin ')
 	check_eq "$label IPv$fam download: nginx saw H@" "$last" "$hostaddr"
 
 	code=$(nsx "$NS_H" curl -s -o /dev/null -w '%{http_code}' --max-time 30 \
 		-T "$TOPO_DIR/up.bin" "$url/upload/up.bin")
 	check_eq "$label IPv$fam upload: HTTP status" "$code" 201
-	got=$(sha "$TOPO_DIR/www/upload/up.bin" 2>/dev/null)
+	got=$(sha_of "$TOPO_DIR/www/upload/up.bin" 2>/dev/null)
 	check_eq "$label IPv$fam upload: sha256 of the stored file" "$got" "$want_up"
 	rm -f "$TOPO_DIR/www/upload/up.bin"
 
@@ -86,7 +85,7 @@ frozen_download() {
 		pinned /sys/fs/bpf/hybond/cpe/hybond_splice_peer 2>/dev/null | jq length)
 	wait "$pid"
 	FROZEN_SIZE=$(stat -c %s "$TOPO_DIR/frozen" 2>/dev/null || echo 0)
-	FROZEN_SHA=$(sha "$TOPO_DIR/frozen")
+	FROZEN_SHA=$(sha_of "$TOPO_DIR/frozen")
 	kill -CONT "$CPE_PID"
 }
 

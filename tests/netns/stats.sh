@@ -33,14 +33,14 @@ payload_of_wire() { # payload_of_wire DESC GOT WIRE
 
 # Download: the HAG sends on both access networks.
 h0=$(stats "$NS_HAG")
-a0=$(if_bytes "$NS_HAG" acc0 tx); s0=$(if_bytes "$NS_HAG" sec0 tx)
+read -r a0 s0 < <(if_bytes "$NS_HAG" acc0 tx sec0 tx)
 nsx "$NS_H" curl -s -o /dev/null --max-time 30 "http://$S4/big.bin" &
 dl=$!
 sleep 1
 mid=$(stats "$NS_HAG")
 wait $dl
 h1=$(stats "$NS_HAG")
-a1=$(if_bytes "$NS_HAG" acc0 tx); s1=$(if_bytes "$NS_HAG" sec0 tx)
+read -r a1 s1 < <(if_bytes "$NS_HAG" acc0 tx sec0 tx)
 for net in primary secondary; do
 	got=$(( $(jq ".networks.$net.sent_bytes" <<<"$h1") - $(jq ".networks.$net.sent_bytes" <<<"$h0") ))
 	if [ $net = primary ]; then want=$((a1 - a0)); else want=$((s1 - s0)); fi
@@ -49,10 +49,10 @@ done
 
 # Upload: the CPE sends on both, the HAG receives on both.
 c0=$(stats "$NS_CPE") u0=$(stats "$NS_HAG")
-a0=$(if_bytes "$NS_CPE" pri0 tx); s0=$(if_bytes "$NS_CPE" sec0 tx)
+read -r a0 s0 < <(if_bytes "$NS_CPE" pri0 tx sec0 tx)
 code=$(nsx "$NS_H" curl -s -o /dev/null -w '%{http_code}' --max-time 30 -T "$TOPO_DIR/up.bin" "http://$S4/upload/up.bin")
 c1=$(stats "$NS_CPE") u1=$(stats "$NS_HAG")
-a1=$(if_bytes "$NS_CPE" pri0 tx); s1=$(if_bytes "$NS_CPE" sec0 tx)
+read -r a1 s1 < <(if_bytes "$NS_CPE" pri0 tx sec0 tx)
 check_eq "upload went through" "$code" 201
 for net in primary secondary; do
 	if [ $net = primary ]; then want=$((a1 - a0)); else want=$((s1 - s0)); fi

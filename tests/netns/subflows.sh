@@ -24,19 +24,19 @@ topo_up --rate1 20 --rate2 30
 topo_mkfile big.bin 6
 topo_mkfile big40.bin 40
 topo_start_nginx || { fail "nginx starts"; exit 1; }
-want=$(sha256sum <"$TOPO_DIR/www/big.bin" | cut -d' ' -f1)
+want=$(sha_of "$TOPO_DIR/www/big.bin")
 
 # download LABEL FAMILY: checks hash, H@, secondary share (HAG sec0 tx).
 download() {
 	local label=$1 fam=$2 url hostaddr code got last p0 p1 s0 s1 share
 	if [ "$fam" = 4 ]; then url=http://$S4 hostaddr=$H4; else url="http://[$S6]" hostaddr=$H6; fi
-	p0=$(if_bytes "$NS_HAG" acc0 tx); s0=$(if_bytes "$NS_HAG" sec0 tx)
+	read -r p0 s0 < <(if_bytes "$NS_HAG" acc0 tx sec0 tx)
 	code=$(nsx "$NS_H" curl -s -o "$TOPO_DIR/down" -w '%{http_code}' --max-time 30 "$url/big.bin")
-	p1=$(if_bytes "$NS_HAG" acc0 tx); s1=$(if_bytes "$NS_HAG" sec0 tx)
+	read -r p1 s1 < <(if_bytes "$NS_HAG" acc0 tx sec0 tx)
 	check_eq "$label IPv$fam: HTTP status" "$code" 200
-	got=$(sha256sum <"$TOPO_DIR/down" | cut -d' ' -f1)
+	got=$(sha_of "$TOPO_DIR/down")
 	check_eq "$label IPv$fam: sha256 of the received file" "$got" "$want"
-	last=$(grep ' "GET /big.bin ' "$TOPO_DIR/nginx/access.log" | tail -n 1 | cut -d' ' -f1)
+	last=$(nginx_client ' "GET /big.bin ')
 	check_eq "$label IPv$fam: nginx saw H@" "$last" "$hostaddr"
 	share=$((100 * (s1 - s0) / (p1 - p0 + s1 - s0 + 1)))
 	note "$label IPv$fam: primary $((p1 - p0)) bytes, secondary $((s1 - s0)) bytes ($share%)"
@@ -68,7 +68,7 @@ CPE_ARGS=(--hag-secondary $HAG_S4:9300 --hag-secondary "[$HAG_S6]:9300")
 topo_start_hybond || { fail "A: daemons log ready"; exit 1; }
 ok "A: both daemons log ready"
 check_eq "A: the CPE runs the userspace PM" "$(nsx "$NS_CPE" cat /proc/sys/net/mptcp/pm_type)" 1
-topo_capture "$NS_CPE" sec0 seca || fail "capture on the secondary"
+topo_capture "$NS_CPE" sec0 seca "$TOPO_SYNS" || fail "capture on the secondary"
 CAP=$TOPO_LAST_PID
 download A 4
 download A 6
@@ -97,7 +97,7 @@ HAG_ARGS=(--initiate-subflows --cpe-secondary 192.0.2.0/24=$CPE_S4:9400
 CPE_ARGS=(--join-port 9400)
 topo_start_hybond || { fail "B: daemons log ready"; exit 1; }
 ok "B: both daemons log ready"
-topo_capture "$NS_CPE" sec0 secb || fail "capture on the secondary"
+topo_capture "$NS_CPE" sec0 secb "$TOPO_SYNS" || fail "capture on the secondary"
 CAP=$TOPO_LAST_PID
 download B 4
 download B 6
@@ -129,7 +129,7 @@ for i in 1 2 3 4 5 6 7 8; do
 done
 wait $dl
 check_eq "B: secondary down mid-transfer: the download is intact" \
-	"$(sha256sum <"$TOPO_DIR/out40" | cut -d' ' -f1)" "$(sha256sum <"$TOPO_DIR/www/big40.bin" | cut -d' ' -f1)"
+	"$(sha_of "$TOPO_DIR/out40")" "$(sha_of "$TOPO_DIR/www/big40.bin")"
 check "B: the HAG's subflow carries traffic again within 8 s of the return (after ${back}s)" test "$back" -gt 0
 note "B: after the outage: $(pm_json "$NS_HAG" hag)"
 restart_clean
@@ -139,7 +139,7 @@ HAG_ARGS=(--initiate-subflows --cpe-secondary 192.0.2.0/24=$CPE_S4:9400)
 CPE_ARGS=(--join-port 9400)
 topo_start_hybond || { fail "C: daemons log ready"; exit 1; }
 ok "C: both daemons log ready"
-topo_capture "$NS_CPE" sec0 secc || fail "capture on the secondary"
+topo_capture "$NS_CPE" sec0 secc "$TOPO_SYNS" || fail "capture on the secondary"
 CAP=$TOPO_LAST_PID
 download C 6
 capture_text secc $CAP >"$TOPO_DIR/secc.txt"

@@ -33,8 +33,8 @@ knobs_cpe=$(ns_knobs "$NS_CPE") knobs_hag=$(ns_knobs "$NS_HAG")
 CPE_ARGS=(--join-after 0)
 topo_start_hybond || { fail "daemons log ready"; exit 1; }
 OLD_HAG=$HAG_PID OLD_CPE=$CPE_PID
-want=$(sha256sum <"$TOPO_DIR/www/big.bin" | cut -d' ' -f1)
-want_small=$(sha256sum <"$TOPO_DIR/www/small.bin" | cut -d' ' -f1)
+want=$(sha_of "$TOPO_DIR/www/big.bin")
+want_small=$(sha_of "$TOPO_DIR/www/small.bin")
 
 hag_args=(hag --access acc0 --core core0 --secondary sec0)
 cpe_args=(cpe --lan lan0 --primary pri0 --secondary sec0)
@@ -49,7 +49,7 @@ loop() {
 			--max-time 10 "http://$S4/small.bin")
 		echo "${code#* }" >>"$TOPO_DIR/loop.times"
 		code=${code%% *}
-		if [ "$code" = 200 ] && [ "$(sha256sum <"$TOPO_DIR/small.out" | cut -d' ' -f1)" = "$want_small" ]; then
+		if [ "$code" = 200 ] && [ "$(sha_of "$TOPO_DIR/small.out")" = "$want_small" ]; then
 			echo ok
 		else
 			echo "fail $code"
@@ -88,7 +88,7 @@ sleep 2
 wait "$DL"
 check_eq "64 MiB download across both takeovers: HTTP status" "$(cat "$TOPO_DIR/big.code")" 200
 check_eq "64 MiB download across both takeovers: sha256" \
-	"$(sha256sum <"$TOPO_DIR/big.out" | cut -d' ' -f1)" "$want"
+	"$(sha_of "$TOPO_DIR/big.out")" "$want"
 # The old processes carried the download to its end, then left.
 for i in $(seq 100); do
 	kill -0 "$OLD_HAG" 2>/dev/null || kill -0 "$OLD_CPE" 2>/dev/null || break
