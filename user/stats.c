@@ -426,6 +426,105 @@ static void prom_head(struct sbuf *o, const char *name, const char *type,
 	sbuf_printf(o, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
+/* One sample with the instance and one more label: NAME{instance_name=
+ * "INST",LABEL="VALUE"} V */
+static void prom_one(struct sbuf *o, const char *name, const char *inst,
+		     const char *label, const char *value, double v)
+{
+	sbuf_printf(o, "%s{instance_name=\"%s\",%s=\"%s\"} %.0f\n", name, inst,
+		    label, value, v);
+}
+
+/* The counters the JSON has beyond the relay's and the steering's:
+ * more relay outcomes, the held handshakes, primary-first bonding (CPE)
+ * and hybond's own path manager, when it runs. */
+static void render_prometheus_more(const struct stats_input *in,
+				   struct sbuf *o)
+{
+	const struct relay_counters *rc = &in->rc;
+	const char *n = in->name;
+	const char *m;
+
+	m = "hybond_relay_events_total";
+	prom_head(o, m, "counter",
+		  "Relay events: connections refused (direct to the relay, "
+		  "over the limit), closed idle, stalled; lost wake-ups and "
+		  "raised receive buffers.");
+	prom_one(o, m, n, "event", "refused_direct", rc->refused_direct);
+	prom_one(o, m, n, "event", "refused_limit",
+		 rc->refused_limit + in->hold.refused_limit);
+	prom_one(o, m, n, "event", "idle_closed", rc->idle_closed);
+	prom_one(o, m, n, "event", "stalled", rc->stalled);
+	prom_one(o, m, n, "event", "wakeups_lost", rc->wakeups_lost);
+	prom_one(o, m, n, "event", "rcvbuf_raised", rc->rcvbuf_raised);
+
+	m = "hybond_handshakes_total";
+	prom_head(o, m, "counter",
+		  "Held SYNs by outcome (the draft's handshake order).");
+	prom_one(o, m, n, "outcome", "released", in->hold.released);
+	prom_one(o, m, n, "outcome", "refused", in->hold.refused);
+	prom_one(o, m, n, "outcome", "unreachable", in->hold.unreachable);
+	prom_one(o, m, n, "outcome", "timed_out", in->hold.timed_out);
+	prom_one(o, m, n, "outcome", "time_wait_cleared", in->hold.tw_cleared);
+	prom_one(o, m, n, "outcome", "overload", in->hold.overload);
+
+	if (in->bonding.present) {
+		static const char *const rate_net[4] = { "primary", "primary",
+							 "secondary", "secondary" };
+		static const char *const rate_dir[4] = { "down", "up", "down", "up" };
+
+		prom_head(o, "hybond_secondary_in_use", "gauge",
+			  "1 while primary-first bonding uses the secondary.");
+		sbuf_printf(o, "hybond_secondary_in_use{instance_name=\"%s\","
+			       "mode=\"%s\"} %d\n",
+			    n, in->bonding.mode, in->bonding.secondary_on ? 1 : 0);
+		m = "hybond_bonding_events_total";
+		prom_head(o, m, "counter",
+			  "Primary-first bonding: secondary switched on, rate "
+			  "cap holds, backup flags sent again.");
+		prom_one(o, m, n, "event", "activations", in->bonding.activations);
+		prom_one(o, m, n, "event", "cap_holds", in->bonding.cap_holds);
+		prom_one(o, m, n, "event", "flags_resent", in->bonding.reasserted);
+		m = "hybond_primary_capacity_bps";
+		prom_head(o, m, "gauge", "The primary's capacity as configured or measured.");
+		prom_one(o, m, n, "direction", "down", in->bonding.primary_down_bps);
+		prom_one(o, m, n, "direction", "up", in->bonding.primary_up_bps);
+		prom_head(o, "hybond_secondary_cap_bps", "gauge",
+			  "The secondary's rate cap (0: none).");
+		sbuf_printf(o, "hybond_secondary_cap_bps{instance_name=\"%s\"} %.0f\n",
+			    n, in->bonding.secondary_cap_bps);
+		prom_head(o, "hybond_access_rate_bps", "gauge",
+			  "Each access network's rate, last second.");
+		for (int k = 0; k < 4; k++)
+			sbuf_printf(o,
+				    "hybond_access_rate_bps{instance_name=\"%s\","
+				    "network=\"%s\",direction=\"%s\"} %.0f\n",
+				    n, rate_net[k], rate_dir[k], in->bonding.rate_bps[k]);
+	}
+
+	if (in->pm.present) {
+		m = "hybond_path_manager_events_total";
+		prom_head(o, m, "counter",
+			  "hybond's path manager: connections it followed, "
+			  "subflows made and failed, retries, announcements, "
+			  "connections ended before joining, backup flags sent "
+			  "again, kernel events lost, connections swept.");
+		prom_one(o, m, n, "event", "connections", in->pm.established);
+		prom_one(o, m, n, "event", "subflows_created", in->pm.subflows_created);
+		prom_one(o, m, n, "event", "subflow_errors", in->pm.subflow_errors);
+		prom_one(o, m, n, "event", "retries", in->pm.retries);
+		prom_one(o, m, n, "event", "announced", in->pm.announced);
+		prom_one(o, m, n, "event", "ended_unjoined", in->pm.ended_unjoined);
+		prom_one(o, m, n, "event", "prio_resent", in->pm.prio_resent);
+		prom_one(o, m, n, "event", "events_lost", in->pm.events_lost);
+		prom_one(o, m, n, "event", "swept", in->pm.swept);
+		prom_head(o, "hybond_path_manager_tracked", "gauge",
+			  "Connections hybond's path manager follows now.");
+		sbuf_printf(o, "hybond_path_manager_tracked{instance_name=\"%s\"} %llu\n",
+			    n, (unsigned long long)in->pm.tracked);
+	}
+}
+
 static void render_prometheus(const struct stats_input *in, struct sbuf *o)
 {
 	const struct relay_counters *rc = &in->rc;
@@ -501,6 +600,7 @@ static void render_prometheus(const struct stats_input *in, struct sbuf *o)
 					    n, fam_name[f], dir_name[d],
 					    ctr_name[c],
 					    (unsigned long long)ctr(in, d, f, c));
+	render_prometheus_more(in, o);
 }
 
 void stats_render(const struct stats_input *in, enum stats_format fmt,

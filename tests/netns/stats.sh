@@ -88,6 +88,31 @@ check "the table names both access networks" bash -c "ip netns exec $NS_CPE '$HB
 prom=$(nsx "$NS_CPE" "$HB" stats --prometheus)
 check "Prometheus text has typed counters" grep -q '^# TYPE hybond_network_bytes_total counter' <<<"$prom"
 check "Prometheus text has the secondary's bytes" grep -qE '^hybond_network_bytes_total\{instance_name="cpe",network="secondary",direction="sent"\} [0-9]+' <<<"$prom"
+# Every counter of the JSON's is in the Prometheus text too, with the same
+# value (nothing moves between the two reads): a sample of each family.
+for side in cpe hag; do
+	ns=$NS_CPE; [ $side = hag ] && ns=$NS_HAG
+	j=$(stats "$ns")
+	prom=$(nsx "$ns" "$HB" stats --prometheus)
+	for pair in \
+		".handshake.released hybond_handshakes_total{instance_name=\"$side\",outcome=\"released\"}" \
+		".handshake.refused hybond_handshakes_total{instance_name=\"$side\",outcome=\"refused\"}" \
+		".relay.idle_closed hybond_relay_events_total{instance_name=\"$side\",event=\"idle_closed\"}" \
+		".relay.rcvbuf_raised hybond_relay_events_total{instance_name=\"$side\",event=\"rcvbuf_raised\"}" \
+		".bonding.activations hybond_bonding_events_total{instance_name=\"$side\",event=\"activations\"}" \
+		".path_manager.connections hybond_path_manager_events_total{instance_name=\"$side\",event=\"connections\"}" \
+		".path_manager.subflows_created hybond_path_manager_events_total{instance_name=\"$side\",event=\"subflows_created\"}" \
+		".path_manager.tracked hybond_path_manager_tracked{instance_name=\"$side\"}"; do
+		set -- $pair
+		want=$(jq -r "$1 // \"absent\"" <<<"$j")
+		got=$(awk -v k="$2" '$1 == k { print $2 }' <<<"$prom")
+		check_eq "Prometheus ($side) $2 is the JSON's $1" "${got:-absent}" "$want"
+	done
+done
+check_ge "... and those are not all zero: the CPE's released handshakes" \
+	"$(jq .handshake.released <<<"$(stats "$NS_CPE")")" 1
+check "Prometheus (CPE) has primary-first bonding's gauge" \
+	grep -qE '^hybond_secondary_in_use\{instance_name="cpe",mode="[a-z-]+"\} [01]$' <<<"$(nsx "$NS_CPE" "$HB" stats --prometheus)"
 err=$(nsx "$NS_CPE" "$HB" stats -j --name nosuch)
 check_eq "stats -j reports a missing instance as JSON" "$(jq -r 'has("error")' <<<"$err")" true
 err=$(nsx "$NS_H" "$HB" stats -j)
