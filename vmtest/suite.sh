@@ -2,13 +2,15 @@
 # SPDX-License-Identifier: GPL-2.0-only
 # Runs inside a vmtest guest: each integration test, one line per test in
 # RESULTS ("NAME pass|fail|skip SECONDS REASON"), its output in RESULTS.d/.
-#   vmtest/suite.sh RESULTS TEST...
+#   [VMTEST_APPEND=1] vmtest/suite.sh RESULTS TEST...
 set -u
 cd "$(dirname "$0")/.."
 out=$1
 shift
 mkdir -p "$out.d"
-: >"$out"
+# VMTEST_APPEND=1 (the matrix, booting a guest again after it died) keeps
+# the results of the tests the first boot ran.
+[ -n "${VMTEST_APPEND:-}" ] || : >"$out"
 for t in "$@"; do
 	start=$(date +%s)
 	bash "tests/netns/$t.sh" >"$out.d/$t.log" 2>&1
