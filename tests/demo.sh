@@ -38,9 +38,10 @@ for dir in download upload; do
 	ipid=$!
 	sleep 2
 	subflows=$(nsx "$NS_CPE" ss -tnH state established |
-		awk -v h="$H4" -v c="$CPE_S4" '
+		awk -v h="$H4" -v c="$CPE_S4" -v c6="$CPE_S6" '
 			index($3, "[::ffff:" h "]") == 1 { print "  primary:   " $3 " -> " $4 }
-			index($3, c ":") == 1 { print "  secondary: " $3 " -> " $4 }' | sort)
+			index($3, c ":") == 1 || index($3, "[::ffff:" c "]") == 1 ||
+			index($3, "[" c6 "]") == 1 { print "  secondary: " $3 " -> " $4 }' | sort)
 	wait $ipid
 	p1=$(if_bytes $a); s1=$(if_bytes $b)
 	bps=$(jq -r '.end.sum_received.bits_per_second' "$TOPO_DIR/$dir.json")
