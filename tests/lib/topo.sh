@@ -268,12 +268,6 @@ stop_pid() {
 # nginx in S serving $TOPO_DIR/www on ports 80 and 8080 and any in
 # NGINX_EXTRA_PORTS (both families), also under /slow/ at 10 KB/s; access log
 # in $TOPO_DIR/nginx/access.log with the client address first.
-# The client address nginx logged for the last request whose log line
-# contains TEXT (a fixed string). nginx_client TEXT
-nginx_client() {
-	awk -v t="$1" 'index($0, t) { a = $1 } END { print a }' "$TOPO_DIR/nginx/access.log"
-}
-
 topo_start_nginx() {
 	local d=$TOPO_DIR/nginx
 	mkdir -p "$d" "$TOPO_DIR/www"
@@ -312,6 +306,12 @@ EOF
 	topo_spawn "$NS_S" "$d/stderr.log" nginx -c "$d/nginx.conf" -p "$d"
 	NGINX_PID=$TOPO_LAST_PID
 	wait_port "$NS_S" 80 10
+}
+
+# The client address nginx logged for the last request whose log line
+# contains TEXT (a fixed string). nginx_client TEXT
+nginx_client() {
+	awk -v t="$1" 'index($0, t) { a = $1 } END { print a }' "$TOPO_DIR/nginx/access.log"
 }
 
 # Random file of N MiB in www. topo_mkfile NAME MIB
