@@ -208,7 +208,7 @@ struct daemon {
 	uint64_t started;
 	const char *datapath, *datapath_why;
 	/* The last look at the relay's counters (fallback_watch). */
-	uint64_t fb_seen, acc_seen, fb_look;
+	uint64_t fb_seen, acc_seen, fb_look, fb_check, fb_warned;
 };
 
 static uint64_t mono_s(void)
@@ -228,33 +228,52 @@ static uint64_t mono_s(void)
  * (MPTcpExtMPFallbackTokenInit; the token table is sized from memory). The
  * relay counts a fallback when it samples the connection, so the two
  * counts are of about the same minute.
+ * Such a warning should not wait for the minute: the counts are looked at
+ * every FB_LOOK_S, and FB_EARLY fallbacks that are a tenth or more warn at
+ * once. Then the next warning waits a minute, so at most one a minute.
  */
+#define FB_LOOK_S 10
+#define FB_EARLY 10
+
 static void fallback_watch(struct daemon *d)
 {
 	struct relay_counters rc;
-	uint64_t now = mono_s(), fb, acc;
+	uint64_t now = mono_s(), fb, acc, span;
+	bool bad, early, quiet;
 
-	if (!d->relay || now - d->fb_look < 60)
+	if (!d->relay || now - d->fb_check < FB_LOOK_S)
 		return;
-	d->fb_look = now;
+	d->fb_check = now;
 	relay_counters(d->relay, &rc);
 	fb = rc.fallback - d->fb_seen;
 	acc = rc.accepted - d->acc_seen;
+	span = now - d->fb_look;
+	bad = fb && fb * 10 >= acc;
+	quiet = d->fb_warned && now - d->fb_warned < 60;
+	early = bad && fb >= FB_EARLY && !quiet;
+	if (span < 60 && !early)
+		return;
+	d->fb_look = now;
 	d->fb_seen = rc.fallback;
 	d->acc_seen = rc.accepted;
 	if (!fb)
 		return;
-	if (fb * 10 >= acc)
-		pr_warn("%llu of %llu new connections in the last minute are "
+	if (bad && !quiet) {
+		d->fb_warned = now;
+		pr_warn("%llu of %llu new connections in the last %llu s are "
 			"not bonded: MPTCP fell back to plain TCP. Is the HAG "
 			"running and answering MP_CAPABLE? (If "
 			"MPTcpExtMPFallbackTokenInit grows in nstat, the kernel "
 			"is out of MPTCP tokens.)",
-			(unsigned long long)fb, (unsigned long long)acc);
-	else
-		pr_info("%llu of %llu new connections in the last minute fell "
-			"back to plain TCP (servers slower than 3 s to answer)",
-			(unsigned long long)fb, (unsigned long long)acc);
+			(unsigned long long)fb, (unsigned long long)acc,
+			(unsigned long long)span);
+	} else {
+		pr_info("%llu of %llu new connections in the last %llu s fell "
+			"back to plain TCP%s",
+			(unsigned long long)fb, (unsigned long long)acc,
+			(unsigned long long)span,
+			bad ? "" : " (servers slower than 3 s to answer)");
+	}
 }
 
 static int do_stats(struct daemon *d, const char *arg, struct sbuf *out)

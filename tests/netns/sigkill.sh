@@ -57,16 +57,16 @@ check_eq "restarted: one fwmark rule, not two" "$(nsx "$NS_CPE" ip rule show | g
 check_eq "restarted: the HAG's endpoints once each" "$(nsx "$NS_HAG" ip mptcp endpoint show | wc -l)" 2
 
 # Only the HAG dies: the CPE's connections still work, as plain TCP, and
-# within a minute the CPE says they are not bonded (not in silence).
+# within seconds the CPE says they are not bonded (not in silence).
 kill -KILL "$HAG_PID"
 for i in $(seq 10); do
 	nsx "$NS_H" curl -s -o /dev/null --max-time 5 "http://$S4/f.bin"
 done
 check_eq "HAG killed: the CPE counts its connections as fallen back" \
 	"$(nsx "$NS_CPE" build/hybond stats -j | jq .relay.fallback)" 10
-wait_for "$TOPO_DIR/cpe.log" "not bonded: MPTCP fell back" 75
-check "HAG killed: within a minute the CPE warns that connections are not bonded" \
-	grep -q "warning: 10 of 1[01] new connections in the last minute are not bonded" "$TOPO_DIR/cpe.log"
+wait_for "$TOPO_DIR/cpe.log" "not bonded: MPTCP fell back" 25
+check "HAG killed: within seconds the CPE warns that connections are not bonded" \
+	grep -Eq "warning: [0-9]+ of [0-9]+ new connections in the last [0-9]+ s are not bonded" "$TOPO_DIR/cpe.log"
 stop_pid "$CPE_PID"
 check_eq "after a clean stop: no filter left" "$(nsx "$NS_CPE" tc filter show dev lan0 ingress)" ""
 check_eq "after a clean stop: no rule left" "$(nsx "$NS_CPE" ip rule show | grep -c fwmark)" 0
