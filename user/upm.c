@@ -563,12 +563,34 @@ static void on_announced(struct upm *u, const struct ev *e)
 		}
 }
 
+/* A subflow came up. One joined while the secondary is on standby was
+ * asked for as backup, but a kernel may have made it without the flag:
+ * 6.1's MPTCP_PM_CMD_SUBFLOW_CREATE ignores it (6.1 guest: the joins'
+ * MPTCP flags "Jjec", no backup bit, no MP_PRIO, and an 8 Mbit/s stream
+ * 42-49% on the secondary). So the flag is set once more; where it took,
+ * the kernel has nothing to change. */
 static void on_sub_established(struct upm *u, const struct ev *e)
 {
 	struct upm_conn *c = *slot(u, e->token);
+	int err;
 
-	if (c)
-		c->backoff_ms = 0;
+	if (!c)
+		return;
+	c->backoff_ms = 0;
+	if (!u->o.backup)
+		return;
+	for (int ti = 0; ti < u->o.ntargets; ti++) {
+		const struct upm_target *t = &u->o.targets[ti];
+
+		if (!(c->up & (1u << ti)) || !addr_eq(&t->addr, &e->daddr) ||
+		    t->port != e->dport)
+			continue;
+		err = set_flags(u, c, ti, true);
+		if (err)
+			pr_debug("path manager: token %08x: backup flag for "
+				 "target %d: %s", c->token, ti, u->cmd.err);
+		return;
+	}
 }
 
 /* Stop tracking *p: the connection is closed. */
