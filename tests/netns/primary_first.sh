@@ -17,8 +17,9 @@ trap t_cleanup EXIT
 HB=$PWD/build/hybond
 
 topo_up --rate1 20 --rate2 30
-# PF_CPE_EXTRA: more CPE flags, e.g. "--hag-secondary 198.51.100.129:9300" to
-# run the same figures with hybond's own path manager.
+# PF_CPE_EXTRA: more flags for both of the test's CPE daemons, e.g.
+# "--join-after 0" to run the same figures with the kernel's path manager,
+# or "--hag-secondary 198.51.100.129:9300" (no ADD_ADDR needed).
 CPE_ARGS=(--primary-rate 20 ${PF_CPE_EXTRA:-})
 topo_start_hybond || { fail "daemons log ready"; exit 1; }
 topo_spawn "$NS_S" "$TOPO_DIR/iperf3.log" iperf3 -s -p 5201
@@ -49,7 +50,7 @@ check_eq "stats show the mode" "$(nsx "$NS_CPE" "$HB" stats -j | jq -r .bonding.
 
 # The cap: 10 Mbit/s on the secondary, whatever the load.
 stop_pid "$CPE_PID"
-CPE_ARGS=(--primary-rate 20 --secondary-rate 10)
+CPE_ARGS=(--primary-rate 20 --secondary-rate 10 ${PF_CPE_EXTRA:-})
 topo_spawn "$NS_CPE" "$TOPO_DIR/cpe2.log" build/hybond cpe --lan lan0 --primary pri0 --secondary sec0 "${CPE_ARGS[@]}"
 CPE_PID=$TOPO_LAST_PID
 wait_for "$TOPO_DIR/cpe2.log" "info: ready:" 10 || fail "CPE restarts with a cap"
