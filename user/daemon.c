@@ -239,7 +239,7 @@ static void fallback_watch(struct daemon *d)
 {
 	struct relay_counters rc;
 	uint64_t now = mono_s(), fb, acc, span;
-	bool bad, early, quiet;
+	bool bad, early;
 
 	if (!d->relay || now - d->fb_check < FB_LOOK_S)
 		return;
@@ -249,8 +249,8 @@ static void fallback_watch(struct daemon *d)
 	acc = rc.accepted - d->acc_seen;
 	span = now - d->fb_look;
 	bad = fb && fb * 10 >= acc;
-	quiet = d->fb_warned && now - d->fb_warned < 60;
-	early = bad && fb >= FB_EARLY && !quiet;
+	early = bad && fb >= FB_EARLY &&
+		(!d->fb_warned || now - d->fb_warned >= 60);
 	if (span < 60 && !early)
 		return;
 	d->fb_look = now;
@@ -258,7 +258,7 @@ static void fallback_watch(struct daemon *d)
 	d->acc_seen = rc.accepted;
 	if (!fb)
 		return;
-	if (bad && !quiet) {
+	if (bad) {
 		d->fb_warned = now;
 		pr_warn("%llu of %llu new connections in the last %llu s are "
 			"not bonded: MPTCP fell back to plain TCP. Is the HAG "
@@ -269,10 +269,9 @@ static void fallback_watch(struct daemon *d)
 			(unsigned long long)span);
 	} else {
 		pr_info("%llu of %llu new connections in the last %llu s fell "
-			"back to plain TCP%s",
+			"back to plain TCP (servers slower than 3 s to answer)",
 			(unsigned long long)fb, (unsigned long long)acc,
-			(unsigned long long)span,
-			bad ? "" : " (servers slower than 3 s to answer)");
+			(unsigned long long)span);
 	}
 }
 

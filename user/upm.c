@@ -320,6 +320,31 @@ static int set_flags(struct upm *u, struct upm_conn *c, int ti, bool backup)
 	return nl_request(&u->cmd, nlh, NULL, NULL);
 }
 
+/* Give target ti's subflow of c the switch's state (u->o.backup). One
+ * still connecting (its MP_JOIN on the way: the kernel finds no subflow
+ * to send MP_PRIO on, and the join would keep the flag it was made with
+ * for its life; seen in a 6.12 guest with 60 ms round trips, the
+ * secondary switched on and carrying nothing) or just gone is tried again
+ * each tick (upm_tick) for PRIO_RETRY_MS. Returns any other error. */
+static int give_state(struct upm *u, struct upm_conn *c, int ti)
+{
+	uint8_t bit = (uint8_t)(1u << ti);
+	int e = set_flags(u, c, ti, u->o.backup);
+
+	if (!e) {
+		c->prio &= (uint8_t)~bit;
+		return 0;
+	}
+	pr_debug("path manager: token %08x: switching target %d: %s%s",
+		 c->token, ti, strerror(-e),
+		 e == -EINVAL || e == -ENOENT ? " (tried again each tick)" : "");
+	if (e != -EINVAL && e != -ENOENT)
+		return e;
+	c->prio |= bit;
+	c->prio_until_ms = now_ms() + PRIO_RETRY_MS;
+	return 0;
+}
+
 /* ---- the connection table ----------------------------------------------- */
 
 static struct upm_conn **slot(struct upm *u, uint32_t token)
@@ -454,31 +479,37 @@ static void on_established(struct upm *u, const struct ev *e)
 		join_missing(u, c);
 }
 
+/* The target a subflow event of c is about: the CPE's subflow has the
+ * target as destination; the HAG's too (it connects to CPE@2). -1: none
+ * of those c has a subflow to. */
+static int subflow_target(const struct upm *u, const struct upm_conn *c,
+			  const struct ev *e)
+{
+	for (int ti = 0; ti < u->o.ntargets; ti++) {
+		const struct upm_target *t = &u->o.targets[ti];
+
+		if ((c->up & (1u << ti)) && addr_eq(&e->daddr, &t->addr) &&
+		    e->dport == t->port)
+			return ti;
+	}
+	return -1;
+}
+
 /* A subflow of a connection we track closed: if it was one of ours, make
  * it again later. */
 static void on_sub_closed(struct upm *u, const struct ev *e)
 {
 	struct upm_conn *c = *slot(u, e->token);
+	int ti = c ? subflow_target(u, c, e) : -1;
 
-	if (!c)
+	if (ti < 0 || !(c->want & (1u << ti)))
 		return;
-	for (int ti = 0; ti < u->o.ntargets; ti++) {
-		const struct upm_target *t = &u->o.targets[ti];
-		uint8_t bit = (uint8_t)(1u << ti);
-
-		if (!(c->want & bit) || !(c->up & bit))
-			continue;
-		/* The CPE's subflow has the target as destination; the HAG's
-		 * too (it connects to CPE@2). */
-		if (!addr_eq(&e->daddr, &t->addr) || e->dport != t->port)
-			continue;
-		c->up &= (uint8_t)~bit;
-		if (!c->retry_at_ms) {
-			c->backoff_ms = c->backoff_ms ? c->backoff_ms : RETRY_FIRST_MS;
-			c->retry_at_ms = now_ms() + c->backoff_ms;
-		}
-		u->st.retries++;
+	c->up &= (uint8_t)~(1u << ti);
+	if (!c->retry_at_ms) {
+		c->backoff_ms = c->backoff_ms ? c->backoff_ms : RETRY_FIRST_MS;
+		c->retry_at_ms = now_ms() + c->backoff_ms;
 	}
+	u->st.retries++;
 }
 
 /* The CPE without --hag-secondary: the HAG announced an address to this
@@ -567,30 +598,19 @@ static void on_announced(struct upm *u, const struct ev *e)
  * asked for as backup, but a kernel may have made it without the flag:
  * 6.1's MPTCP_PM_CMD_SUBFLOW_CREATE ignores it (6.1 guest: the joins'
  * MPTCP flags "Jjec", no backup bit, no MP_PRIO, and an 8 Mbit/s stream
- * 42-49% on the secondary). So the flag is set once more; where it took,
- * the kernel has nothing to change. */
+ * 42-49% on the secondary). So the flag is set once more (retried like a
+ * switch's); where it took, the kernel has nothing to change. */
 static void on_sub_established(struct upm *u, const struct ev *e)
 {
 	struct upm_conn *c = *slot(u, e->token);
-	int err;
+	int ti;
 
 	if (!c)
 		return;
 	c->backoff_ms = 0;
-	if (!u->o.backup)
-		return;
-	for (int ti = 0; ti < u->o.ntargets; ti++) {
-		const struct upm_target *t = &u->o.targets[ti];
-
-		if (!(c->up & (1u << ti)) || !addr_eq(&t->addr, &e->daddr) ||
-		    t->port != e->dport)
-			continue;
-		err = set_flags(u, c, ti, true);
-		if (err)
-			pr_debug("path manager: token %08x: backup flag for "
-				 "target %d: %s", c->token, ti, u->cmd.err);
-		return;
-	}
+	ti = subflow_target(u, c, e);
+	if (u->o.backup && ti >= 0)
+		give_state(u, c, ti);
 }
 
 /* Stop tracking *p: the connection is closed. */
@@ -935,29 +955,9 @@ int upm_set_backup(struct upm *u, bool backup)
 
 				if (!(c->up & (1u << ti)))
 					continue;
-				e = set_flags(u, c, ti, backup);
-				if (!e) {
-					c->prio &= (uint8_t)~(1u << ti);
-					continue;
-				}
-				pr_debug("path manager: token %08x: switching "
-					 "target %d: %s%s", c->token, ti,
-					 strerror(-e),
-					 e == -EINVAL || e == -ENOENT ?
-						 " (tried again each tick)" : "");
-				/* A subflow still connecting (its MP_JOIN on
-				 * the way: the kernel finds no subflow to send
-				 * MP_PRIO on, and the join would keep the flag
-				 * it was made with for its life; seen in a
-				 * 6.12 guest with 60 ms round trips, the
-				 * secondary switched on and carrying nothing)
-				 * or just gone: upm_tick tries again. */
-				if (e == -EINVAL || e == -ENOENT) {
-					c->prio |= (uint8_t)(1u << ti);
-					c->prio_until_ms = now_ms() + PRIO_RETRY_MS;
-				} else {
+				e = give_state(u, c, ti);
+				if (e)
 					err = e;
-				}
 			}
 		}
 	return err;
