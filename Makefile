@@ -119,7 +119,8 @@ $(BUILD)/tests/notifyd: tests/lib/notifyd.c
 
 NETNS_TESTS := $(sort $(wildcard tests/netns/*.sh))
 
-check-netns: $(BUILD)/hybond $(BUILD)/tests/tcptool $(BUILD)/tests/notifyd
+check-netns: $(BUILD)/hybond $(BUILD)/tests/tcptool $(BUILD)/tests/notifyd \
+	     $(BUILD)/bench/holdconns
 	@tests/run.sh $(NETNS_TESTS)
 
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(wildcard tests/unit/test_*.c))

@@ -44,6 +44,12 @@
 #define PM_TYPE_PATH "/proc/sys/net/mptcp/pm_type"
 /* Address ids tried when the kernel refuses ours (see announce()). */
 #define ANNOUNCE_IDS 8
+/* Requests in a pass over the connections (a tick after a burst of them, a
+ * switch of the secondary) between two reads of the event socket. Each is
+ * a round trip to the kernel; a pass of thousands takes long enough for
+ * the events meanwhile (a few per connection) to overflow the socket's
+ * buffer, and a lost event is a connection never joined or announced. */
+#define REQS_PER_READ 64
 
 struct upm_conn {
 	struct upm_conn *next;
@@ -195,6 +201,22 @@ static struct nlmsghdr *cmd_msg(struct upm *u, char *buf, uint8_t cmd)
 	return nlh;
 }
 
+/* Every request goes through here, to be counted for REQS_PER_READ. */
+static int request(struct upm *u, struct nlmsghdr *nlh)
+{
+	u->reqs++;
+	return nl_request(&u->cmd, nlh, NULL, NULL);
+}
+
+/* Between two buckets of a pass: read the events if the pass has made
+ * REQS_PER_READ requests since they were last read. The events may add
+ * and drop connections, so no pointer into the table may be held. */
+static void read_events_if_due(struct upm *u)
+{
+	if (u->reqs >= REQS_PER_READ)
+		upm_handle_events(u);
+}
+
 static void put_nest(struct nlmsghdr *nlh, uint16_t type,
 		     const struct hb_addr *a, int id, uint16_t port,
 		     uint32_t flags, int ifindex)
@@ -245,7 +267,7 @@ static int subflow_create(struct upm *u, struct upm_conn *c, int ti)
 	put_nest(nlh, MPTCP_PM_ATTR_ADDR, &la, li + 1, 0,
 		 u->o.backup ? MPTCP_PM_ADDR_FLAG_BACKUP : 0, 0);
 	put_nest(nlh, MPTCP_PM_ATTR_ADDR_REMOTE, &ra, -1, t->port, 0, 0);
-	err = nl_request(&u->cmd, nlh, NULL, NULL);
+	err = request(u, nlh);
 	if (err) {
 		char a[INET6_ADDRSTRLEN];
 
@@ -271,7 +293,7 @@ static int announce_id(struct upm *u, struct upm_conn *c, int i, int id)
 	mnl_attr_put_u32(nlh, MPTCP_PM_ATTR_TOKEN, c->token);
 	put_nest(nlh, MPTCP_PM_ATTR_ADDR, &u->o.local[i], id,
 		 u->o.announce_port, MPTCP_PM_ADDR_FLAG_SIGNAL, 0);
-	return nl_request(&u->cmd, nlh, NULL, NULL);
+	return request(u, nlh);
 }
 
 /* At once: the connection's family. After --announce-after: every
@@ -317,7 +339,7 @@ static int set_flags(struct upm *u, struct upm_conn *c, int ti, bool backup)
 	put_nest(nlh, MPTCP_PM_ATTR_ADDR, &u->o.local[li], li + 1, 0,
 		 backup ? MPTCP_PM_ADDR_FLAG_BACKUP : 0, 0);
 	put_nest(nlh, MPTCP_PM_ATTR_ADDR_REMOTE, &t->addr, -1, t->port, 0, 0);
-	return nl_request(&u->cmd, nlh, NULL, NULL);
+	return request(u, nlh);
 }
 
 /* Give target ti's subflow of c the switch's state (u->o.backup). One
@@ -832,6 +854,7 @@ void upm_handle_events(struct upm *u)
 	struct mmsghdr m[EV_BATCH];
 	struct iovec iov[EV_BATCH];
 
+	u->reqs = 0;
 	for (;;) {
 		int n;
 
@@ -933,6 +956,7 @@ void upm_tick(struct upm *u)
 				resend_prio(u, c, now);
 			pp = &c->next;
 		}
+		read_events_if_due(u);
 	}
 }
 
@@ -941,7 +965,7 @@ int upm_set_backup(struct upm *u, bool backup)
 	int err = 0;
 
 	u->o.backup = backup;
-	for (int b = 0; b < TAB_SIZE; b++)
+	for (int b = 0; b < TAB_SIZE; b++) {
 		for (struct upm_conn *c = u->tab[b]; c; c = c->next) {
 			/* The secondary is needed now: no more waiting. */
 			if (!backup && c->join_at_ms) {
@@ -960,6 +984,8 @@ int upm_set_backup(struct upm *u, bool backup)
 					err = e;
 			}
 		}
+		read_events_if_due(u);
+	}
 	return err;
 }
 

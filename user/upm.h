@@ -99,6 +99,7 @@ struct upm {
 	bool targets_full_logged;
 	uint64_t sweep_at_ms; /* events were lost: check then (0: no) */
 	bool fault_lose_closed; /* HYBOND_TEST_FAULT=pm-lose-closed */
+	unsigned int reqs; /* requests since the events were last read */
 };
 
 /* Set up: userspace PM on, events subscribed, listeners open. Logs why on
