@@ -597,7 +597,12 @@ section_memory() {
 		res "$k.token_fallback.hag" "$(awk '$1 == "MPTcpExtMPFallbackTokenInit" { print $2 }' "$TOPO_DIR/stats-hag-mib.txt")"
 		res "$k.proxied.cpe" "$(jq .relay.accepted "$TOPO_DIR/stats-cpe.json" 2>/dev/null)"
 		res "$k.proxied.hag" "$(jq .relay.accepted "$TOPO_DIR/stats-hag.json" 2>/dev/null)"
-		say "  $target connections: $est established, $failed failed$( [ "$failed" != 0 ] && echo " ($(get $k.errors))") in $(get $k.connect_s) s; $held while idle; closed and drained in $(get $k.drain_s) s; then a 1 MiB download: HTTP $code; proxied by the CPE $(get $k.proxied.cpe), by the HAG $(get $k.proxied.hag); MPTCP out of tokens (MPFallbackTokenInit) CPE $(get $k.token_fallback.cpe), HAG $(get $k.token_fallback.hag)"
+		# Did every connection get its joins? (The CPE's path manager:
+		# connections it saw, subflows it made, overflows of its events.)
+		res "$k.pm.cpe_connections" "$(jq .path_manager.connections "$TOPO_DIR/stats-cpe.json" 2>/dev/null)"
+		res "$k.pm.cpe_subflows" "$(jq .path_manager.subflows_created "$TOPO_DIR/stats-cpe.json" 2>/dev/null)"
+		res "$k.pm.events_lost" "$(jq -s '[.[].path_manager.events_lost] | add' "$TOPO_DIR/stats-cpe.json" "$TOPO_DIR/stats-hag.json" 2>/dev/null)"
+		say "  $target connections: $est established, $failed failed$( [ "$failed" != 0 ] && echo " ($(get $k.errors))") in $(get $k.connect_s) s; $held while idle; closed and drained in $(get $k.drain_s) s; then a 1 MiB download: HTTP $code; proxied by the CPE $(get $k.proxied.cpe), by the HAG $(get $k.proxied.hag); MPTCP out of tokens (MPFallbackTokenInit) CPE $(get $k.token_fallback.cpe), HAG $(get $k.token_fallback.hag); the CPE's path manager saw $(get $k.pm.cpe_connections) connections and made $(get $k.pm.cpe_subflows) subflows, path-manager events lost $(get $k.pm.events_lost)"
 		end_setup hybond
 		keep_logs "memory-$n"
 	done
