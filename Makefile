@@ -94,6 +94,7 @@ install: $(BUILD)/hybond
 	install -m 0644 $(DIST)/hybond.8 $(DESTDIR)$(MANDIR)/man8/hybond.8
 	install -m 0644 $(DOCS) $(DESTDIR)$(DOCDIR)/
 	install -m 0644 policy/README.md $(DESTDIR)$(DOCDIR)/policy.md
+	install -m 0644 bench/README.md $(DESTDIR)$(DOCDIR)/performance.md
 	set -e; for u in $(UNITS); do \
 		sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@DOCDIR@|$(DOCDIR)|g' \
 			$(DIST)/$$u.in >$(DESTDIR)$(UNITDIR)/$$u.tmp; \
@@ -105,7 +106,7 @@ install: $(BUILD)/hybond
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/hybond $(DESTDIR)$(MANDIR)/man8/hybond.8
 	rm -f $(patsubst %,$(DESTDIR)$(UNITDIR)/%,$(UNITS))
-	rm -f $(patsubst %,$(DESTDIR)$(DOCDIR)/%,$(notdir $(DOCS)) policy.md)
+	rm -f $(patsubst %,$(DESTDIR)$(DOCDIR)/%,$(notdir $(DOCS)) policy.md performance.md)
 	-rmdir $(DESTDIR)$(DOCDIR)
 
 # ---- tests -------------------------------------------------------------

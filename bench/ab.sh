@@ -11,8 +11,8 @@
 # from BIN, `ab -c CONC` for SECS seconds against nginx in S (1 KiB,
 # keep-alive off), each binary on its own server port, no TIME_WAIT socket
 # left anywhere from the run before, and H's whole port range (a SYN that
-# meets a gateway's own TIME_WAIT takes a slower path; README, section
-# Performance). Prints every run's rate and the whole box's CPU per
+# meets a gateway's own TIME_WAIT takes a slower path; bench/README.md,
+# Connection rate). Prints every run's rate and the whole box's CPU per
 # connection, then the median of the pairs' B/A ratios of both, and in how
 # many pairs B was faster.
 #

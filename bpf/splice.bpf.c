@@ -9,7 +9,7 @@
  * kernel takes both in a sockmap (user/relay.c, splice_start): TCP ones
  * (a CPE with --upstream tcp); MPTCP ones no kernel takes today, which
  * the start-up probe (user/splice.c) asks. Off by default: the kernel's
- * redirects have no back-pressure (README, Performance).
+ * redirects have no back-pressure (bench/README.md, In-kernel splicing).
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>

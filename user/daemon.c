@@ -593,7 +593,7 @@ static const char *sched_now(void)
  * takes its turn on the CPU when the running one's slice ends or it
  * sleeps, instead of preempting it: a connection's set-up wakes the hold
  * thread and then a worker in each daemon, and their preempting one
- * another cost more than the wait (README, Performance). Packets are
+ * another cost more than the wait (bench/README.md, Connection rate). Packets are
  * forwarded and steered in the kernel's softirqs, which no policy of ours
  * delays.
  */
@@ -737,7 +737,7 @@ int run_daemon(const struct daemon_opts *o)
 	 * ask the kernel. It takes TCP sockets, so a CPE relaying over TCP
 	 * can splice today; MPTCP ones only where the probe says so. Only
 	 * with --splice: the kernel's redirects have no back-pressure
-	 * (README, Performance). */
+	 * (bench/README.md, In-kernel splicing). */
 	mptcp_splice = splice_probe_mptcp(probe, sizeof(probe));
 	snprintf(why, sizeof(why), "%s", probe);
 	if (o->splice && !mptcp_splice && !o->tcp_upstream) {

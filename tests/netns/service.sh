@@ -197,7 +197,8 @@ want_files="./etc/hybond ./usr/local/lib/systemd/system/hybond-cpe@.service \
 ./usr/local/lib/systemd/system/hybond-hag@.service ./usr/local/sbin/hybond \
 ./usr/local/share/doc/hybond/README.md ./usr/local/share/doc/hybond/cpe.conf.example \
 ./usr/local/share/doc/hybond/cpe.policy ./usr/local/share/doc/hybond/hag.conf.example \
-./usr/local/share/doc/hybond/hag.policy ./usr/local/share/doc/hybond/policy.md \
+./usr/local/share/doc/hybond/hag.policy ./usr/local/share/doc/hybond/performance.md \
+./usr/local/share/doc/hybond/policy.md \
 ./usr/local/share/man/man8/hybond.8 "
 check_eq "make install: the expected files" "$got" "$want_files"
 check "the units run the installed binary" \

@@ -10,7 +10,7 @@
  * B (non-blocking, poll, random sizes) and writes what it read to D; a
  * second reads E (D's peer) and checks every byte. B's receive buffer fills
  * while the relay writes, which is the state in which the repeat shows.
- * (The splice's hand-back, README section Performance, met it as a download
+ * (The splice's hand-back, bench/README.md, In-kernel splicing, met it as a download
  * with 31856 bytes, likely one GRO segment on the testbed's veths, delivered
  * twice; hybond's verdict redirects before it passes, this program never
  * does, and the repeat is the same.)
