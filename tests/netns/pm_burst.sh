@@ -12,7 +12,8 @@
 # the development box).
 # Checks: all N established and held; the CPE lost no path-manager event,
 # saw every connection, and joined each of them twice, which the HAG's
-# kernel counts too (MP_JOIN handshakes completed); after the close the
+# kernel counts too (MP_JOIN handshakes completed); the HAG lost no event
+# and announced both its addresses to every connection; after the close the
 # path manager tracks nothing; then a download through the gateways: the
 # hash and H@ at the server.
 set -u
@@ -32,8 +33,9 @@ topo_spawn "$NS_S" "$TOPO_DIR/hold-server.log" "$HOLD" serve 9101 9102 9103 9104
 wait_for "$TOPO_DIR/hold-server.log" '^listening' 10 || { fail "holdconns serves in S"; exit 1; }
 topo_start_hybond || { fail "hybond starts"; exit 1; }
 
-# pm FIELD: a counter of the CPE's path manager.
+# pm FIELD: a counter of the CPE's path manager; hag_pm FIELD: the HAG's.
 pm() { nsx "$NS_CPE" "$HB" stats -j | jq ".path_manager.$1"; }
+hag_pm() { nsx "$NS_HAG" "$HB" stats -j | jq ".path_manager.$1"; }
 # MP_JOIN handshakes the HAG's kernel completed (the third ACK received).
 joins_done() { nsx "$NS_HAG" nstat -az MPTcpExtMPJoinAckRx | awk '/MPJoinAckRx/ { print $2 }'; }
 
@@ -68,6 +70,11 @@ check_eq "... and joined each twice, IPv4 and IPv6 (subflows_created)" "$(pm sub
 check_eq "... with no join refused (subflow_errors)" "$(pm subflow_errors)" 0
 check_eq "the HAG's kernel completed 2 joins per connection (MPJoinAckRx)" \
 	$(($(joins_done) - j0)) $((2 * n))
+# The HAG announces its two addresses to each connection 100 ms old: a
+# pass of its own, as long.
+check_eq "the HAG's path manager lost no event (events_lost)" "$(hag_pm events_lost)" 0
+check_eq "... and announced both addresses to every connection (announced)" \
+	"$(hag_pm announced)" $((2 * n))
 
 kill -TERM "$CLI" 2>/dev/null
 wait "$CLI" 2>/dev/null
