@@ -182,11 +182,11 @@ check-fuzz: $(BUILD)/fuzz/fuzz_policy $(BUILD)/fuzz/fuzz_netlink
 	done
 
 # ---- the daemon under AddressSanitizer and UndefinedBehaviorSanitizer ----
-ASAN_TESTS ?= bonded_path stream_semantics stats gateway_guard subflows takeover splice_relay
+ASAN_TESTS ?= bonded_path stream_semantics stats gateway_guard subflows takeover splice_relay pm_burst
 $(BUILD)/asan/hybond: $(USER_SRCS) $(HEADERS) $(SKELS)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
 		-Wall -Wextra -Werror -std=gnu11 -D_GNU_SOURCE $(USER_SRCS) -o $@ $(LDLIBS)
 
-check-asan: $(BUILD)/asan/hybond $(BUILD)/tests/tcptool
+check-asan: $(BUILD)/asan/hybond $(BUILD)/tests/tcptool $(BUILD)/bench/holdconns
 	@HYBOND=$(BUILD)/asan/hybond HYBOND_ASAN=1 tests/run.sh $(patsubst %,tests/netns/%.sh,$(ASAN_TESTS))
