@@ -48,11 +48,25 @@ act=$(nsx "$NS_CPE" "$HB" stats -j | jq .bonding.activations)
 check_ge "stats count the secondary's activations" "$act" 1
 check_eq "stats show the mode" "$(nsx "$NS_CPE" "$HB" stats -j | jq -r .bonding.mode)" overflow
 
-# The cap: 10 Mbit/s on the secondary, whatever the load.
+# The cap: 10 Mbit/s on the secondary, whatever the load. Both gateways
+# restart with cubic on the subflows. On these links without delay bbr
+# (the default) overshoots the 50 ms tbf queues when the cap turns the
+# secondary back on (the HAG counted 540-32000 retransmitted segments per
+# 10 s download, cubic 7-36), and a download then stalls for a second or
+# more: a piece missing at the MPTCP level, the CPE holding 2.6 MB out of
+# order behind it, while both links keep carrying data. bbr gave 16-27
+# Mbit/s with seconds of 0-5 (16 in CI on 2026-12-05, failing the floor
+# below); cubic 26 in each of 16 downloads and 10 uploads (host,
+# 2026-12-05). What is tested here is the cap; the congestion control's
+# share is bench/README.md's.
 stop_pid "$CPE_PID"
-CPE_ARGS=(--primary-rate 20 --secondary-rate 10 ${PF_CPE_EXTRA:-})
+stop_pid "$HAG_PID"
+topo_spawn "$NS_HAG" "$TOPO_DIR/hag2.log" build/hybond hag --access acc0 --core core0 --secondary sec0 --congestion cubic
+HAG_PID=$TOPO_LAST_PID
+CPE_ARGS=(--primary-rate 20 --secondary-rate 10 --congestion cubic ${PF_CPE_EXTRA:-})
 topo_spawn "$NS_CPE" "$TOPO_DIR/cpe2.log" build/hybond cpe --lan lan0 --primary pri0 --secondary sec0 "${CPE_ARGS[@]}"
 CPE_PID=$TOPO_LAST_PID
+wait_for "$TOPO_DIR/hag2.log" "info: ready:" 10 || fail "HAG restarts with cubic"
 wait_for "$TOPO_DIR/cpe2.log" "info: ready:" 10 || fail "CPE restarts with a cap"
 for dir in down up; do
 	bond_run $dir -t 10
@@ -70,12 +84,13 @@ for dir in down up; do
 	fi
 	# More than the primary's 20 Mbit/s link can carry alone: one TCP
 	# connection gets 19.0-19.1 of it (headers; `bench/run.sh
-	# efficiency`, plain routing). Usually 25-27 (the primary ~19, the
-	# secondary ~8: the cap switches it in and out, so the seconds
-	# alternate ~18 and ~33); about one run in ten stalls for a second
-	# or two and reads 21-24, and 1 of 36 scratch runs (2026-12-03) 20.8
-	# ("15 21 1 7 12 35 ..."). A floor above that would test the stalls'
-	# luck, not the cap; 20 still fails a secondary that adds nothing.
+	# efficiency`, plain routing). With cubic 26 in every run (the
+	# primary ~19.6, the secondary ~8; seconds of 18-32 after an upload's
+	# first); with bbr 16-27, the stalls above. And the secondary used, not
+	# starved by the cap: 7.7-8.3 Mbit/s of the 10 in those runs, over the
+	# 10 s the data flowed (over the run's whole time a guest reads
+	# 6.1-6.6: its set-up and end take 2.5 s there).
+	check_ge "capped bulk $dir: the secondary carried at least half its cap over the 10 s (kbit/s)" "$((SEC * 8 / 10000))" 5000
 	check_ge "capped bulk $dir: the secondary still added capacity, more than the primary's link carries alone (Mbit/s)" "$MBPS" 20
 done
 
