@@ -481,21 +481,32 @@ int nl_subflow_census(struct nl *nl, const struct hb_addr *src, int n,
 	return diag_dump(nl, IPPROTO_TCP, (1U << 1) | (1U << 2), census_cb, &m);
 }
 
-struct token_walk {
-	void (*cb)(uint32_t token, void *data);
+struct conn_walk {
+	void (*cb)(const struct mptcp_conn_diag *d, void *data);
 	void *data;
 };
 
-static int token_cb(const struct nlmsghdr *nlh, void *data)
+static void diag_addr(int family, const __be32 *in, struct hb_addr *out)
 {
-	const struct token_walk *w = data;
-	const struct nlattr *a;
+	out->family = family;
+	memcpy(family == AF_INET ? (void *)&out->v4 : (void *)&out->v6, in,
+	       family == AF_INET ? 4 : 16);
+}
 
-	if (mnl_nlmsg_get_payload_len(nlh) < sizeof(struct inet_diag_msg))
+static int conn_cb(const struct nlmsghdr *nlh, void *data)
+{
+	const struct conn_walk *w = data;
+	const struct inet_diag_msg *m = mnl_nlmsg_get_payload(nlh);
+	struct mptcp_conn_diag d = { 0 };
+	const struct nlattr *a;
+	bool info = false;
+
+	if (mnl_nlmsg_get_payload_len(nlh) < sizeof(*m) ||
+	    (m->idiag_family != AF_INET && m->idiag_family != AF_INET6))
 		return MNL_CB_OK;
-	nl_attr_for_each(a, nlh, sizeof(struct inet_diag_msg))
+	nl_attr_for_each(a, nlh, sizeof(*m))
 	{
-		struct mptcp_info mi;
+		struct mptcp_info mi = { 0 };
 		size_t n = mnl_attr_get_payload_len(a);
 
 		if (mnl_attr_get_type(a) != INET_DIAG_INFO ||
@@ -503,17 +514,32 @@ static int token_cb(const struct nlmsghdr *nlh, void *data)
 				sizeof(mi.mptcpi_token))
 			continue;
 		memcpy(&mi, mnl_attr_get_payload(a), n < sizeof(mi) ? n : sizeof(mi));
-		w->cb(mi.mptcpi_token, w->data);
+		d.token = mi.mptcpi_token;
+		d.subflows = mi.mptcpi_subflows;
+		d.add_addr_signal = mi.mptcpi_add_addr_signal;
+		d.fallback = mi.mptcpi_flags & MPTCP_INFO_FLAG_FALLBACK;
+		info = true;
 	}
+	if (!info)
+		return MNL_CB_OK;
+	d.state = m->idiag_state;
+	d.family = m->idiag_family;
+	diag_addr(d.family, m->id.idiag_src, &d.saddr);
+	diag_addr(d.family, m->id.idiag_dst, &d.daddr);
+	d.sport = ntohs(m->id.idiag_sport);
+	d.dport = ntohs(m->id.idiag_dport);
+	d.inode = m->idiag_inode;
+	w->cb(&d, w->data);
 	return MNL_CB_OK;
 }
 
-int nl_mptcp_tokens(struct nl *nl, void (*cb)(uint32_t token, void *data),
-		    void *data)
+int nl_mptcp_conns(struct nl *nl,
+		   void (*cb)(const struct mptcp_conn_diag *d, void *data),
+		   void *data)
 {
-	struct token_walk w = { cb, data };
+	struct conn_walk w = { cb, data };
 
-	return diag_dump(nl, 262 /* IPPROTO_MPTCP */, ~0U, token_cb, &w);
+	return diag_dump(nl, 262 /* IPPROTO_MPTCP */, ~0U, conn_cb, &w);
 }
 
 struct genl_fam {

@@ -91,10 +91,24 @@ struct subflow_census {
 int nl_subflow_census(struct nl *nl, const struct hb_addr *src, int n,
 		      struct subflow_census *out);
 
-/* Call cb with the token of every MPTCP connection of the namespace
- * (mptcp_diag; nl must be a NETLINK_SOCK_DIAG socket). 0 or -errno. */
-int nl_mptcp_tokens(struct nl *nl, void (*cb)(uint32_t token, void *data),
-		    void *data);
+/* One MPTCP connection (socket) of the namespace, as mptcp_diag tells. */
+struct mptcp_conn_diag {
+	uint32_t token;
+	uint8_t state;	     /* TCP_ESTABLISHED, TCP_LISTEN, ... */
+	int family;	     /* the socket's: AF_INET or AF_INET6 */
+	struct hb_addr saddr, daddr; /* as the socket has them (mapped) */
+	uint16_t sport, dport; /* host order */
+	uint64_t inode;	     /* to tell our own sockets */
+	uint8_t subflows;    /* besides the first (mptcpi_subflows) */
+	uint8_t add_addr_signal; /* addresses we announced to it */
+	bool fallback;	     /* plain TCP now: no subflow will join it */
+};
+
+/* Call cb for every MPTCP connection of the namespace (mptcp_diag; nl must
+ * be a NETLINK_SOCK_DIAG socket). 0 or -errno. */
+int nl_mptcp_conns(struct nl *nl,
+		   void (*cb)(const struct mptcp_conn_diag *d, void *data),
+		   void *data);
 
 /* Generic netlink: family id and, if grp is set, a multicast group id. */
 int nl_genl_family(struct nl *nl, const char *name, uint16_t *id,

@@ -170,7 +170,8 @@ static void render_table(const struct stats_input *in, struct sbuf *o)
 			    "failed, %llu lost and retried, %llu announced, %llu "
 			    "tracked now, %llu ended before joining, %llu "
 			    "switched once connected, %llu event overflows, "
-			    "%llu found closed after them\n\n",
+			    "%llu found closed after them, %llu found open "
+			    "and followed\n\n",
 			    (unsigned long long)in->pm.established,
 			    (unsigned long long)in->pm.subflows_created,
 			    (unsigned long long)in->pm.subflow_errors,
@@ -180,7 +181,8 @@ static void render_table(const struct stats_input *in, struct sbuf *o)
 			    (unsigned long long)in->pm.ended_unjoined,
 			    (unsigned long long)in->pm.prio_resent,
 			    (unsigned long long)in->pm.events_lost,
-			    (unsigned long long)in->pm.swept);
+			    (unsigned long long)in->pm.swept,
+			    (unsigned long long)in->pm.adopted);
 	sbuf_printf(o, "%-16s %14s %14s\n", "access network", "sent",
 		    "received");
 	for (int n = 0; n < NET_MAX; n++)
@@ -334,7 +336,7 @@ static void render_json(const struct stats_input *in, struct sbuf *o)
 			    "\"retries\":%llu,\"announced\":%llu,"
 			    "\"tracked\":%llu,\"ended_unjoined\":%llu,"
 			    "\"prio_resent\":%llu,\"events_lost\":%llu,"
-			    "\"swept\":%llu},",
+			    "\"swept\":%llu,\"adopted\":%llu},",
 			    (unsigned long long)in->pm.established,
 			    (unsigned long long)in->pm.subflows_created,
 			    (unsigned long long)in->pm.subflow_errors,
@@ -344,7 +346,8 @@ static void render_json(const struct stats_input *in, struct sbuf *o)
 			    (unsigned long long)in->pm.ended_unjoined,
 			    (unsigned long long)in->pm.prio_resent,
 			    (unsigned long long)in->pm.events_lost,
-			    (unsigned long long)in->pm.swept);
+			    (unsigned long long)in->pm.swept,
+			    (unsigned long long)in->pm.adopted);
 	sbuf_printf(o, "\"policy\":{\"bond\":{\"syns\":%llu},"
 		       "\"bypass\":{\"syns\":%llu}},",
 		    (unsigned long long)ctr_sum(in, HYBOND_DIR_STEER,
@@ -508,7 +511,8 @@ static void render_prometheus_more(const struct stats_input *in,
 			  "hybond's path manager: connections it followed, "
 			  "subflows made and failed, retries, announcements, "
 			  "connections ended before joining, backup flags sent "
-			  "again, kernel events lost, connections swept.");
+			  "again, kernel events lost, connections swept, "
+			  "connections adopted.");
 		prom_one(o, m, n, "event", "connections", in->pm.established);
 		prom_one(o, m, n, "event", "subflows_created", in->pm.subflows_created);
 		prom_one(o, m, n, "event", "subflow_errors", in->pm.subflow_errors);
@@ -518,6 +522,7 @@ static void render_prometheus_more(const struct stats_input *in,
 		prom_one(o, m, n, "event", "prio_resent", in->pm.prio_resent);
 		prom_one(o, m, n, "event", "events_lost", in->pm.events_lost);
 		prom_one(o, m, n, "event", "swept", in->pm.swept);
+		prom_one(o, m, n, "event", "adopted", in->pm.adopted);
 		prom_head(o, "hybond_path_manager_tracked", "gauge",
 			  "Connections hybond's path manager follows now.");
 		sbuf_printf(o, "hybond_path_manager_tracked{instance_name=\"%s\"} %llu\n",

@@ -10,6 +10,7 @@
  * doubling up to 8 s) and MP_PRIO can be sent on every secondary subflow.
  */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -426,6 +427,26 @@ struct ev {
 	int msk_family;
 };
 
+/* A dual-stack listener's IPv4 connections come as IPv4-mapped IPv6:
+ * match and join them as the IPv4 they are. */
+static void unmap(struct ev *e)
+{
+	e->msk_family = e->family;
+	if (e->family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&e->daddr.v6)) {
+		struct in_addr d4, s4m;
+
+		memcpy(&d4, &e->daddr.v6.s6_addr[12], 4);
+		memcpy(&s4m, &e->saddr.v6.s6_addr[12], 4);
+		e->family = AF_INET;
+		e->daddr.family = AF_INET;
+		e->daddr.v4 = d4;
+		if (e->saddr.family) {
+			e->saddr.family = AF_INET;
+			e->saddr.v4 = s4m;
+		}
+	}
+}
+
 static void on_established(struct upm *u, const struct ev *e)
 {
 	struct upm_conn **p, *c;
@@ -656,35 +677,208 @@ static void on_closed(struct upm *u, const struct ev *e)
 		forget(u, p);
 }
 
-static void mark_alive(uint32_t token, void *data)
+/* What the sweep found in the kernel's list: the tracked connections it
+ * still has (marked alive), and the live ones of ours it does not track. */
+struct sweep_walk {
+	struct upm *u;
+	uint64_t *own; /* inodes of this process's sockets, sorted */
+	size_t nown;
+	struct sweep_found {
+		struct mptcp_conn_diag d;
+		bool tracked; /* then: its targets completed, if still */
+	} *found;
+	size_t nfound, cap;
+};
+
+static int cmp_u64(const void *a, const void *b)
 {
-	struct upm_conn *c = *slot(data, token);
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The inodes of this process's sockets (/proc/self/fd): a connection is
+ * adopted only if it is one of ours, not another program's or, during a
+ * takeover, the other hybond's. */
+static int own_sockets(uint64_t **out, size_t *n)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *de;
+	size_t cap = 0;
+
+	*out = NULL;
+	*n = 0;
+	if (!d)
+		return -errno;
+	while ((de = readdir(d))) {
+		char path[300], link[64];
+		unsigned long long ino;
+		ssize_t len;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/fd/%s", de->d_name);
+		len = readlink(path, link, sizeof(link) - 1);
+		if (len <= 0)
+			continue;
+		link[len] = 0;
+		if (sscanf(link, "socket:[%llu]", &ino) != 1)
+			continue;
+		if (*n == cap) {
+			size_t c2 = cap ? 2 * cap : 1024;
+			uint64_t *m = realloc(*out, c2 * sizeof(**out));
+
+			if (!m) {
+				closedir(d);
+				*n = 0;
+				return -ENOMEM;
+			}
+			*out = m;
+			cap = c2;
+		}
+		(*out)[(*n)++] = ino;
+	}
+	closedir(d);
+	qsort(*out, *n, sizeof(**out), cmp_u64);
+	return 0;
+}
+
+/* A CPE joining what the HAG announces: an announced address c does not
+ * join (its ANNOUNCED event lost, or still to come) and could (as
+ * learn_announced judges: an IPv4 socket takes no IPv6 subflow, and we
+ * need a secondary address of the family). */
+static bool lacks_announced(const struct upm *u, const struct upm_conn *c)
+{
+	for (int ti = 0; ti < u->o.ntargets; ti++) {
+		const struct upm_target *t = &u->o.targets[ti];
+		bool local = false;
+
+		if (!t->announced || (c->want & (1u << ti)) ||
+		    (t->addr.family == AF_INET6 && c->msk_family != AF_INET6))
+			continue;
+		for (int li = 0; li < u->o.nlocal; li++)
+			local |= u->o.local[li].family == t->addr.family;
+		if (local)
+			return true;
+	}
+	return false;
+}
+
+static void sweep_cb(const struct mptcp_conn_diag *d, void *data)
+{
+	struct sweep_walk *w = data;
+	struct upm *u = w->u;
+	struct upm_conn *c = *slot(u, d->token);
 
 	if (c)
 		c->alive = true;
+	/* Established and still MPTCP. Untracked (its
+	 * MPTCP_EVENT_ESTABLISHED lost): ours, no subflow joined, and on the
+	 * HAG not announced to (hybond's PM counts its announcements there;
+	 * the CPE's kernel does not count the ones it received). Tracked by
+	 * a CPE that learns the HAG's addresses: lacking an address the HAG
+	 * announced to the others (its ANNOUNCED event lost, or to come:
+	 * either way the join waits for --join-after, by which the HAG,
+	 * announcing sooner, has announced it; if not, it is refused and
+	 * tried again). */
+	if (d->state != 1 /* TCP_ESTABLISHED */ || d->fallback)
+		return;
+	if (c ? !u->o.learn || !lacks_announced(u, c) :
+		d->subflows || (u->o.server && d->add_addr_signal) ||
+			!bsearch(&d->inode, w->own, w->nown, sizeof(*w->own),
+				 cmp_u64))
+		return;
+	if (w->nfound == w->cap) {
+		size_t cap = w->cap ? 2 * w->cap : 256;
+		struct sweep_found *m = realloc(w->found, cap * sizeof(*m));
+
+		if (!m)
+			return;
+		w->found = m;
+		w->cap = cap;
+	}
+	w->found[w->nfound++] = (struct sweep_found){ *d, c != NULL };
 }
 
-/* Events were lost, MPTCP_EVENT_CLOSED among them perhaps: forget the
- * tracked connections the kernel no longer has. */
+/* A live connection whose MPTCP_EVENT_ESTABLISHED was lost: followed as if
+ * it had come (joined after --join-after, announced to after
+ * --announce-after). A CPE that joins what the HAG announces joins what it
+ * announced to the others, here and for a tracked connection that lacks
+ * them: its ADD_ADDRs may be lost too, and the HAG announces the same
+ * addresses to every connection (a join to one it has not announced here
+ * is refused and tried again later). */
+static void adopt(struct upm *u, const struct sweep_found *f,
+		  uint64_t *completed)
+{
+	const struct mptcp_conn_diag *d = &f->d;
+	struct ev e = {
+		.cmd = MPTCP_EVENT_ESTABLISHED,
+		.token = d->token,
+		.have_token = true,
+		.family = d->family,
+		.server_side = u->o.server,
+		.saddr = d->saddr,
+		.daddr = d->daddr,
+		.sport = d->sport,
+		.dport = d->dport,
+	};
+	struct upm_conn *c = *slot(u, d->token);
+
+	if (!c != !f->tracked) /* it closed, or its event came, meanwhile */
+		return;
+	if (!c) {
+		uint64_t before = u->st.established;
+
+		unmap(&e);
+		on_established(u, &e);
+		if (u->st.established == before)
+			return;
+		u->st.adopted++;
+		c = *slot(u, d->token);
+	}
+	if (!c || !u->o.learn)
+		return;
+	if (f->tracked)
+		++*completed;
+	for (int ti = 0; ti < u->o.ntargets; ti++) {
+		struct ev a = { .daddr = u->o.targets[ti].addr,
+				.dport = u->o.targets[ti].port };
+
+		if (u->o.targets[ti].announced)
+			learn_announced(u, c, &a);
+	}
+}
+
+/* Events were lost: MPTCP_EVENT_CLOSED among them perhaps (forget the
+ * tracked connections the kernel no longer has), MPTCP_EVENT_ESTABLISHED
+ * perhaps (adopt the live ones of ours nobody tracks). */
 static void sweep(struct upm *u)
 {
+	struct sweep_walk w = { .u = u };
 	struct nl diag;
 	uint64_t gone = 0;
 	int err;
 
 	u->sweep_at_ms = 0;
-	if (!u->nconns)
-		return;
+	/* Without them nothing is adopted; the rest still holds. */
+	err = own_sockets(&w.own, &w.nown);
+	if (err)
+		pr_warn("path manager: listing our sockets (/proc/self/fd): "
+			"%s; connections whose start was lost are not joined",
+			strerror(-err));
 	err = nl_open(&diag, NETLINK_SOCK_DIAG);
 	if (!err) {
-		err = nl_mptcp_tokens(&diag, mark_alive, u);
+		err = nl_mptcp_conns(&diag, sweep_cb, &w);
 		nl_close(&diag);
 	}
 	if (err) {
 		pr_warn("path manager: listing the kernel's MPTCP connections "
 			"after lost events (sock_diag, module mptcp_diag): %s; "
-			"connections whose close was lost stay tracked",
+			"connections whose close was lost stay tracked, those "
+			"whose start was lost are not joined",
 			strerror(-err));
+		free(w.own);
+		free(w.found);
 		return;
 	}
 	for (int b = 0; b < TAB_SIZE; b++) {
@@ -705,6 +899,25 @@ static void sweep(struct upm *u)
 		pr_info("path manager: %llu tracked connections were closed "
 			"(their events lost), forgotten",
 			(unsigned long long)gone);
+	/* After the table pass, with the events read between adoptions (a
+	 * burst's thousands make as many requests). */
+	if (!u->passive) {
+		uint64_t a0 = u->st.adopted, completed = 0;
+
+		for (size_t i = 0; i < w.nfound; i++) {
+			adopt(u, &w.found[i], &completed);
+			read_events_if_due(u);
+		}
+		if (u->st.adopted > a0 || completed)
+			pr_info("path manager: after lost events, %llu open "
+				"connections followed that had not been seen, "
+				"%llu given the addresses the HAG announced to "
+				"the others",
+				(unsigned long long)(u->st.adopted - a0),
+				(unsigned long long)completed);
+	}
+	free(w.own);
+	free(w.found);
 }
 
 /* ---- events ------------------------------------------------------------- */
@@ -802,22 +1015,7 @@ static int event_cb(const struct nlmsghdr *nlh, void *data)
 		if (d6)
 			get_addr(d6, AF_INET6, &e.daddr);
 	}
-	/* A dual-stack listener's IPv4 connections come as IPv4-mapped IPv6:
-	 * match and join them as the IPv4 they are. */
-	e.msk_family = e.family;
-	if (e.family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&e.daddr.v6)) {
-		struct in_addr d4, s4m;
-
-		memcpy(&d4, &e.daddr.v6.s6_addr[12], 4);
-		memcpy(&s4m, &e.saddr.v6.s6_addr[12], 4);
-		e.family = AF_INET;
-		e.daddr.family = AF_INET;
-		e.daddr.v4 = d4;
-		if (e.saddr.family) {
-			e.saddr.family = AF_INET;
-			e.saddr.v4 = s4m;
-		}
-	}
+	unmap(&e);
 	switch (e.cmd) {
 	case MPTCP_EVENT_ESTABLISHED:
 		if (e.daddr.family)

@@ -83,6 +83,9 @@ struct upm_stats {
 	 * sweep after lost events, or by a join the kernel refused for an
 	 * unknown token */
 	uint64_t swept;
+	/* live connections found untracked after lost events (their
+	 * MPTCP_EVENT_ESTABLISHED lost), then followed as if it had come */
+	uint64_t adopted;
 };
 
 struct upm {
