@@ -785,6 +785,7 @@ static void sweep_cb(const struct mptcp_conn_diag *d, void *data)
 		return;
 	if (c ? !u->o.learn || !lacks_announced(u, c) :
 		d->subflows || (u->o.server && d->add_addr_signal) ||
+			!w->nown ||
 			!bsearch(&d->inode, w->own, w->nown, sizeof(*w->own),
 				 cmp_u64))
 		return;

@@ -2,8 +2,8 @@
 /*
  * fuzz_netlink.c - libFuzzer target for the parsers of netlink replies:
  * every callback that reads what the kernel sent (addresses, links, generic
- * netlink families, MPTCP endpoints and limits, sock_diag sockets and
- * subflow flags) runs over any
+ * netlink families, MPTCP endpoints and limits, sock_diag sockets, subflow
+ * flags and MPTCP connections) runs over any
  * sequence of messages. They must validate every attribute before use.
  * The modules are included whole so their static callbacks are reachable.
  */
@@ -32,7 +32,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct hb_addr csrc = { .family = AF_INET };
 	struct subflow_census cen = { 0 };
 	struct census_match cm = { .src = &csrc, .nsrc = 1, .out = &cen };
-	struct token_walk tw = { mark_alive, NULL };
+	/* The sweep's: no socket of ours, so nothing is adopted. */
+	struct sweep_walk sw = { 0 };
+	struct conn_walk cw = { sweep_cb, &sw };
 	/* Events are parsed and matched; with no targets nothing is sent. */
 	static struct upm u;
 	int len;
@@ -51,6 +53,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(buf, data, size);
 	len = (int)size;
 	csrc.v4.s_addr = htonl(0xc6336482); /* 198.51.100.130 */
+	sw.u = &u;
 	for (nlh = (const struct nlmsghdr *)buf; nl_msg_ok(nlh, len);
 	     nlh = mnl_nlmsg_next(nlh, &len)) {
 		addr_cb(nlh, &ad);
@@ -61,9 +64,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		diag_cb(nlh, &dm);
 		census_cb(nlh, &cm);
 		event_cb(nlh, &u);
-		tw.data = &u;
-		token_cb(nlh, &tw);
+		conn_cb(nlh, &cw);
 	}
+	free(sw.found);
 	free(buf);
 	return 0;
 }
