@@ -220,10 +220,10 @@ static void render_table(const struct stats_input *in, struct sbuf *o)
 		    (unsigned long long)ctr_sum(in, HYBOND_DIR_STEER,
 						HYBOND_CTR_SYN_BYPASS));
 
-	sbuf_printf(o, "%-24s %12s %12s %12s %12s\n", "steering counters",
+	sbuf_printf(o, "%-26s %12s %12s %12s %12s\n", "steering counters",
 		    "ipv4 steer", "ipv4 return", "ipv6 steer", "ipv6 return");
 	for (int c = 0; c < HYBOND_CTR_MAX; c++)
-		sbuf_printf(o, "%-24s %12llu %12llu %12llu %12llu\n",
+		sbuf_printf(o, "%-26s %12llu %12llu %12llu %12llu\n",
 			    ctr_name[c],
 			    (unsigned long long)ctr(in, 0, 0, c),
 			    (unsigned long long)ctr(in, 1, 0, c),

@@ -62,6 +62,16 @@ t_require_root() {
 # first, since LeakSanitizer reports at exit, and any report fails the test.
 t_cleanup() {
 	local f pid san=0
+	# What the daemons still running counted, before anything stops them:
+	# the steering and hold counters tell a failure's path after the fact.
+	if [ "$T_FAIL" -gt 0 ] && [ -n "${TOPO_DIR:-}" ]; then
+		for f in "CPE ${CPE_PID:-} ${NS_CPE:-}" "HAG ${HAG_PID:-} ${NS_HAG:-}"; do
+			set -- $f
+			[ $# = 3 ] && kill -0 "$2" 2>/dev/null || continue
+			echo "# ---- hybond stats in the $1 at the end"
+			nsx "$3" "${HYBOND:-build/hybond}" stats 2>&1 | head -n 80 | sed 's/^/#   /'
+		done
+	fi
 	if [ -n "${HYBOND_ASAN:-}" ] && [ -n "${TOPO_DIR:-}" ]; then
 		for pid in ${HAG_PID:-} ${CPE_PID:-}; do
 			stop_pid "$pid" >/dev/null 2>&1
