@@ -427,6 +427,25 @@ struct ev {
 	int msk_family;
 };
 
+/* Our secondary address a subflow to an address of this family leaves
+ * from (the first of the family), or -1 without one. */
+static int local_for(const struct upm *u, int family)
+{
+	for (int li = 0; li < u->o.nlocal; li++)
+		if (u->o.local[li].family == family)
+			return li;
+	return -1;
+}
+
+/* The same for a connection whose MPTCP socket is of msk_family: an IPv4
+ * socket takes no IPv6 subflow (an IPv6 one takes IPv4, mapped). */
+static int join_local(const struct upm *u, int msk_family, int family)
+{
+	if (family == AF_INET6 && msk_family != AF_INET6)
+		return -1;
+	return local_for(u, family);
+}
+
 /* A dual-stack listener's IPv4 connections come as IPv4-mapped IPv6:
  * match and join them as the IPv4 they are. */
 static void unmap(struct ev *e)
@@ -467,10 +486,8 @@ static void on_established(struct upm *u, const struct ev *e)
 			continue;
 		if (t->prefix.family && !in_prefix(&t->prefix, &e->daddr))
 			continue;
-		for (li = 0; li < u->o.nlocal; li++)
-			if (u->o.local[li].family == t->addr.family)
-				break;
-		if (li == u->o.nlocal)
+		li = local_for(u, t->addr.family);
+		if (li < 0)
 			continue;
 		want |= (uint8_t)(1u << ti);
 		tl[ti] = (uint8_t)li;
@@ -566,13 +583,8 @@ static void learn_announced(struct upm *u, struct upm_conn *c,
 	uint16_t port = e->dport ? e->dport : c->dport;
 	int ti, li;
 
-	/* An IPv4 connection's socket cannot take an IPv6 subflow. */
-	if (e->daddr.family == AF_INET6 && c->msk_family != AF_INET6)
-		return;
-	for (li = 0; li < u->o.nlocal; li++)
-		if (u->o.local[li].family == e->daddr.family)
-			break;
-	if (li == u->o.nlocal || !port)
+	li = join_local(u, c->msk_family, e->daddr.family);
+	if (li < 0 || !port)
 		return;
 	for (ti = 0; ti < u->o.ntargets; ti++)
 		if (u->o.targets[ti].announced &&
@@ -751,14 +763,9 @@ static bool lacks_announced(const struct upm *u, const struct upm_conn *c)
 {
 	for (int ti = 0; ti < u->o.ntargets; ti++) {
 		const struct upm_target *t = &u->o.targets[ti];
-		bool local = false;
 
-		if (!t->announced || (c->want & (1u << ti)) ||
-		    (t->addr.family == AF_INET6 && c->msk_family != AF_INET6))
-			continue;
-		for (int li = 0; li < u->o.nlocal; li++)
-			local |= u->o.local[li].family == t->addr.family;
-		if (local)
+		if (t->announced && !(c->want & (1u << ti)) &&
+		    join_local(u, c->msk_family, t->addr.family) >= 0)
 			return true;
 	}
 	return false;
