@@ -69,7 +69,7 @@ t_cleanup() {
 			set -- $f
 			[ $# = 3 ] && kill -0 "$2" 2>/dev/null || continue
 			echo "# ---- hybond stats in the $1 at the end"
-			nsx "$3" "${HYBOND:-build/hybond}" stats 2>&1 | head -n 80 | sed 's/^/#   /'
+			timeout 10 ip netns exec "$3" "${HYBOND:-build/hybond}" stats 2>&1 | head -n 80 | sed 's/^/#   /'
 		done
 	fi
 	if [ -n "${HYBOND_ASAN:-}" ] && [ -n "${TOPO_DIR:-}" ]; then
