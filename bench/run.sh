@@ -241,8 +241,10 @@ bulk_runs() {
 			# A spliced connection that outran its receiver is
 			# warned about by design (no back-pressure): counted
 			# apart, not as a problem.
-			res $name.$setup.log_problems "$(hybond_log_problems | grep -cv 'not yet sent on')"
-			res $name.$setup.splice_overruns "$(hybond_log_problems | grep -c 'not yet sent on')" ;;
+			local probs
+			probs=$(hybond_log_problems)
+			res $name.$setup.log_problems "$(printf '%s' "$probs" | grep -cv 'not yet sent on')"
+			res $name.$setup.splice_overruns "$(printf '%s' "$probs" | grep -c 'not yet sent on')" ;;
 		naive | stock) res $name.$setup.log_problems "$(naive_log_problems | grep -cvE 'Broken pipe|Connection reset by peer')" ;;
 		esac
 		end_setup $setup
@@ -270,7 +272,10 @@ bulk_runs() {
 	done
 	for setup in $setups; do
 		[ $setup = plain ] && continue
-		say "$(setup_label $setup): $(get $name.$setup.mptcp_connections) MPTCP connections, $(get $name.$setup.mptcp_joins) joins over the secondary; $(get $name.$setup.log_problems) error lines in its logs$( [ $setup = naive ] || [ $setup = stock ] && echo " (not counting resets and broken pipes: iperf3 ends its streams that way)")$( [ "$(get $name.$setup.splice_overruns)" -gt 0 ] 2>/dev/null && echo "; $(get $name.$setup.splice_overruns) warning$( [ "$(get $name.$setup.splice_overruns)" = 1 ] || echo s) of a spliced connection outrunning its receiver (the splice has no back-pressure)")"
+		local ov more=
+		ov=$(get $name.$setup.splice_overruns)
+		[ "${ov:-0}" -gt 0 ] && more="; $ov warning(s) of a spliced connection outrunning its receiver (the splice has no back-pressure)"
+		say "$(setup_label $setup): $(get $name.$setup.mptcp_connections) MPTCP connections, $(get $name.$setup.mptcp_joins) joins over the secondary; $(get $name.$setup.log_problems) error lines in its logs$( [ $setup = naive ] || [ $setup = stock ] && echo " (not counting resets and broken pipes: iperf3 ends its streams that way)")$more"
 	done
 }
 
