@@ -314,6 +314,7 @@ static int do_stats(struct daemon *d, const char *arg, struct sbuf *out)
 		in.bonding.activations = d->ov->activations;
 		in.bonding.cap_holds = d->ov->cap_holds;
 		in.bonding.reasserted = d->ov->reasserted;
+		in.bonding.peer_resends = d->ov->peer_resends;
 	}
 	if (d->upm) {
 		in.pm.present = true;

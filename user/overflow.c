@@ -24,6 +24,16 @@
  * (sock_diag) for 10 s after it turns, and re-sends the flags to those
  * that came up with the other one (reassert_tick). hybond's own path
  * manager retries per subflow instead (upm.c).
+ *
+ * An MP_PRIO can also be lost on the way (a pure ACK: dropped, or, as seen
+ * in 6.1 guests, sent with a stale timestamp, overtaken by a newer ACK on
+ * the veth and discarded by the HAG's PAWS check), and MPTCP never sends
+ * it again: the HAG then keeps the subflow's old flag for its life, e.g.
+ * a capped secondary used in full. So the switch watches what the HAG
+ * sends, the one thing it decides: bytes arriving on a secondary switched
+ * off, or none while it is on and the primary is full downstream, for
+ * DEFY_NS after the turn has had LAG_S to take effect, and then sends the
+ * flags again (peer_check).
  */
 #include <errno.h>
 #include <string.h>
@@ -40,6 +50,10 @@
 #define LAG_S 0.3 /* MP_PRIO round trip plus data already in flight */
 #define CAP_MARGIN 0.80
 #define REASSERT_NS 10000000000ULL /* joins connecting longer get it then */
+#define DEFY_NS 500000000ULL      /* the HAG not following the switch this long */
+#define DEFY_BPS 1e6              /* ... by sending above / below this */
+#define NUDGE_EVERY_NS 2000000000ULL
+#define NUDGE_WARN 5              /* warn after this many in a row */
 
 enum { P_RX, P_TX, S_RX, S_TX };
 
@@ -138,6 +152,9 @@ static void set_on(struct overflow *ov, bool on, const char *why)
 		return;
 	}
 	ov->on = on;
+	ov->turned_ns = now_ns();
+	ov->defy_since_ns = 0;
+	ov->nudges_in_row = 0;
 	if (on)
 		ov->activations++;
 	if (!ov->upm && ov->diag_open) {
@@ -150,6 +167,72 @@ static void set_on(struct overflow *ov, bool on, const char *why)
 		 on ? "on" : "off", why, ov->rate[P_RX] * 8e-6,
 		 ov->rate[P_TX] * 8e-6, ov->rate[S_RX] * 8e-6,
 		 ov->rate[S_TX] * 8e-6);
+}
+
+/* Send the flags again to subflows the HAG may have missed them on. */
+static int resend_flags(struct overflow *ov)
+{
+	int err;
+
+	if (ov->upm)
+		return upm_resend_backup(ov->upm);
+	/* Kernel PM: the endpoint's flag the other way and back, which the
+	 * kernel sends to every subflow using it. */
+	err = set_endpoints(ov, ov->on);
+	if (!err)
+		err = set_endpoints(ov, !ov->on);
+	return err ? err : 1;
+}
+
+/* Does the HAG follow the switch? `rx` is what came down the secondary in
+ * the last `dt` seconds, `prx` down the primary. */
+static void peer_check(struct overflow *ov, uint64_t t, double rx, double prx,
+		       double dt)
+{
+	const struct overflow_opts *o = &ov->o;
+	double bps = rx * 8 / dt;
+	bool defy;
+	int n;
+
+	if (o->mode == BOND_ALWAYS || !ov->primary_up ||
+	    t - ov->turned_ns < (uint64_t)(LAG_S * 1e9)) {
+		ov->defy_since_ns = 0;
+		return;
+	}
+	if (!ov->on)
+		defy = bps > DEFY_BPS;
+	else
+		defy = o->primary_down_bps > 0 && bps < DEFY_BPS &&
+		       prx * 8 / dt >= ON_FRACTION * o->primary_down_bps;
+	if (!defy) {
+		ov->defy_since_ns = 0;
+		ov->nudges_in_row = 0;
+		return;
+	}
+	if (!ov->defy_since_ns)
+		ov->defy_since_ns = t;
+	if (t - ov->defy_since_ns < DEFY_NS || t < ov->nudge_at_ns)
+		return;
+	ov->nudge_at_ns = t + NUDGE_EVERY_NS;
+	n = resend_flags(ov);
+	if (n < 0) {
+		pr_warn("sending the secondary's flags again failed: %s",
+			strerror(-n));
+		return;
+	}
+	if (!n)
+		return; /* no subflow up to send them to (joins on the way) */
+	ov->peer_resends++;
+	pr_debug("secondary %s, but %.1f Mbit/s came down it for %.1f s: "
+		 "flags sent again to %d subflow(s) (an MP_PRIO lost?)",
+		 ov->on ? "on" : "off", bps * 1e-6,
+		 (t - ov->defy_since_ns) / 1e9, n);
+	if (++ov->nudges_in_row == NUDGE_WARN)
+		pr_warn("the HAG keeps %s the secondary %s although its flags "
+			"were sent %d times: does it honour MP_PRIO?",
+			ov->on ? "leaving" : "sending on",
+			ov->on ? "unused" : "while it is on standby",
+			NUDGE_WARN);
 }
 
 int overflow_init(struct overflow *ov, const struct overflow_opts *o,
@@ -200,6 +283,7 @@ void overflow_tick(struct overflow *ov)
 	/* Refill a little under the cap: the switch lags the counters, and
 	 * the average must stay under the cap, not hover around it. */
 	double dt, a, cap_bytes = o->secondary_cap_bps / 8 * CAP_MARGIN;
+	double rx, prx;
 	bool pri_up, want, capped = false;
 
 	if (!read_counters(ov, c, &pri_up))
@@ -233,6 +317,8 @@ void overflow_tick(struct overflow *ov)
 				capped = true;
 		}
 	}
+	rx = (double)(c[S_RX] - ov->last[S_RX]);
+	prx = (double)(c[P_RX] - ov->last[P_RX]);
 	memcpy(ov->last, c, sizeof(c));
 	ov->last_ns = t;
 	if (ov->reassert)
@@ -267,9 +353,11 @@ void overflow_tick(struct overflow *ov)
 		if (ov->on)
 			ov->cap_holds++;
 		set_on(ov, false, "secondary rate cap");
-		return;
+	} else {
+		set_on(ov, want,
+		       want ? "primary lacks capacity" : "load fits the primary");
 	}
-	set_on(ov, want, want ? "primary lacks capacity" : "load fits the primary");
+	peer_check(ov, t, rx, prx, dt);
 }
 
 void overflow_close(struct overflow *ov)

@@ -56,6 +56,14 @@ struct overflow {
 	int reassert_rounds;
 	uint64_t reassert_by_ns;
 	uint64_t reasserted;   /* times the flags were re-sent so */
+	/* The HAG not following the switch (an MP_PRIO lost on the way, and
+	 * MPTCP never sends one again): since when, when to send the flags
+	 * again, how often in a row, and how often in all (overflow.c). */
+	uint64_t turned_ns;
+	uint64_t defy_since_ns;
+	uint64_t nudge_at_ns;
+	int nudges_in_row;
+	uint64_t peer_resends;
 };
 
 int overflow_init(struct overflow *ov, const struct overflow_opts *o,

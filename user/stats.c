@@ -149,13 +149,14 @@ static void render_table(const struct stats_input *in, struct sbuf *o)
 		sbuf_printf(o,
 			    "bonding: %s, secondary %s (switched on %llu times, "
 			    "cap held it off %llu times, flags re-sent to joins "
-			    "%llu times); now primary %.1f/%.1f "
+			    "%llu times, to a HAG not following %llu times); now primary %.1f/%.1f "
 			    "Mbit/s down/up of %.1f/%.1f, secondary %.1f/%.1f%s\n\n",
 			    in->bonding.mode,
 			    in->bonding.secondary_on ? "in use" : "standby",
 			    (unsigned long long)in->bonding.activations,
 			    (unsigned long long)in->bonding.cap_holds,
 			    (unsigned long long)in->bonding.reasserted,
+			    (unsigned long long)in->bonding.peer_resends,
 			    in->bonding.rate_bps[0] / 1e6,
 			    in->bonding.rate_bps[1] / 1e6,
 			    in->bonding.primary_down_bps / 1e6,
@@ -318,7 +319,7 @@ static void render_json(const struct stats_input *in, struct sbuf *o)
 			    "\"rate_bps\":{\"primary\":{\"down\":%.0f,\"up\":%.0f},"
 			    "\"secondary\":{\"down\":%.0f,\"up\":%.0f}},"
 			    "\"activations\":%llu,\"cap_holds\":%llu,"
-			    "\"flags_resent\":%llu},",
+			    "\"flags_resent\":%llu,\"peer_resends\":%llu},",
 			    in->bonding.mode,
 			    in->bonding.secondary_on ? "true" : "false",
 			    in->bonding.primary_down_bps,
@@ -328,7 +329,8 @@ static void render_json(const struct stats_input *in, struct sbuf *o)
 			    in->bonding.rate_bps[2], in->bonding.rate_bps[3],
 			    (unsigned long long)in->bonding.activations,
 			    (unsigned long long)in->bonding.cap_holds,
-			    (unsigned long long)in->bonding.reasserted);
+			    (unsigned long long)in->bonding.reasserted,
+			    (unsigned long long)in->bonding.peer_resends);
 	if (in->pm.present)
 		sbuf_printf(o,
 			    "\"path_manager\":{\"connections\":%llu,"
@@ -484,10 +486,11 @@ static void render_prometheus_more(const struct stats_input *in,
 		m = "hybond_bonding_events_total";
 		prom_head(o, m, "counter",
 			  "Primary-first bonding: secondary switched on, rate "
-			  "cap holds, backup flags sent again.");
+			  "cap holds, backup flags sent again (to joins; to a HAG not following).");
 		prom_one(o, m, n, "event", "activations", in->bonding.activations);
 		prom_one(o, m, n, "event", "cap_holds", in->bonding.cap_holds);
 		prom_one(o, m, n, "event", "flags_resent", in->bonding.reasserted);
+		prom_one(o, m, n, "event", "peer_resends", in->bonding.peer_resends);
 		m = "hybond_primary_capacity_bps";
 		prom_head(o, m, "gauge", "The primary's capacity as configured or measured.");
 		prom_one(o, m, n, "direction", "down", in->bonding.primary_down_bps);

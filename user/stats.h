@@ -33,7 +33,7 @@ struct stats_input {
 		bool secondary_on;
 		double primary_down_bps, primary_up_bps, secondary_cap_bps;
 		double rate_bps[4]; /* primary rx, tx, secondary rx, tx */
-		uint64_t activations, cap_holds, reasserted;
+		uint64_t activations, cap_holds, reasserted, peer_resends;
 	} bonding;
 	struct {
 		bool present; /* hybond's own path manager runs */

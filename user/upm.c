@@ -1195,6 +1195,33 @@ int upm_set_backup(struct upm *u, bool backup)
 	return err;
 }
 
+int upm_resend_backup(struct upm *u)
+{
+	int n = 0, err = 0;
+
+	for (int b = 0; b < TAB_SIZE; b++) {
+		for (struct upm_conn *c = u->tab[b]; c; c = c->next) {
+			for (int ti = 0; ti < u->o.ntargets; ti++) {
+				int e;
+
+				if (!(c->up & (1u << ti)))
+					continue;
+				e = set_flags(u, c, ti, !u->o.backup);
+				if (!e)
+					e = set_flags(u, c, ti, u->o.backup);
+				if (!e)
+					n++;
+				/* Gone or still joining: the tick's retries
+				 * and events deal with those. */
+				else if (e != -EINVAL && e != -ENOENT)
+					err = e;
+			}
+		}
+		read_events_if_due(u);
+	}
+	return n ? n : err;
+}
+
 /* ---- set-up ------------------------------------------------------------- */
 
 int upm_open(struct upm *u, const struct upm_opts *o)
