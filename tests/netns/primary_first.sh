@@ -94,4 +94,38 @@ for dir in down up; do
 	check_ge "capped bulk $dir: the secondary still added capacity, more than the primary's link carries alone (Mbit/s)" "$MBPS" 20
 done
 
+# An MP_PRIO lost on the way: MPTCP never sends one again, and the HAG then
+# keeps a subflow's old flag for the connection's life (seen in 6.1
+# guests: a stale-timestamped one dropped by the HAG's PAWS check; on a
+# real secondary, any lost pure ACK). Here the HAG drops the first "backup"
+# MP_PRIOs that arrive on its secondary once the download is under way
+# (pure ACKs with one, the layout the CPE's kernel sends: TS, DSS with a
+# 64-bit data ACK, MP_PRIO with its backup bit at TCP byte 46): before the
+# switch sent its flags again, that download used the secondary in full
+# (22 Mbit/s against the 10 Mbit/s cap, host), and the next one not at all
+# (the cap's bucket that deep in debt).
+mprio_drop() {
+	nsx "$NS_HAG" nft -f - <<-NFT
+		table inet hb_mprio {
+			chain in {
+				type filter hook input priority 0;
+				iifname "sec0" tcp doff 12 @th,368,8 0x51 quota until 300 bytes counter drop
+			}
+		}
+	NFT
+}
+resends0=$(nsx "$NS_CPE" "$HB" stats -j | jq .bonding.peer_resends)
+(sleep 3; mprio_drop) &
+dropper=$!
+bond_run down -t 10
+wait "$dropper" || fail "nft rule dropping MP_PRIO at the HAG"
+dropped=$(nsx "$NS_HAG" nft list chain inet hb_mprio in | grep -o 'counter packets [0-9]*' | grep -o '[0-9]*$')
+resends=$(($(nsx "$NS_CPE" "$HB" stats -j | jq .bonding.peer_resends) - resends0))
+cap=$((SEC * 8 / MS))
+note "capped bulk down, the first backup MP_PRIOs after 3 s dropped at the HAG ($dropped): ${MBPS} Mbit/s (each second: $PERSEC), secondary $cap kbit/s, flags sent again $resends time(s)"
+check_ge "MP_PRIOs lost: the HAG dropped backup MP_PRIOs (packets)" "${dropped:-0}" 2
+check_le "MP_PRIOs lost: the secondary stayed under 10 Mbit/s (kbit/s)" "$cap" 10000
+check_ge "MP_PRIOs lost: the switch saw the HAG not following and sent the flags again" "$resends" 1
+nsx "$NS_HAG" nft delete table inet hb_mprio
+
 t_finish
