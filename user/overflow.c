@@ -227,12 +227,20 @@ static void peer_check(struct overflow *ov, uint64_t t, double rx, double prx,
 		 "flags sent again to %d subflow(s) (an MP_PRIO lost?)",
 		 ov->on ? "on" : "off", bps * 1e-6,
 		 (t - ov->defy_since_ns) / 1e9, n);
-	if (++ov->nudges_in_row == NUDGE_WARN)
-		pr_warn("the HAG keeps %s the secondary %s although its flags "
-			"were sent %d times: does it honour MP_PRIO?",
-			ov->on ? "leaving" : "sending on",
-			ov->on ? "unused" : "while it is on standby",
-			NUDGE_WARN);
+	if (++ov->nudges_in_row != NUDGE_WARN)
+		return;
+	if (ov->on)
+		pr_warn("secondary on and the primary full, yet only %.1f Mbit/s "
+			"come down the secondary after its flags were sent %d "
+			"times: the HAG does not honour MP_PRIO, or the "
+			"secondary's subflows are stuck",
+			bps * 1e-6, NUDGE_WARN);
+	else
+		pr_warn("secondary on standby, yet %.1f Mbit/s come down it "
+			"after its flags were sent %d times: the HAG does not "
+			"honour MP_PRIO, or other traffic uses the secondary's "
+			"interface (the switch counts all its bytes)",
+			bps * 1e-6, NUDGE_WARN);
 }
 
 int overflow_init(struct overflow *ov, const struct overflow_opts *o,

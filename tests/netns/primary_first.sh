@@ -104,18 +104,19 @@ done
 # switch sent its flags again, that download used the secondary in full
 # (22 Mbit/s against the 10 Mbit/s cap, host), and the next one not at all
 # (the cap's bucket that deep in debt).
+# mprio_drop [NFT-STATEMENT]: e.g. "quota until 300 bytes" (~4 of them).
 mprio_drop() {
 	nsx "$NS_HAG" nft -f - <<-NFT
 		table inet hb_mprio {
 			chain in {
 				type filter hook input priority 0;
-				iifname "sec0" tcp doff 12 @th,368,8 0x51 quota until 300 bytes counter drop
+				iifname "sec0" tcp doff 12 @th,368,8 0x51 ${1:-} counter drop
 			}
 		}
 	NFT
 }
 resends0=$(nsx "$NS_CPE" "$HB" stats -j | jq .bonding.peer_resends)
-(sleep 3; mprio_drop) &
+(sleep 3; mprio_drop "quota until 300 bytes") &
 dropper=$!
 bond_run down -t 10
 wait "$dropper" || fail "nft rule dropping MP_PRIO at the HAG"
@@ -126,6 +127,17 @@ note "capped bulk down, the first backup MP_PRIOs after 3 s dropped at the HAG (
 check_ge "MP_PRIOs lost: the HAG dropped backup MP_PRIOs (packets)" "${dropped:-0}" 2
 check_le "MP_PRIOs lost: the secondary stayed under 10 Mbit/s (kbit/s)" "$cap" 10000
 check_ge "MP_PRIOs lost: the switch saw the HAG not following and sent the flags again" "$resends" 1
+nsx "$NS_HAG" nft delete table inet hb_mprio
+
+# A HAG that never takes the secondary off: every "backup" MP_PRIO dropped.
+# The cap cannot hold then (the HAG decides what it sends); what the
+# operator gets is a warning saying so, after five tries 2 s apart.
+mprio_drop || fail "nft rule dropping every backup MP_PRIO at the HAG"
+lines0=$(wc -l <"$TOPO_DIR/cpe2.log")
+bond_run down -t 15
+note "capped bulk down, every backup MP_PRIO dropped at the HAG: secondary $((SEC * 8 / MS)) kbit/s"
+check "a HAG not honouring MP_PRIO: the CPE warns, naming the cause" \
+	bash -c "tail -n +$((lines0 + 1)) '$TOPO_DIR/cpe2.log' | grep -q 'secondary on standby, yet .* the HAG does not honour MP_PRIO'"
 nsx "$NS_HAG" nft delete table inet hb_mprio
 
 t_finish
