@@ -50,10 +50,10 @@
 #define LAG_S 0.3 /* MP_PRIO round trip plus data already in flight */
 #define CAP_MARGIN 0.80
 #define REASSERT_NS 10000000000ULL /* joins connecting longer get it then */
-#define DEFY_NS 500000000ULL      /* the HAG not following the switch this long */
-#define DEFY_BPS 1e6              /* ... by sending above / below this */
+#define DEFY_NS 500000000ULL /* the HAG not following the switch this long */
+#define DEFY_BPS 1e6         /* ... by sending above / below this */
 #define NUDGE_EVERY_NS 2000000000ULL
-#define NUDGE_WARN 5              /* warn after this many in a row */
+#define NUDGE_WARN 5         /* warn after this many in a row */
 
 enum { P_RX, P_TX, S_RX, S_TX };
 
@@ -230,10 +230,10 @@ static void peer_check(struct overflow *ov, uint64_t t, double rx, double prx,
 	if (++ov->nudges_in_row != NUDGE_WARN)
 		return;
 	if (ov->on)
-		pr_warn("secondary on and the primary full, yet only %.1f Mbit/s "
-			"come down the secondary after its flags were sent %d "
-			"times: the HAG does not honour MP_PRIO, or the "
-			"secondary's subflows are stuck",
+		pr_warn("secondary on and the primary full, yet only %.1f "
+			"Mbit/s come down the secondary after its flags were "
+			"sent %d times: the HAG does not honour MP_PRIO, or "
+			"the secondary's subflows are stuck",
 			bps * 1e-6, NUDGE_WARN);
 	else
 		pr_warn("secondary on standby, yet %.1f Mbit/s come down it "
@@ -362,8 +362,8 @@ void overflow_tick(struct overflow *ov)
 			ov->cap_holds++;
 		set_on(ov, false, "secondary rate cap");
 	} else {
-		set_on(ov, want,
-		       want ? "primary lacks capacity" : "load fits the primary");
+		set_on(ov, want, want ? "primary lacks capacity"
+				      : "load fits the primary");
 	}
 	peer_check(ov, t, rx, prx, dt);
 }

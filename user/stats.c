@@ -149,8 +149,9 @@ static void render_table(const struct stats_input *in, struct sbuf *o)
 		sbuf_printf(o,
 			    "bonding: %s, secondary %s (switched on %llu times, "
 			    "cap held it off %llu times, flags re-sent to joins "
-			    "%llu times, to a HAG not following %llu times); now primary %.1f/%.1f "
-			    "Mbit/s down/up of %.1f/%.1f, secondary %.1f/%.1f%s\n\n",
+			    "%llu times, to a HAG not following %llu times); "
+			    "now primary %.1f/%.1f Mbit/s down/up of "
+			    "%.1f/%.1f, secondary %.1f/%.1f%s\n\n",
 			    in->bonding.mode,
 			    in->bonding.secondary_on ? "in use" : "standby",
 			    (unsigned long long)in->bonding.activations,
@@ -486,7 +487,8 @@ static void render_prometheus_more(const struct stats_input *in,
 		m = "hybond_bonding_events_total";
 		prom_head(o, m, "counter",
 			  "Primary-first bonding: secondary switched on, rate "
-			  "cap holds, backup flags sent again (to joins; to a HAG not following).");
+			  "cap holds, backup flags sent again (to joins; to a "
+			  "HAG not following).");
 		prom_one(o, m, n, "event", "activations", in->bonding.activations);
 		prom_one(o, m, n, "event", "cap_holds", in->bonding.cap_holds);
 		prom_one(o, m, n, "event", "flags_resent", in->bonding.reasserted);
