@@ -33,7 +33,7 @@
  * sends, the one thing it decides: bytes arriving on a secondary switched
  * off, or none while it is on and the primary is full downstream, for
  * DEFY_NS after the turn has had LAG_S to take effect, and then sends the
- * flags again (peer_check).
+ * flags again (peer_check), until the HAG follows.
  */
 #include <errno.h>
 #include <string.h>
@@ -52,8 +52,12 @@
 #define REASSERT_NS 10000000000ULL /* joins connecting longer get it then */
 #define DEFY_NS 500000000ULL /* the HAG not following the switch this long */
 #define DEFY_BPS 1e6         /* ... by sending above / below this */
+/* Sent again every 250 ms, 8 times (a re-sent MP_PRIO can be lost too),
+ * then every 2 s; a warning after 10 in a row. */
+#define NUDGE_FAST_NS 250000000ULL
+#define NUDGE_FAST 8
 #define NUDGE_EVERY_NS 2000000000ULL
-#define NUDGE_WARN 5         /* warn after this many in a row */
+#define NUDGE_WARN 10
 
 enum { P_RX, P_TX, S_RX, S_TX };
 
@@ -176,8 +180,9 @@ static int resend_flags(struct overflow *ov)
 
 	if (ov->upm)
 		return upm_resend_backup(ov->upm);
-	/* Kernel PM: the endpoint's flag the other way and back, which the
-	 * kernel sends to every subflow using it. */
+	/* Kernel PM: the endpoint's flag the other way and back (the kernel
+	 * sends MP_PRIO only when an endpoint's flag changes) to every
+	 * subflow using it. */
 	err = set_endpoints(ov, ov->on);
 	if (!err)
 		err = set_endpoints(ov, !ov->on);
@@ -213,7 +218,8 @@ static void peer_check(struct overflow *ov, uint64_t t, double rx, double prx,
 		ov->defy_since_ns = t;
 	if (t - ov->defy_since_ns < DEFY_NS || t < ov->nudge_at_ns)
 		return;
-	ov->nudge_at_ns = t + NUDGE_EVERY_NS;
+	ov->nudge_at_ns = t + (ov->nudges_in_row < NUDGE_FAST ? NUDGE_FAST_NS
+							       : NUDGE_EVERY_NS);
 	n = resend_flags(ov);
 	if (n < 0) {
 		pr_warn("sending the secondary's flags again failed: %s",

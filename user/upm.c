@@ -1206,9 +1206,9 @@ int upm_resend_backup(struct upm *u)
 
 				if (!(c->up & (1u << ti)))
 					continue;
-				e = set_flags(u, c, ti, !u->o.backup);
-				if (!e)
-					e = set_flags(u, c, ti, u->o.backup);
+				/* The kernel sends an MP_PRIO for each request,
+				 * changed flag or not. */
+				e = set_flags(u, c, ti, u->o.backup);
 				if (!e)
 					n++;
 				/* Gone or still joining: the tick's retries

@@ -118,10 +118,9 @@ void upm_tick(struct upm *u);
  * subflows created from now on. Switching the secondary on (backup false)
  * also makes the joins that wait for --join-after, at once. */
 int upm_set_backup(struct upm *u, bool backup);
-/* Send the current flag again to every live secondary subflow, by way of
- * the other one (two MP_PRIOs each): for a peer that missed the first
- * (MPTCP never retransmits MP_PRIO). Returns how many subflows it reached,
- * or a negative error. */
+/* Send the current flag again to every live secondary subflow (an MP_PRIO
+ * each): for a peer that missed the first (MPTCP never retransmits
+ * MP_PRIO). Returns how many subflows it reached, or a negative error. */
 int upm_resend_backup(struct upm *u);
 void upm_close(struct upm *u);
 /* Put net.mptcp.pm_type back to `old` (a takeover by a process that does

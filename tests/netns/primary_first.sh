@@ -131,7 +131,7 @@ nsx "$NS_HAG" nft delete table inet hb_mprio
 
 # A HAG that never takes the secondary off: every "backup" MP_PRIO dropped.
 # The cap cannot hold then (the HAG decides what it sends); what the
-# operator gets is a warning saying so, after five tries 2 s apart.
+# operator gets is a warning saying so, after ten tries (~6.5 s).
 mprio_drop || fail "nft rule dropping every backup MP_PRIO at the HAG"
 lines0=$(wc -l <"$TOPO_DIR/cpe2.log")
 bond_run down -t 15
