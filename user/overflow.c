@@ -87,6 +87,16 @@ static int set_endpoints(struct overflow *ov, bool backup)
 	return err;
 }
 
+/* Kernel PM: the endpoints' flag the other way, then the right one, so
+ * that every subflow using them gets an MP_PRIO (the kernel sends one only
+ * when an endpoint's flag changes): twice per subflow. */
+static int toggle_endpoints(struct overflow *ov)
+{
+	int err = set_endpoints(ov, ov->on);
+
+	return err ? err : set_endpoints(ov, !ov->on);
+}
+
 /*
  * After a turn of the switch (kernel PM): once no join on the secondary is
  * still connecting (or at the deadline), any subflow with the other flag
@@ -130,8 +140,7 @@ static void reassert_tick(struct overflow *ov, uint64_t t)
 		set_endpoints(ov, !ov->on);
 		return;
 	}
-	/* The other flag, then the right one: MP_PRIO twice per subflow. */
-	if (set_endpoints(ov, ov->on) || set_endpoints(ov, !ov->on)) {
+	if (toggle_endpoints(ov)) {
 		pr_warn("re-sending the secondary's flags failed; trying again");
 		return;
 	}
@@ -180,12 +189,7 @@ static int resend_flags(struct overflow *ov)
 
 	if (ov->upm)
 		return upm_resend_backup(ov->upm);
-	/* Kernel PM: the endpoint's flag the other way and back (the kernel
-	 * sends MP_PRIO only when an endpoint's flag changes) to every
-	 * subflow using it. */
-	err = set_endpoints(ov, ov->on);
-	if (!err)
-		err = set_endpoints(ov, !ov->on);
+	err = toggle_endpoints(ov);
 	return err ? err : 1;
 }
 

@@ -348,7 +348,8 @@ static int set_flags(struct upm *u, struct upm_conn *c, int ti, bool backup)
  * to send MP_PRIO on, and the join would keep the flag it was made with
  * for its life; seen in a 6.12 guest with 60 ms round trips, the
  * secondary switched on and carrying nothing) or just gone is tried again
- * each tick (upm_tick) for PRIO_RETRY_MS. Returns any other error. */
+ * each tick (upm_tick) for PRIO_RETRY_MS. Returns 1 when sent, 0 when left
+ * to the tick, or any other error. */
 static int give_state(struct upm *u, struct upm_conn *c, int ti)
 {
 	uint8_t bit = (uint8_t)(1u << ti);
@@ -356,7 +357,7 @@ static int give_state(struct upm *u, struct upm_conn *c, int ti)
 
 	if (!e) {
 		c->prio &= (uint8_t)~bit;
-		return 0;
+		return 1;
 	}
 	pr_debug("path manager: token %08x: switching target %d: %s%s",
 		 c->token, ti, strerror(-e),
@@ -1166,15 +1167,17 @@ void upm_tick(struct upm *u)
 	}
 }
 
-int upm_set_backup(struct upm *u, bool backup)
+/* The switch's state to every live secondary subflow; `wake`: the joins
+ * waiting for --join-after are made now instead. Returns how many
+ * subflows it reached; *err the last hard error, if any. */
+static int give_state_all(struct upm *u, bool wake, int *err)
 {
-	int err = 0;
+	int n = 0;
 
-	u->o.backup = backup;
+	*err = 0;
 	for (int b = 0; b < TAB_SIZE; b++) {
 		for (struct upm_conn *c = u->tab[b]; c; c = c->next) {
-			/* The secondary is needed now: no more waiting. */
-			if (!backup && c->join_at_ms) {
+			if (wake && c->join_at_ms) {
 				c->join_at_ms = 0;
 				if (c->want & ~c->up)
 					join_missing(u, c);
@@ -1186,39 +1189,34 @@ int upm_set_backup(struct upm *u, bool backup)
 				if (!(c->up & (1u << ti)))
 					continue;
 				e = give_state(u, c, ti);
-				if (e)
-					err = e;
+				if (e > 0)
+					n++;
+				else if (e < 0)
+					*err = e;
 			}
 		}
 		read_events_if_due(u);
 	}
+	return n;
+}
+
+int upm_set_backup(struct upm *u, bool backup)
+{
+	int err;
+
+	u->o.backup = backup;
+	/* The secondary is needed now: no more waiting. */
+	give_state_all(u, !backup, &err);
 	return err;
 }
 
 int upm_resend_backup(struct upm *u)
 {
-	int n = 0, err = 0;
+	int err, n;
 
-	for (int b = 0; b < TAB_SIZE; b++) {
-		for (struct upm_conn *c = u->tab[b]; c; c = c->next) {
-			for (int ti = 0; ti < u->o.ntargets; ti++) {
-				int e;
-
-				if (!(c->up & (1u << ti)))
-					continue;
-				/* The kernel sends an MP_PRIO for each request,
-				 * changed flag or not. */
-				e = set_flags(u, c, ti, u->o.backup);
-				if (!e)
-					n++;
-				/* Gone or still joining: the tick's retries
-				 * and events deal with those. */
-				else if (e != -EINVAL && e != -ENOENT)
-					err = e;
-			}
-		}
-		read_events_if_due(u);
-	}
+	/* The kernel sends an MP_PRIO for each request, changed flag or
+	 * not. */
+	n = give_state_all(u, false, &err);
 	return n ? n : err;
 }
 
