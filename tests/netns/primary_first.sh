@@ -14,7 +14,7 @@ cd "$(dirname "$0")/../.."
 . tests/lib/topo.sh
 t_require_root
 trap t_cleanup EXIT
-HB=$PWD/build/hybond
+HB=${HYBOND:-$PWD/build/hybond}
 
 topo_up --rate1 20 --rate2 30
 # PF_CPE_EXTRA: more flags for both of the test's CPE daemons, e.g.
@@ -61,10 +61,10 @@ check_eq "stats show the mode" "$(nsx "$NS_CPE" "$HB" stats -j | jq -r .bonding.
 # share is bench/README.md's.
 stop_pid "$CPE_PID"
 stop_pid "$HAG_PID"
-topo_spawn "$NS_HAG" "$TOPO_DIR/hag2.log" build/hybond hag --access acc0 --core core0 --secondary sec0 --congestion cubic
+topo_spawn "$NS_HAG" "$TOPO_DIR/hag2.log" "$HB" hag --access acc0 --core core0 --secondary sec0 --congestion cubic
 HAG_PID=$TOPO_LAST_PID
 CPE_ARGS=(--primary-rate 20 --secondary-rate 10 --congestion cubic ${PF_CPE_EXTRA:-})
-topo_spawn "$NS_CPE" "$TOPO_DIR/cpe2.log" build/hybond cpe --lan lan0 --primary pri0 --secondary sec0 "${CPE_ARGS[@]}"
+topo_spawn "$NS_CPE" "$TOPO_DIR/cpe2.log" "$HB" cpe --lan lan0 --primary pri0 --secondary sec0 "${CPE_ARGS[@]}"
 CPE_PID=$TOPO_LAST_PID
 wait_for "$TOPO_DIR/hag2.log" "info: ready:" 10 || fail "HAG restarts with cubic"
 wait_for "$TOPO_DIR/cpe2.log" "info: ready:" 10 || fail "CPE restarts with a cap"
@@ -94,34 +94,43 @@ for dir in down up; do
 	check_ge "capped bulk $dir: the secondary still added capacity, more than the primary's link carries alone (Mbit/s)" "$MBPS" 20
 done
 
-# An MP_PRIO lost on the way: MPTCP never sends one again, and the HAG then
-# keeps a subflow's old flag for the connection's life (seen in 6.1
-# guests: a stale-timestamped one dropped by the HAG's PAWS check; on a
-# real secondary, any lost pure ACK). Here the HAG drops the first "backup"
-# MP_PRIOs that arrive on its secondary once the download is under way
-# (pure ACKs with one, the layout the CPE's kernel sends: TS, DSS with a
-# 64-bit data ACK, MP_PRIO with its backup bit at TCP byte 46): before the
-# switch sent its flags again, that download used the secondary in full
-# (22 Mbit/s against the 10 Mbit/s cap, host), and the next one not at all
-# (the cap's bucket that deep in debt).
-# mprio_drop [NFT-STATEMENT]: e.g. "quota until 300 bytes" (~4 of them).
+# Drop, at the HAG, MP_PRIOs arriving on its secondary: pure ACKs with one,
+# the layout the CPE's kernel sends (TS, DSS with a 64-bit data ACK,
+# MP_PRIO with its subtype and backup bit at TCP byte 46: 0x51 backup,
+# 0x50 not). mprio_drop BYTE [NFT-STATEMENT], e.g. "quota until 300 bytes"
+# (~4 of them).
 mprio_drop() {
 	nsx "$NS_HAG" nft -f - <<-NFT
 		table inet hb_mprio {
 			chain in {
 				type filter hook input priority 0;
-				iifname "sec0" tcp doff 12 @th,368,8 0x51 ${1:-} counter drop
+				iifname "sec0" tcp doff 12 @th,368,8 $1 ${2:-} counter drop
 			}
 		}
 	NFT
 }
-resends0=$(nsx "$NS_CPE" "$HB" stats -j | jq .bonding.peer_resends)
-(sleep 3; mprio_drop "quota until 300 bytes") &
+mprio_dropped() {
+	nsx "$NS_HAG" nft list chain inet hb_mprio in | grep -o 'counter packets [0-9]*' | grep -o '[0-9]*$'
+}
+resends() {
+	nsx "$NS_CPE" "$HB" stats -j | jq .bonding.peer_resends
+}
+
+# An MP_PRIO lost on the way: MPTCP never sends one again, and the HAG then
+# keeps a subflow's old flag for the connection's life (seen in 6.1
+# guests: a stale-timestamped one dropped by the HAG's PAWS check; on a
+# real secondary, any lost pure ACK). Here the HAG drops the first "backup"
+# MP_PRIOs that arrive on its secondary once the download is under way:
+# before the switch sent its flags again, that download used the secondary in full
+# (22 Mbit/s against the 10 Mbit/s cap, host), and the next one not at all
+# (the cap's bucket that deep in debt).
+resends0=$(resends)
+(sleep 3; mprio_drop 0x51 "quota until 300 bytes") &
 dropper=$!
 bond_run down -t 10
 wait "$dropper" || fail "nft rule dropping MP_PRIO at the HAG"
-dropped=$(nsx "$NS_HAG" nft list chain inet hb_mprio in | grep -o 'counter packets [0-9]*' | grep -o '[0-9]*$')
-resends=$(($(nsx "$NS_CPE" "$HB" stats -j | jq .bonding.peer_resends) - resends0))
+dropped=$(mprio_dropped)
+resends=$(($(resends) - resends0))
 cap=$((SEC * 8 / MS))
 note "capped bulk down, the first backup MP_PRIOs after 3 s dropped at the HAG ($dropped): ${MBPS} Mbit/s (each second: $PERSEC), secondary $cap kbit/s, flags sent again $resends time(s)"
 check_ge "MP_PRIOs lost: the HAG dropped backup MP_PRIOs (packets)" "${dropped:-0}" 2
@@ -129,10 +138,32 @@ check_le "MP_PRIOs lost: the secondary stayed under 10 Mbit/s (kbit/s)" "$cap" 1
 check_ge "MP_PRIOs lost: the switch saw the HAG not following and sent the flags again" "$resends" 1
 nsx "$NS_HAG" nft delete table inet hb_mprio
 
+# The other way: the MP_PRIO that turns the secondary on lost. The HAG
+# keeps the secondary's subflows as backups and sends nothing down them;
+# the cap's bucket then stays full and the switch on with the primary
+# full, so no later turn sends another. The switch sees that and sends the
+# flags again. Here every non-backup MP_PRIO is dropped from 3 s to 5 s
+# into the download: before the switch did so, the secondary carried
+# nothing from the first turn on in that window to the end (2.2-2.4 Mbit/s
+# over the 10 s, host, a scratch build without the check); with it
+# 6.5-7.3.
+resends0=$(resends)
+(sleep 3; mprio_drop 0x50; sleep 2; dropped=$(mprio_dropped)
+ nsx "$NS_HAG" nft delete table inet hb_mprio; echo "${dropped:-0}" >"$TOPO_DIR/dropped") &
+dropper=$!
+bond_run down -t 10
+wait "$dropper" || fail "nft rule dropping non-backup MP_PRIOs at the HAG"
+dropped=$(cat "$TOPO_DIR/dropped")
+resends=$(($(resends) - resends0))
+note "capped bulk down, non-backup MP_PRIOs dropped at the HAG from 3 to 5 s ($dropped): ${MBPS} Mbit/s (each second: $PERSEC), secondary $((SEC * 8 / MS)) kbit/s, flags sent again $resends time(s)"
+check_ge "MP_PRIO (on) lost: the HAG dropped non-backup MP_PRIOs (packets)" "$dropped" 1
+check_ge "MP_PRIO (on) lost: the switch saw the HAG not following and sent the flags again" "$resends" 1
+check_ge "MP_PRIO (on) lost: the secondary carried at least half its cap over the 10 s (kbit/s)" "$((SEC * 8 / 10000))" 5000
+
 # A HAG that never takes the secondary off: every "backup" MP_PRIO dropped.
 # The cap cannot hold then (the HAG decides what it sends); what the
 # operator gets is a warning saying so, after ten tries (~6.5 s).
-mprio_drop || fail "nft rule dropping every backup MP_PRIO at the HAG"
+mprio_drop 0x51 || fail "nft rule dropping every backup MP_PRIO at the HAG"
 lines0=$(wc -l <"$TOPO_DIR/cpe2.log")
 bond_run down -t 15
 note "capped bulk down, every backup MP_PRIO dropped at the HAG: secondary $((SEC * 8 / MS)) kbit/s"
