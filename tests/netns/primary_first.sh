@@ -143,22 +143,34 @@ nsx "$NS_HAG" nft delete table inet hb_mprio
 # the cap's bucket then stays full and the switch on with the primary
 # full, so no later turn sends another. The switch sees that and sends the
 # flags again. Here every non-backup MP_PRIO is dropped from 3 s to 5 s
-# into the download: before the switch did so, the secondary carried
-# nothing from the first turn on in that window to the end (2.2-2.4 Mbit/s
-# over the 10 s, host, a scratch build without the check); with it
-# 6.5-7.3.
+# into the download, and what the HAG sends down the secondary is read
+# from 7 s to 9 s: before the switch re-sent, nothing from the first turn
+# on in the window to the end (the secondary at 2.2-2.4 Mbit/s over the
+# 10 s, host, a scratch build without the check); with it 6.2-7.3 (host),
+# 5.2-5.7 (guests, which took up to 2 s more to follow).
 resends0=$(resends)
-(sleep 3; mprio_drop 0x50; sleep 2; dropped=$(mprio_dropped)
- nsx "$NS_HAG" nft delete table inet hb_mprio; echo "${dropped:-0}" >"$TOPO_DIR/dropped") &
+(
+	sleep 3
+	mprio_drop 0x50
+	sleep 2
+	mprio_dropped >"$TOPO_DIR/dropped"
+	nsx "$NS_HAG" nft delete table inet hb_mprio
+	sleep 2
+	b0=$(if_bytes "$NS_HAG" sec0 tx) t0=$(date +%s%N)
+	sleep 2
+	b1=$(if_bytes "$NS_HAG" sec0 tx) t1=$(date +%s%N)
+	echo $(((b1 - b0) * 8000000 / (t1 - t0))) >"$TOPO_DIR/after"
+) &
 dropper=$!
 bond_run down -t 10
 wait "$dropper" || fail "nft rule dropping non-backup MP_PRIOs at the HAG"
 dropped=$(cat "$TOPO_DIR/dropped")
+after=$(cat "$TOPO_DIR/after")
 resends=$(($(resends) - resends0))
-note "capped bulk down, non-backup MP_PRIOs dropped at the HAG from 3 to 5 s ($dropped): ${MBPS} Mbit/s (each second: $PERSEC), secondary $((SEC * 8 / MS)) kbit/s, flags sent again $resends time(s)"
+note "capped bulk down, non-backup MP_PRIOs dropped at the HAG from 3 to 5 s ($dropped): ${MBPS} Mbit/s (each second: $PERSEC), secondary $((SEC * 8 / MS)) kbit/s, $after kbit/s from 7 to 9 s, flags sent again $resends time(s)"
 check_ge "MP_PRIO (on) lost: the HAG dropped non-backup MP_PRIOs (packets)" "$dropped" 1
 check_ge "MP_PRIO (on) lost: the switch saw the HAG not following and sent the flags again" "$resends" 1
-check_ge "MP_PRIO (on) lost: the secondary carried at least half its cap over the 10 s (kbit/s)" "$((SEC * 8 / 10000))" 5000
+check_ge "MP_PRIO (on) lost: the secondary carried again after the loss, 7-9 s (kbit/s)" "$after" 2000
 
 # A HAG that never takes the secondary off: every "backup" MP_PRIO dropped.
 # The cap cannot hold then (the HAG decides what it sends); what the
