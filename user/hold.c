@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <linux/if_packet.h>
 #include <net/ethernet.h>
+#include <net/if.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -82,7 +83,9 @@ struct hold {
 	_Atomic unsigned int nhandoff; /* entries in tab */
 	bool frozen; /* --takeover: held SYNs wait in the ring */
 	_Atomic uint64_t released, refused, unreachable, timed_out, tw_cleared,
-		refused_limit, overload;
+		refused_limit, overload, answer_failed;
+	uint64_t answer_warned_ms; /* the last warning about answer_failed */
+	bool fault_send; /* test fault: every answer fails (EPERM) */
 };
 
 static uint64_t now_ms(void)
@@ -309,6 +312,8 @@ static size_t reply_headers(const struct hybond_event *e, uint8_t *out,
 	return e->l3_off + 40;
 }
 
+/* Answers a held SYN's host with `frame`. A failure leaves the host to send
+ * its SYN again and time out: counted, and warned about once a minute. */
 static void send_frame(struct hold *h, const struct hybond_event *e,
 		       const uint8_t *frame, size_t len)
 {
@@ -317,11 +322,31 @@ static void send_frame(struct hold *h, const struct hybond_event *e,
 		.sll_ifindex = (int)e->ifindex,
 		.sll_halen = 6,
 	};
+	char ifname[IF_NAMESIZE] = "?";
+	uint64_t n, now;
+	int err = 0;
 
 	memcpy(sll.sll_addr, frame, 6);
-	if (sendto(h->pktfd, frame, len, 0, (struct sockaddr *)&sll,
-		   sizeof(sll)) < 0)
-		pr_debug("answering a held SYN: %s", strerror(errno));
+	if (h->fault_send)
+		err = EPERM;
+	else if (sendto(h->pktfd, frame, len, 0, (struct sockaddr *)&sll,
+			sizeof(sll)) < 0)
+		err = errno;
+	if (!err)
+		return;
+	n = atomic_fetch_add(&h->answer_failed, 1) + 1;
+	now = now_ms();
+	if (h->answer_warned_ms && now - h->answer_warned_ms < 60000) {
+		pr_debug("answering a held SYN: %s", strerror(err));
+		return;
+	}
+	h->answer_warned_ms = now;
+	if_indextoname(e->ifindex, ifname);
+	pr_warn("could not send a host the reset or ICMP error that answers "
+		"its held SYN (on %s): %s; the host sends its SYN again and "
+		"times out instead (%llu such in all: "
+		"handshake.answers_failed in `hybond stats`)",
+		ifname, strerror(err), (unsigned long long)n);
 }
 
 /* The server refused: a RST|ACK for the host's SYN, from S@. */
@@ -645,6 +670,8 @@ int hold_start(struct hold **hp, struct steer *s, struct relay *r, bool order)
 		err = -errno;
 		goto fail;
 	}
+	h->fault_send = test_fault("hold-send",
+				   "held SYNs: every answer to a host fails");
 	timerfd_settime(h->timerfd, 0, &its, NULL);
 	ev.data.ptr = &tags[TAG_RING];
 	epoll_ctl(h->epfd, EPOLL_CTL_ADD, ring_buffer__epoll_fd(h->rb), &ev);
@@ -744,4 +771,5 @@ void hold_counters(struct hold *h, struct hold_counters *out)
 	out->tw_cleared = atomic_load(&h->tw_cleared);
 	out->refused_limit = atomic_load(&h->refused_limit);
 	out->overload = atomic_load(&h->overload);
+	out->answer_failed = atomic_load(&h->answer_failed);
 }

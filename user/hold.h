@@ -44,6 +44,7 @@ struct hold_counters {
 	uint64_t tw_cleared; /* TIME_WAIT sockets removed for a new SYN */
 	uint64_t refused_limit; /* SYNs reset because of a connection limit */
 	uint64_t overload;   /* SYNs forgotten: too many connects pending */
+	uint64_t answer_failed; /* resets or ICMP errors that could not be sent */
 };
 void hold_counters(struct hold *h, struct hold_counters *out);
 

@@ -210,12 +210,13 @@ static void render_table(const struct stats_input *in, struct sbuf *o)
 	sbuf_printf(o,
 		    "handshake: %llu released after the upstream answered, "
 		    "%llu refused (reset), %llu unreachable (ICMP), %llu never "
-		    "answered, %llu TIME_WAIT cleared\n",
+		    "answered, %llu TIME_WAIT cleared, %llu answers not sent\n",
 		    (unsigned long long)in->hold.released,
 		    (unsigned long long)in->hold.refused,
 		    (unsigned long long)in->hold.unreachable,
 		    (unsigned long long)in->hold.timed_out,
-		    (unsigned long long)in->hold.tw_cleared);
+		    (unsigned long long)in->hold.tw_cleared,
+		    (unsigned long long)in->hold.answer_failed);
 	sbuf_printf(o, "policy: %llu SYNs bonded, %llu bypassed\n\n",
 		    (unsigned long long)ctr_sum(in, HYBOND_DIR_STEER,
 						HYBOND_CTR_SYN_STEERED),
@@ -360,13 +361,15 @@ static void render_json(const struct stats_input *in, struct sbuf *o)
 	sbuf_printf(o,
 		    "\"handshake\":{\"released\":%llu,\"refused\":%llu,"
 		    "\"unreachable\":%llu,\"timed_out\":%llu,"
-		    "\"time_wait_cleared\":%llu,\"overload\":%llu},",
+		    "\"time_wait_cleared\":%llu,\"overload\":%llu,"
+		    "\"answers_failed\":%llu},",
 		    (unsigned long long)in->hold.released,
 		    (unsigned long long)in->hold.refused,
 		    (unsigned long long)in->hold.unreachable,
 		    (unsigned long long)in->hold.timed_out,
 		    (unsigned long long)in->hold.tw_cleared,
-		    (unsigned long long)in->hold.overload);
+		    (unsigned long long)in->hold.overload,
+		    (unsigned long long)in->hold.answer_failed);
 	if (in->have_guard) {
 		sbuf_printf(o, "\"guard\":{");
 		for (int g = 0; g < HYBOND_G_MAX; g++)
@@ -473,6 +476,12 @@ static void render_prometheus_more(const struct stats_input *in,
 	prom_one(o, m, n, "outcome", "timed_out", in->hold.timed_out);
 	prom_one(o, m, n, "outcome", "time_wait_cleared", in->hold.tw_cleared);
 	prom_one(o, m, n, "outcome", "overload", in->hold.overload);
+	prom_head(o, "hybond_handshake_answers_failed_total", "counter",
+		  "Resets or ICMP errors for a held SYN's host that could not "
+		  "be sent (counted in refused or unreachable as well).");
+	sbuf_printf(o, "hybond_handshake_answers_failed_total{instance_name="
+		       "\"%s\"} %llu\n",
+		    n, (unsigned long long)in->hold.answer_failed);
 
 	if (in->bonding.present) {
 		static const char *const rate_net[4] = { "primary", "primary",

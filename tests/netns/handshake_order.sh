@@ -134,4 +134,23 @@ code=$(nsx "$NS_H" curl -s -o /dev/null -w '%{http_code}' --max-time 5 "http://$
 check_eq "daemons dead: connections are routed, not held" "$code" 200
 check_eq "daemons dead: a closed port is still refused" "$(conn "$S4" 7)" "error ECONNREFUSED"
 
+# A reset for the host that cannot be sent (a test fault in the CPE: its
+# AF_PACKET sends fail): the host times out instead of being refused, and
+# the CPE counts it and says why.
+topo_spawn "$NS_HAG" "$TOPO_DIR/hag2.log" build/hybond hag --access acc0 \
+	--core core0 --secondary sec0
+HAG_PID=$TOPO_LAST_PID
+topo_spawn "$NS_CPE" "$TOPO_DIR/cpe2.log" env HYBOND_TEST_FAULT=hold-send \
+	build/hybond cpe --lan lan0 --primary pri0 --secondary sec0
+CPE_PID=$TOPO_LAST_PID
+wait_for "$TOPO_DIR/hag2.log" "info: ready:" 10 && wait_for "$TOPO_DIR/cpe2.log" "info: ready:" 10
+check "daemons restarted, the CPE's answers failing (test fault)" test $? = 0
+check_eq "reset not sent: the closed port times out at the host" "$(conn "$S4" 7 3)" "error ETIMEDOUT"
+check_ge "reset not sent: the HAG refused the CPE" "$(nsx "$NS_HAG" build/hybond stats -j | jq .handshake.refused)" 1
+check_ge "reset not sent: the CPE counts it" "$(nsx "$NS_CPE" build/hybond stats -j | jq .handshake.answers_failed)" 1
+check "reset not sent: the CPE warns, naming the cause" \
+	grep -q "warning: could not send a host the reset or ICMP error that answers its held SYN (on lan0): Operation not permitted" "$TOPO_DIR/cpe2.log"
+check "reset not sent: the warning is not repeated within the minute" \
+	test "$(grep -c "could not send a host" "$TOPO_DIR/cpe2.log")" = 1
+
 t_finish
