@@ -69,7 +69,18 @@ CPE_PID=$TOPO_LAST_PID
 wait_for "$TOPO_DIR/hag2.log" "info: ready:" 10 || fail "HAG restarts with cubic"
 wait_for "$TOPO_DIR/cpe2.log" "info: ready:" 10 || fail "CPE restarts with a cap"
 for dir in down up; do
+	# Each side's flags on the secondary's subflows every 2 s, shown if
+	# the cap fails (what the sender's scheduler went by).
+	(
+		for i in 2 4 6 8; do
+			sleep 2
+			echo "${i}s CPE $(nsx "$NS_CPE" ss -tinH src "$CPE_S4" | grep -o 'flags:[A-Za-z]*' | sort | uniq -c | tr -s ' \n' ' ')"
+			echo "${i}s HAG $(nsx "$NS_HAG" ss -tinH dst "$CPE_S4" | grep -o 'flags:[A-Za-z]*' | sort | uniq -c | tr -s ' \n' ' ')"
+		done
+	) >"$TOPO_DIR/flags-$dir" 2>&1 &
+	sampler=$!
 	bond_run $dir -t 10
+	wait "$sampler"
 	# Over the time the bytes were counted in (the 10 s of data plus the
 	# run's set-up and end, ~10.05 s), not over 10 s flat.
 	cap=$((SEC * 8 / MS))
@@ -81,6 +92,7 @@ for dir in down up; do
 		note "endpoints: $(nsx "$NS_CPE" ip mptcp endpoint show | tr '\n' ';')"
 		note "MP_PRIO: $(nsx "$NS_CPE" nstat -az 'MPTcpExt*Prio*' 'MPTcpExtMPJoin*' | awk 'NR>1 {printf "%s=%s ", $1, $2}')"
 		grep -E "warning|error" "$TOPO_DIR/cpe2.log" | sed 's/^/# /'
+		sed "s/^/# subflow flags (ss; B\/b: backup, peer\/own) at /" "$TOPO_DIR/flags-$dir"
 	fi
 	# More than the primary's 20 Mbit/s link can carry alone: one TCP
 	# connection gets 19.0-19.1 of it (headers; `bench/run.sh
