@@ -133,9 +133,9 @@ resends() {
 # guests: a stale-timestamped one dropped by the HAG's PAWS check; on a
 # real secondary, any lost pure ACK). Here the HAG drops the first "backup"
 # MP_PRIOs that arrive on its secondary once the download is under way:
-# before the switch sent its flags again, that download used the secondary in full
-# (22 Mbit/s against the 10 Mbit/s cap, host), and the next one not at all
-# (the cap's bucket that deep in debt).
+# before the switch sent its flags again, that download used the
+# secondary in full (22 Mbit/s against the 10 Mbit/s cap, host), and the
+# next one not at all (the cap's bucket that deep in debt).
 resends0=$(resends)
 (sleep 3; mprio_drop 0x51 "quota until 300 bytes") &
 dropper=$!
@@ -159,7 +159,7 @@ nsx "$NS_HAG" nft delete table inet hb_mprio
 # from 7 s to 9 s: before the switch re-sent, nothing from the first turn
 # on in the window to the end (the secondary at 2.2-2.4 Mbit/s over the
 # 10 s, host, a scratch build without the check); with it 6.2-7.3 (host),
-# 5.2-5.7 (guests, which took up to 2 s more to follow).
+# 4.9-5.7 (guests, which took up to 2 s more to follow), over the 10 s.
 resends0=$(resends)
 (
 	sleep 3
