@@ -478,7 +478,7 @@ static void render_prometheus_more(const struct stats_input *in,
 	prom_one(o, m, n, "outcome", "overload", in->hold.overload);
 	prom_head(o, "hybond_handshake_answers_failed_total", "counter",
 		  "Resets or ICMP errors for a held SYN's host that could not "
-		  "be sent (counted in refused or unreachable as well).");
+		  "be sent (each also counted under its outcome).");
 	sbuf_printf(o, "hybond_handshake_answers_failed_total{instance_name="
 		       "\"%s\"} %llu\n",
 		    n, (unsigned long long)in->hold.answer_failed);

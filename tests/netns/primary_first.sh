@@ -74,8 +74,8 @@ for dir in down up; do
 	(
 		for i in 2 4 6 8; do
 			sleep 2
-			echo "${i}s CPE $(nsx "$NS_CPE" ss -tinH src "$CPE_S4" | grep -o 'flags:[A-Za-z]*' | sort | uniq -c | tr -s ' \n' ' ')"
-			echo "${i}s HAG $(nsx "$NS_HAG" ss -tinH dst "$CPE_S4" | grep -o 'flags:[A-Za-z]*' | sort | uniq -c | tr -s ' \n' ' ')"
+			echo "${i}s CPE $(nsx "$NS_CPE" ss -tinH "( src $CPE_S4 or src [$CPE_S6] )" | grep -o 'flags:[A-Za-z]*' | sort | uniq -c | tr -s ' \n' ' ')"
+			echo "${i}s HAG $(nsx "$NS_HAG" ss -tinH "( dst $CPE_S4 or dst [$CPE_S6] )" | grep -o 'flags:[A-Za-z]*' | sort | uniq -c | tr -s ' \n' ' ')"
 		done
 	) >"$TOPO_DIR/flags-$dir" 2>&1 &
 	sampler=$!
