@@ -19,7 +19,9 @@ for t in "$@"; do
 	reason=
 	if [ $rc -ne 0 ]; then
 		res=fail
-		reason=$(grep -m1 '^FAIL' "$out.d/$t.log" | cut -c8-80)
+		# The check's name, cut, and its end whole: the value it got.
+		reason=$(grep -m1 '^FAIL' "$out.d/$t.log" | cut -c8- |
+			sed -E 's/^(.{50}).{4,}(.{40})$/\1 ... \2/')
 	elif grep -q '^skip' "$out.d/$t.log" && ! grep -q '^ok' "$out.d/$t.log"; then
 		res=skip
 		reason=$(grep -m1 '^skip' "$out.d/$t.log" | cut -c8-100)

@@ -154,12 +154,16 @@ nsx "$NS_HAG" nft delete table inet hb_mprio
 # keeps the secondary's subflows as backups and sends nothing down them;
 # the cap's bucket then stays full and the switch on with the primary
 # full, so no later turn sends another. The switch sees that and sends the
-# flags again. Here every non-backup MP_PRIO is dropped from 3 s to 5 s
-# into the download, and what the HAG sends down the secondary is read
-# from 7 s to 9 s: before the switch re-sent, nothing from the first turn
-# on in the window to the end (the secondary at 2.2-2.4 Mbit/s over the
-# 10 s, host, a scratch build without the check); with it 6.2-7.3 (host),
-# 4.9-5.7 (guests, which took up to 2 s more to follow), over the 10 s.
+# flags again (every 250 ms, eight times, then every 2 s). Here every
+# non-backup MP_PRIO is dropped from 3 s to 5 s into the download; from
+# the drop's end what the HAG sends down the secondary is read every half
+# second until it carries (>= 2000 kbit/s): when the HAG followed. Before
+# the switch re-sent, it never did (a scratch build without the check: the
+# secondary silent from the first turn on in the window to the end); with
+# it, at the first read: 550 ms (host), 1.1-1.2 s (guests, where a read
+# takes a second). An average over a fixed window after the drop (7 to
+# 9 s) measured the cap's own turns off as well, and once read under 2000
+# in a CI guest.
 resends0=$(resends)
 (
 	sleep 3
@@ -167,22 +171,32 @@ resends0=$(resends)
 	sleep 2
 	mprio_dropped >"$TOPO_DIR/dropped"
 	nsx "$NS_HAG" nft delete table inet hb_mprio
-	sleep 2
-	b0=$(if_bytes "$NS_HAG" sec0 tx) t0=$(date +%s%N)
-	sleep 2
-	b1=$(if_bytes "$NS_HAG" sec0 tx) t1=$(date +%s%N)
-	echo $(((b1 - b0) * 8000000 / (t1 - t0))) >"$TOPO_DIR/after"
+	end=$(date +%s%N)
+	b0=$(if_bytes "$NS_HAG" sec0 tx) t0=$end rates= followed=
+	for _ in 1 2 3 4 5 6 7 8 9 10; do
+		sleep 0.5
+		b1=$(if_bytes "$NS_HAG" sec0 tx) t1=$(date +%s%N)
+		r=$(((b1 - b0) * 8000000 / (t1 - t0)))
+		rates="$rates $r"
+		if [ "$r" -ge 2000 ]; then
+			followed=$(((t1 - end) / 1000000))
+			break
+		fi
+		b0=$b1 t0=$t1
+	done
+	echo "${followed:-never}" >"$TOPO_DIR/followed"
+	echo "${rates# }" >"$TOPO_DIR/rates"
 ) &
 dropper=$!
 bond_run down -t 10
 wait "$dropper" || fail "nft rule dropping non-backup MP_PRIOs at the HAG"
 dropped=$(cat "$TOPO_DIR/dropped")
-after=$(cat "$TOPO_DIR/after")
+followed=$(cat "$TOPO_DIR/followed")
 resends=$(($(resends) - resends0))
-note "capped bulk down, non-backup MP_PRIOs dropped at the HAG from 3 to 5 s ($dropped): ${MBPS} Mbit/s (each second: $PERSEC), secondary $((SEC * 8 / MS)) kbit/s, $after kbit/s from 7 to 9 s, flags sent again $resends time(s)"
+note "capped bulk down, non-backup MP_PRIOs dropped at the HAG from 3 to 5 s ($dropped): ${MBPS} Mbit/s (each second: $PERSEC), secondary $((SEC * 8 / MS)) kbit/s, flags sent again $resends time(s); after the drop, each half second: $(cat "$TOPO_DIR/rates") kbit/s"
 check_ge "MP_PRIO (on) lost: the HAG dropped non-backup MP_PRIOs (packets)" "$dropped" 1
 check_ge "MP_PRIO (on) lost: the switch saw the HAG not following and sent the flags again" "$resends" 1
-check_ge "MP_PRIO (on) lost: the secondary carried again after the loss, 7-9 s (kbit/s)" "$after" 2000
+check_le "MP_PRIO (on) lost: the HAG carried down the secondary again after the drop (ms)" "$followed" 4000
 
 # A HAG that never takes the secondary off: every "backup" MP_PRIO dropped.
 # The cap cannot hold then (the HAG decides what it sends); what the
