@@ -163,8 +163,9 @@ nsx "$NS_HAG" nft delete table inet hb_mprio
 # it, at the first read: 550 ms (host), 1.1-1.2 s (guests, where a read
 # takes a second). An average over a fixed window after the drop (7 to
 # 9 s) measured the cap's own turns off as well (a 6.12 guest's seconds
-# after the drop, Mbit/s: 32 29 18 32; 18 is the primary's alone), and once read under 2000 in a CI
-# guest: those turns, most likely (that run's figure was not kept).
+# after the drop, Mbit/s: 32 29 18 32; 18 is the primary's alone), and
+# once read under 2000 in a CI guest: those turns, most likely (that
+# run's figure was not kept).
 resends0=$(resends)
 (
 	sleep 3
