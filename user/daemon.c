@@ -328,6 +328,7 @@ static int do_stats(struct daemon *d, const char *arg, struct sbuf *out)
 		in.pm.prio_resent = d->upm->st.prio_resent;
 		in.pm.events_lost = d->upm->st.events_lost;
 		in.pm.swept = d->upm->st.swept;
+		in.pm.subflows_swept = d->upm->st.subflows_swept;
 		in.pm.adopted = d->upm->st.adopted;
 	}
 	in.conns_truncated = n >= max && (uint64_t)n < in.rc.active;

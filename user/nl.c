@@ -383,12 +383,16 @@ struct census_match {
 	struct subflow_census *out;
 };
 
-/* MPTCP_SUBFLOW_ATTR_FLAGS from INET_DIAG_ULP_INFO, if the socket is an
- * MPTCP subflow. */
-static bool subflow_flags(const struct nlmsghdr *nlh, uint32_t *flags)
+/* The MPTCP ULP's flags and local token (INET_DIAG_ULP_INFO), if the
+ * socket is an MPTCP subflow. */
+static bool subflow_ulp(const struct nlmsghdr *nlh, uint32_t *flags,
+			uint32_t *token)
 {
 	const struct nlattr *a, *u, *f;
+	bool found = false;
 
+	*flags = 0;
+	*token = 0;
 	nl_attr_for_each(a, nlh, sizeof(struct inet_diag_msg))
 	{
 		if (mnl_attr_get_type(a) != INET_DIAG_ULP_INFO)
@@ -399,23 +403,27 @@ static bool subflow_flags(const struct nlmsghdr *nlh, uint32_t *flags)
 				continue;
 			mnl_attr_for_each_nested(f, u)
 			{
+				if (mnl_attr_validate(f, MNL_TYPE_U32) < 0)
+					continue;
 				if (mnl_attr_get_type(f) ==
-					    MPTCP_SUBFLOW_ATTR_FLAGS &&
-				    mnl_attr_validate(f, MNL_TYPE_U32) >= 0) {
+				    MPTCP_SUBFLOW_ATTR_FLAGS) {
 					*flags = mnl_attr_get_u32(f);
-					return true;
+					found = true;
+				} else if (mnl_attr_get_type(f) ==
+					   MPTCP_SUBFLOW_ATTR_TOKEN_LOC) {
+					*token = mnl_attr_get_u32(f);
 				}
 			}
 		}
 	}
-	return false;
+	return found;
 }
 
 static int census_cb(const struct nlmsghdr *nlh, void *data)
 {
 	struct census_match *m = data;
 	const struct inet_diag_msg *d = mnl_nlmsg_get_payload(nlh);
-	uint32_t flags;
+	uint32_t flags, token;
 	int i;
 
 	if (mnl_nlmsg_get_payload_len(nlh) < sizeof(*d))
@@ -430,7 +438,7 @@ static int census_cb(const struct nlmsghdr *nlh, void *data)
 			    a->family == AF_INET ? 4 : 16))
 			break;
 	}
-	if (i == m->nsrc || !subflow_flags(nlh, &flags))
+	if (i == m->nsrc || !subflow_ulp(nlh, &flags, &token))
 		return MNL_CB_OK;
 	if (!(flags & MPTCP_SUBFLOW_FLAG_FULLY_ESTABLISHED))
 		m->out->joining++;
@@ -540,6 +548,42 @@ int nl_mptcp_conns(struct nl *nl,
 	struct conn_walk w = { cb, data };
 
 	return diag_dump(nl, 262 /* IPPROTO_MPTCP */, ~0U, conn_cb, &w);
+}
+
+struct subflow_walk {
+	void (*cb)(const struct mptcp_subflow_diag *d, void *data);
+	void *data;
+};
+
+static int subflow_cb(const struct nlmsghdr *nlh, void *data)
+{
+	const struct subflow_walk *w = data;
+	const struct inet_diag_msg *m = mnl_nlmsg_get_payload(nlh);
+	struct mptcp_subflow_diag d = { 0 };
+	uint32_t flags;
+
+	if (mnl_nlmsg_get_payload_len(nlh) < sizeof(*m) ||
+	    (m->idiag_family != AF_INET && m->idiag_family != AF_INET6) ||
+	    !subflow_ulp(nlh, &flags, &d.token))
+		return MNL_CB_OK;
+	d.state = m->idiag_state;
+	diag_addr(m->idiag_family, m->id.idiag_src, &d.saddr);
+	diag_addr(m->idiag_family, m->id.idiag_dst, &d.daddr);
+	d.sport = ntohs(m->id.idiag_sport);
+	d.dport = ntohs(m->id.idiag_dport);
+	w->cb(&d, w->data);
+	return MNL_CB_OK;
+}
+
+int nl_mptcp_subflows(struct nl *nl,
+		      void (*cb)(const struct mptcp_subflow_diag *d, void *data),
+		      void *data)
+{
+	struct subflow_walk w = { cb, data };
+
+	/* Every state but a listener's (a subflow closing is still one). */
+	return diag_dump(nl, IPPROTO_TCP, ~0U & ~(1U << 10 /* TCP_LISTEN */),
+			 subflow_cb, &w);
 }
 
 struct genl_fam {

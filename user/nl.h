@@ -110,6 +110,21 @@ int nl_mptcp_conns(struct nl *nl,
 		   void (*cb)(const struct mptcp_conn_diag *d, void *data),
 		   void *data);
 
+/* One MPTCP subflow (a TCP socket with the MPTCP ULP) of the namespace. */
+struct mptcp_subflow_diag {
+	uint32_t token;		     /* its connection's (MPTCP_SUBFLOW_ATTR_TOKEN_LOC) */
+	uint8_t state;		     /* its TCP state */
+	struct hb_addr saddr, daddr; /* as the socket has them (mapped) */
+	uint16_t sport, dport;	     /* host order */
+};
+
+/* Call cb for every MPTCP subflow of the namespace (sock_diag of TCP; nl
+ * must be a NETLINK_SOCK_DIAG socket; the ULP's attributes come with
+ * CAP_NET_ADMIN only). 0 or -errno. */
+int nl_mptcp_subflows(struct nl *nl,
+		      void (*cb)(const struct mptcp_subflow_diag *d, void *data),
+		      void *data);
+
 /* Generic netlink: family id and, if grp is set, a multicast group id. */
 int nl_genl_family(struct nl *nl, const char *name, uint16_t *id,
 		   const char *grp, uint32_t *grp_id);

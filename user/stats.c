@@ -172,8 +172,9 @@ static void render_table(const struct stats_input *in, struct sbuf *o)
 			    "failed, %llu lost and retried, %llu announced, %llu "
 			    "tracked now, %llu ended before joining, %llu "
 			    "switched once connected, %llu event overflows, "
-			    "%llu found closed after them, %llu found open "
-			    "and followed\n\n",
+			    "%llu found closed after them, %llu subflows "
+			    "found gone and made again, %llu found open and "
+			    "followed\n\n",
 			    (unsigned long long)in->pm.established,
 			    (unsigned long long)in->pm.subflows_created,
 			    (unsigned long long)in->pm.subflow_errors,
@@ -184,6 +185,7 @@ static void render_table(const struct stats_input *in, struct sbuf *o)
 			    (unsigned long long)in->pm.prio_resent,
 			    (unsigned long long)in->pm.events_lost,
 			    (unsigned long long)in->pm.swept,
+			    (unsigned long long)in->pm.subflows_swept,
 			    (unsigned long long)in->pm.adopted);
 	sbuf_printf(o, "%-16s %14s %14s\n", "access network", "sent",
 		    "received");
@@ -340,7 +342,8 @@ static void render_json(const struct stats_input *in, struct sbuf *o)
 			    "\"retries\":%llu,\"announced\":%llu,"
 			    "\"tracked\":%llu,\"ended_unjoined\":%llu,"
 			    "\"prio_resent\":%llu,\"events_lost\":%llu,"
-			    "\"swept\":%llu,\"adopted\":%llu},",
+			    "\"swept\":%llu,\"subflows_swept\":%llu,"
+			    "\"adopted\":%llu},",
 			    (unsigned long long)in->pm.established,
 			    (unsigned long long)in->pm.subflows_created,
 			    (unsigned long long)in->pm.subflow_errors,
@@ -351,6 +354,7 @@ static void render_json(const struct stats_input *in, struct sbuf *o)
 			    (unsigned long long)in->pm.prio_resent,
 			    (unsigned long long)in->pm.events_lost,
 			    (unsigned long long)in->pm.swept,
+			    (unsigned long long)in->pm.subflows_swept,
 			    (unsigned long long)in->pm.adopted);
 	sbuf_printf(o, "\"policy\":{\"bond\":{\"syns\":%llu},"
 		       "\"bypass\":{\"syns\":%llu}},",
@@ -526,6 +530,7 @@ static void render_prometheus_more(const struct stats_input *in,
 			  "subflows made and failed, retries, announcements, "
 			  "connections ended before joining, backup flags sent "
 			  "again, kernel events lost, connections swept, "
+			  "subflows swept, "
 			  "connections adopted.");
 		prom_one(o, m, n, "event", "connections", in->pm.established);
 		prom_one(o, m, n, "event", "subflows_created", in->pm.subflows_created);
@@ -536,6 +541,7 @@ static void render_prometheus_more(const struct stats_input *in,
 		prom_one(o, m, n, "event", "prio_resent", in->pm.prio_resent);
 		prom_one(o, m, n, "event", "events_lost", in->pm.events_lost);
 		prom_one(o, m, n, "event", "swept", in->pm.swept);
+		prom_one(o, m, n, "event", "subflows_swept", in->pm.subflows_swept);
 		prom_one(o, m, n, "event", "adopted", in->pm.adopted);
 		prom_head(o, "hybond_path_manager_tracked", "gauge",
 			  "Connections hybond's path manager follows now.");

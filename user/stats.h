@@ -42,7 +42,7 @@ struct stats_input {
 		/* --join-after: ended before they were old enough to join */
 		uint64_t ended_unjoined;
 		uint64_t prio_resent; /* see upm_stats */
-		uint64_t events_lost, swept, adopted; /* see upm_stats */
+		uint64_t events_lost, swept, subflows_swept, adopted; /* see upm_stats */
 	} pm;
 };
 

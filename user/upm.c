@@ -60,6 +60,7 @@ struct upm_conn {
 	uint8_t want; /* targets (bits) this connection joins */
 	uint8_t up;   /* targets with a subflow made or being made */
 	uint8_t prio; /* targets whose subflow still lacks the switch's state */
+	uint8_t listed; /* targets whose subflow the sweep found (a sweep's) */
 	uint8_t tgt_local[UPM_MAX_TARGETS]; /* index into o.local per target */
 	uint64_t retry_at_ms; /* 0: nothing to retry */
 	uint64_t prio_until_ms; /* prio: tried again each tick until then */
@@ -68,6 +69,7 @@ struct upm_conn {
 	uint16_t dport; /* the connection's remote port (host order) */
 	uint64_t announce_at_ms; /* --announce-after: not before; 0: done */
 	bool alive; /* seen by the last sweep */
+	bool sub_listed; /* ... with a subflow of it (so listed is known) */
 	bool gone;  /* a join was refused: the kernel has no such token */
 };
 
@@ -447,23 +449,27 @@ static int join_local(const struct upm *u, int msk_family, int family)
 	return local_for(u, family);
 }
 
+/* An IPv4-mapped IPv6 address as the IPv4 address it is. */
+static void unmap_addr(struct hb_addr *a)
+{
+	struct in_addr v4;
+
+	if (a->family != AF_INET6 || !IN6_IS_ADDR_V4MAPPED(&a->v6))
+		return;
+	memcpy(&v4, &a->v6.s6_addr[12], 4);
+	a->family = AF_INET;
+	a->v4 = v4;
+}
+
 /* A dual-stack listener's IPv4 connections come as IPv4-mapped IPv6:
  * match and join them as the IPv4 they are. */
 static void unmap(struct ev *e)
 {
 	e->msk_family = e->family;
 	if (e->family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&e->daddr.v6)) {
-		struct in_addr d4, s4m;
-
-		memcpy(&d4, &e->daddr.v6.s6_addr[12], 4);
-		memcpy(&s4m, &e->saddr.v6.s6_addr[12], 4);
+		unmap_addr(&e->daddr);
+		unmap_addr(&e->saddr);
 		e->family = AF_INET;
-		e->daddr.family = AF_INET;
-		e->daddr.v4 = d4;
-		if (e->saddr.family) {
-			e->saddr.family = AF_INET;
-			e->saddr.v4 = s4m;
-		}
 	}
 }
 
@@ -556,6 +562,17 @@ static int subflow_target(const struct upm *u, const struct upm_conn *c,
 	return -1;
 }
 
+/* c's subflow to target ti is gone: make it again later. */
+static void subflow_gone(struct upm *u, struct upm_conn *c, int ti)
+{
+	c->up &= (uint8_t)~(1u << ti);
+	if (!c->retry_at_ms) {
+		c->backoff_ms = c->backoff_ms ? c->backoff_ms : RETRY_FIRST_MS;
+		c->retry_at_ms = now_ms() + c->backoff_ms;
+	}
+	u->st.retries++;
+}
+
 /* A subflow of a connection we track closed: if it was one of ours, make
  * it again later. */
 static void on_sub_closed(struct upm *u, const struct ev *e)
@@ -565,12 +582,7 @@ static void on_sub_closed(struct upm *u, const struct ev *e)
 
 	if (ti < 0 || !(c->want & (1u << ti)))
 		return;
-	c->up &= (uint8_t)~(1u << ti);
-	if (!c->retry_at_ms) {
-		c->backoff_ms = c->backoff_ms ? c->backoff_ms : RETRY_FIRST_MS;
-		c->retry_at_ms = now_ms() + c->backoff_ms;
-	}
-	u->st.retries++;
+	subflow_gone(u, c, ti);
 }
 
 /* The CPE without --hag-secondary: the HAG announced an address to this
@@ -858,17 +870,42 @@ static void adopt(struct upm *u, const struct sweep_found *f,
 	}
 }
 
+/* A subflow the kernel has: if it belongs to a tracked connection (by its
+ * local token), mark the target it goes to as found. */
+static void sweep_subflow_cb(const struct mptcp_subflow_diag *d, void *data)
+{
+	struct upm *u = data;
+	struct upm_conn *c = *slot(u, d->token);
+	struct ev e = { .daddr = d->daddr, .dport = d->dport };
+	int ti;
+
+	if (!c || !d->token)
+		return;
+	c->sub_listed = true;
+	unmap_addr(&e.daddr);
+	ti = subflow_target(u, c, &e);
+	if (ti >= 0)
+		c->listed |= (uint8_t)(1u << ti);
+}
+
 /* Events were lost: MPTCP_EVENT_CLOSED among them perhaps (forget the
  * tracked connections the kernel no longer has), MPTCP_EVENT_ESTABLISHED
- * perhaps (adopt the live ones of ours nobody tracks). */
+ * perhaps (adopt the live ones of ours nobody tracks),
+ * MPTCP_EVENT_SUB_CLOSED perhaps (make again the subflows a tracked
+ * connection no longer has). */
 static void sweep(struct upm *u)
 {
 	struct sweep_walk w = { .u = u };
 	struct nl diag;
-	uint64_t gone = 0;
+	uint64_t gone = 0, sub_gone = 0;
+	bool subs = false;
 	int err;
 
 	u->sweep_at_ms = 0;
+	/* The events still queued first: a subflow that closed before the
+	 * listing below has its close read now, not after its target was
+	 * joined again (it would undo that join's mark). */
+	upm_handle_events(u);
 	/* Without them nothing is adopted; the rest still holds. */
 	err = own_sockets(&w.own, &w.nown);
 	if (err)
@@ -878,6 +915,19 @@ static void sweep(struct upm *u)
 	err = nl_open(&diag, NETLINK_SOCK_DIAG);
 	if (!err) {
 		err = nl_mptcp_conns(&diag, sweep_cb, &w);
+		/* The subflows after the connections: no request of ours
+		 * comes between the listing and the table pass below. */
+		if (!err) {
+			int e2 = nl_mptcp_subflows(&diag, sweep_subflow_cb, u);
+
+			subs = !e2;
+			if (e2)
+				pr_warn("path manager: listing the kernel's "
+					"MPTCP subflows after lost events "
+					"(sock_diag): %s; subflows whose close "
+					"was lost are not made again",
+					strerror(-e2));
+		}
 		nl_close(&diag);
 	}
 	if (err) {
@@ -894,20 +944,37 @@ static void sweep(struct upm *u)
 		struct upm_conn **pp = &u->tab[b];
 
 		while (*pp) {
-			if (!(*pp)->alive) {
+			struct upm_conn *c = *pp;
+
+			if (!c->alive) {
 				forget(u, pp);
 				gone++;
 				continue;
 			}
-			(*pp)->alive = false;
-			pp = &(*pp)->next;
+			/* A connection none of whose subflows was listed
+			 * (not even the first: the listing lacks the ULP's
+			 * token) is not judged. */
+			for (int ti = 0; subs && c->sub_listed &&
+					 ti < u->o.ntargets; ti++)
+				if (c->up & ~c->listed & (1u << ti)) {
+					subflow_gone(u, c, ti);
+					sub_gone++;
+				}
+			c->alive = c->sub_listed = false;
+			c->listed = 0;
+			pp = &c->next;
 		}
 	}
 	u->st.swept += gone;
+	u->st.subflows_swept += sub_gone;
 	if (gone)
 		pr_info("path manager: %llu tracked connections were closed "
 			"(their events lost), forgotten",
 			(unsigned long long)gone);
+	if (sub_gone)
+		pr_info("path manager: %llu subflows of open connections were "
+			"gone (their events lost), made again",
+			(unsigned long long)sub_gone);
 	/* After the table pass, with the events read between adoptions (a
 	 * burst's thousands make as many requests). */
 	if (!u->passive) {
@@ -998,13 +1065,15 @@ static int event_cb(const struct nlmsghdr *nlh, void *data)
 	}
 	if (!e.have_token)
 		return MNL_CB_OK;
+	/* The test faults: as if the kernel had dropped the event. */
+	if ((e.cmd == MPTCP_EVENT_CLOSED && u->fault_lose_closed) ||
+	    (e.cmd == MPTCP_EVENT_SUB_CLOSED && u->fault_lose_sub_closed)) {
+		u->st.events_lost++;
+		if (!u->sweep_at_ms)
+			u->sweep_at_ms = now_ms() + SWEEP_DELAY_MS;
+		return MNL_CB_OK;
+	}
 	if (e.cmd == MPTCP_EVENT_CLOSED) { /* a token is all it carries */
-		if (u->fault_lose_closed) { /* as if the kernel dropped it */
-			u->st.events_lost++;
-			if (!u->sweep_at_ms)
-				u->sweep_at_ms = now_ms() + SWEEP_DELAY_MS;
-			return MNL_CB_OK;
-		}
 		on_closed(u, &e);
 		return MNL_CB_OK;
 	}
@@ -1272,6 +1341,10 @@ int upm_open(struct upm *u, const struct upm_opts *o)
 	 * counted as lost, so that only the sweep forgets connections. */
 	u->fault_lose_closed = test_fault("pm-lose-closed",
 					  "path manager: closing events ignored");
+	/* A lost subflow close, made certain: only the sweep finds it. */
+	u->fault_lose_sub_closed =
+		test_fault("pm-lose-sub-closed",
+			   "path manager: subflow closing events ignored");
 	fcntl(upm_event_fd(u), F_SETFL,
 	      fcntl(upm_event_fd(u), F_GETFL) | O_NONBLOCK);
 

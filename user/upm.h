@@ -83,6 +83,9 @@ struct upm_stats {
 	 * sweep after lost events, or by a join the kernel refused for an
 	 * unknown token */
 	uint64_t swept;
+	/* subflows of tracked connections found gone by the sweep (their
+	 * MPTCP_EVENT_SUB_CLOSED lost), then made again */
+	uint64_t subflows_swept;
 	/* live connections found untracked after lost events (their
 	 * MPTCP_EVENT_ESTABLISHED lost), then followed as if it had come */
 	uint64_t adopted;
@@ -102,6 +105,7 @@ struct upm {
 	bool targets_full_logged;
 	uint64_t sweep_at_ms; /* events were lost: check then (0: no) */
 	bool fault_lose_closed; /* HYBOND_TEST_FAULT=pm-lose-closed */
+	bool fault_lose_sub_closed; /* HYBOND_TEST_FAULT=pm-lose-sub-closed */
 	unsigned int reqs; /* requests since the events were last read */
 };
 

@@ -3,7 +3,7 @@
  * fuzz_netlink.c - libFuzzer target for the parsers of netlink replies:
  * every callback that reads what the kernel sent (addresses, links, generic
  * netlink families, MPTCP endpoints and limits, sock_diag sockets, subflow
- * flags and MPTCP connections) runs over any
+ * flags and tokens, MPTCP connections) runs over any
  * sequence of messages. They must validate every attribute before use.
  * The modules are included whole so their static callbacks are reachable.
  */
@@ -37,6 +37,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct conn_walk cw = { sweep_cb, &sw };
 	/* Events are parsed and matched; with no targets nothing is sent. */
 	static struct upm u;
+	/* The sweep's subflows, marked on the connections events made. */
+	struct subflow_walk sfw = { sweep_subflow_cb, &u };
 	int len;
 
 	if (!u.tab) {
@@ -65,6 +67,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		census_cb(nlh, &cm);
 		event_cb(nlh, &u);
 		conn_cb(nlh, &cw);
+		subflow_cb(nlh, &sfw);
 	}
 	free(sw.found);
 	free(buf);
