@@ -184,11 +184,11 @@ resends0=$(resends)
 		b1=$(if_bytes "$NS_HAG" sec0 tx) t1=$(date +%s%N)
 		r=$(((b1 - b0) * 8000000 / (t1 - t0)))
 		rates="$rates $r"
-		[ $((t1 - end)) -lt 6000000000 ] || break
 		if [ "$r" -ge 2000 ]; then
 			followed=$(((t1 - end) / 1000000))
 			break
 		fi
+		[ $((t1 - end)) -lt 6000000000 ] || break
 		b0=$b1 t0=$t1
 	done
 	echo "${followed:-never}" >"$TOPO_DIR/followed"
