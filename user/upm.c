@@ -888,6 +888,17 @@ static void sweep_subflow_cb(const struct mptcp_subflow_diag *d, void *data)
 		c->listed |= (uint8_t)(1u << ti);
 }
 
+/* Has a tracked connection a subflow of ours, made or being made? A HAG
+ * that only announces has none, and lists no subflow in its sweep. */
+static bool any_up(const struct upm *u)
+{
+	for (int b = 0; b < TAB_SIZE; b++)
+		for (const struct upm_conn *c = u->tab[b]; c; c = c->next)
+			if (c->up)
+				return true;
+	return false;
+}
+
 /* Events were lost: MPTCP_EVENT_CLOSED among them perhaps (forget the
  * tracked connections the kernel no longer has), MPTCP_EVENT_ESTABLISHED
  * perhaps (adopt the live ones of ours nobody tracks),
@@ -897,7 +908,7 @@ static void sweep(struct upm *u)
 {
 	struct sweep_walk w = { .u = u };
 	struct nl diag;
-	uint64_t gone = 0, sub_gone = 0;
+	uint64_t gone = 0, sub_gone = 0, t0;
 	bool subs = false;
 	int err;
 
@@ -906,6 +917,7 @@ static void sweep(struct upm *u)
 	 * listing below has its close read now, not after its target was
 	 * joined again (it would undo that join's mark). */
 	upm_handle_events(u);
+	t0 = now_ms();
 	/* Without them nothing is adopted; the rest still holds. */
 	err = own_sockets(&w.own, &w.nown);
 	if (err)
@@ -917,7 +929,7 @@ static void sweep(struct upm *u)
 		err = nl_mptcp_conns(&diag, sweep_cb, &w);
 		/* The subflows after the connections: no request of ours
 		 * comes between the listing and the table pass below. */
-		if (!err) {
+		if (!err && any_up(u)) {
 			int e2 = nl_mptcp_subflows(&diag, sweep_subflow_cb, u);
 
 			subs = !e2;
@@ -940,6 +952,9 @@ static void sweep(struct upm *u)
 		free(w.found);
 		return;
 	}
+	pr_debug("path manager: after lost events, the kernel's connections%s "
+		 "listed in %llu ms", subs ? " and subflows" : "",
+		 (unsigned long long)(now_ms() - t0));
 	for (int b = 0; b < TAB_SIZE; b++) {
 		struct upm_conn **pp = &u->tab[b];
 
