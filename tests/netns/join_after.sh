@@ -35,7 +35,7 @@ cd "$(dirname "$0")/../.."
 . tests/lib/topo.sh
 t_require_root
 trap t_cleanup EXIT
-HB=$PWD/build/hybond
+HB=${HYBOND:-$PWD/build/hybond}
 
 topo_up --rate1 20 --rate2 30
 topo_mkfile big.bin 8
