@@ -179,8 +179,15 @@ topo_up() {
 # Start a background process in a namespace, remember its pid for cleanup.
 # topo_spawn NS LOGFILE CMD...  (sets TOPO_LAST_PID)
 topo_spawn() {
-	local ns=$1 log=$2
+	local ns=$1 log=$2 n=1
 	shift 2
+	# Under sanitizers an earlier run's log is kept under another name
+	# (NAME.1.log, ...), for t_cleanup to read: a daemon reports its leaks
+	# when it exits, and a scenario that starts it again reuses the name.
+	if [ -n "${HYBOND_ASAN:-}" ] && [ -s "$log" ]; then
+		while [ -e "${log%.log}.$n.log" ]; do n=$((n + 1)); done
+		mv "$log" "${log%.log}.$n.log"
+	fi
 	# Empty the log now: a reader must never see an earlier run's lines.
 	: >"$log"
 	ip netns exec "$ns" "$@" >>"$log" 2>&1 &
