@@ -61,12 +61,19 @@ struct upm_conn {
 	uint8_t up;   /* targets with a subflow made or being made */
 	uint8_t prio; /* targets whose subflow still lacks the switch's state */
 	uint8_t listed; /* targets whose subflow the sweep found (a sweep's) */
+	uint8_t stale; /* targets whose sport is of a subflow the sweep found
+			* gone (its close, should it come late, is not the
+			* new subflow's) */
 	uint8_t tgt_local[UPM_MAX_TARGETS]; /* index into o.local per target */
 	uint64_t retry_at_ms; /* 0: nothing to retry */
 	uint64_t prio_until_ms; /* prio: tried again each tick until then */
 	uint64_t join_at_ms;  /* --join-after: no subflow before; 0: passed */
 	unsigned int backoff_ms;
 	uint16_t dport; /* the connection's remote port (host order) */
+	/* Our end's port of the subflow to each target, from its
+	 * MPTCP_EVENT_SUB_ESTABLISHED or a sweep's listing (0: not known):
+	 * a close names its subflow by it. */
+	uint16_t sport[UPM_MAX_TARGETS];
 	uint64_t announce_at_ms; /* --announce-after: not before; 0: done */
 	bool alive; /* seen by the last sweep */
 	bool sub_listed; /* ... with a subflow of it (so listed is known) */
@@ -430,6 +437,20 @@ struct ev {
 	int msk_family;
 };
 
+/* The test fault pm-late-sub-closed: each MPTCP_EVENT_SUB_CLOSED is
+ * counted as lost (so the sweep runs) and handled only LATE_MS after it
+ * came, after the sweep has found its subflow gone and made it again: a
+ * close the kernel sends late, exaggerated. */
+#define LATE_MS 2500
+#define LATE_MAX 16
+struct upm_late {
+	unsigned int n;
+	struct {
+		struct ev e;
+		uint64_t at_ms;
+	} ev[LATE_MAX];
+};
+
 /* Our secondary address a subflow to an address of this family leaves
  * from (the first of the family), or -1 without one. */
 static int local_for(const struct upm *u, int family)
@@ -566,6 +587,7 @@ static int subflow_target(const struct upm *u, const struct upm_conn *c,
 static void subflow_gone(struct upm *u, struct upm_conn *c, int ti)
 {
 	c->up &= (uint8_t)~(1u << ti);
+	c->sport[ti] = 0;
 	if (!c->retry_at_ms) {
 		c->backoff_ms = c->backoff_ms ? c->backoff_ms : RETRY_FIRST_MS;
 		c->retry_at_ms = now_ms() + c->backoff_ms;
@@ -579,9 +601,26 @@ static void on_sub_closed(struct upm *u, const struct ev *e)
 {
 	struct upm_conn *c = *slot(u, e->token);
 	int ti = c ? subflow_target(u, c, e) : -1;
+	uint8_t bit;
 
 	if (ti < 0 || !(c->want & (1u << ti)))
 		return;
+	/* After a sweep found the subflow gone and made it again, its own
+	 * close may still come (the kernel sends it from a worker): it is
+	 * not the new subflow's, which the port tells. */
+	bit = (uint8_t)(1u << ti);
+	if ((c->stale & bit) ? e->sport == c->sport[ti] :
+			       c->sport[ti] && e->sport != c->sport[ti]) {
+		pr_debug("path manager: connection %08x: the close of an "
+			 "earlier subflow (port %u) to target %d came after "
+			 "it was made again: ignored", c->token, e->sport, ti);
+		if (c->stale & bit) { /* the new one's port comes with it */
+			c->stale &= (uint8_t)~bit;
+			c->sport[ti] = 0;
+		}
+		return;
+	}
+	c->stale &= (uint8_t)~bit;
 	subflow_gone(u, c, ti);
 }
 
@@ -677,7 +716,11 @@ static void on_sub_established(struct upm *u, const struct ev *e)
 		return;
 	c->backoff_ms = 0;
 	ti = subflow_target(u, c, e);
-	if (u->o.backup && ti >= 0)
+	if (ti < 0)
+		return;
+	c->sport[ti] = e->sport;
+	c->stale &= (uint8_t)~(1u << ti);
+	if (u->o.backup)
 		give_state(u, c, ti);
 }
 
@@ -884,8 +927,14 @@ static void sweep_subflow_cb(const struct mptcp_subflow_diag *d, void *data)
 	c->sub_listed = true;
 	unmap_addr(&e.daddr);
 	ti = subflow_target(u, c, &e);
-	if (ti >= 0)
-		c->listed |= (uint8_t)(1u << ti);
+	if (ti < 0)
+		return;
+	c->listed |= (uint8_t)(1u << ti);
+	/* A subflow whose MPTCP_EVENT_SUB_ESTABLISHED was lost (not one
+	 * closing: the listing has those too). */
+	if (!c->sport[ti] && !(c->stale & (1u << ti)) &&
+	    d->state == 1 /* TCP_ESTABLISHED */)
+		c->sport[ti] = d->sport;
 }
 
 /* Has a tracked connection a subflow of ours, made or being made? A HAG
@@ -972,7 +1021,14 @@ static void sweep(struct upm *u)
 			for (int ti = 0; subs && c->sub_listed &&
 					 ti < u->o.ntargets; ti++)
 				if (c->up & ~c->listed & (1u << ti)) {
+					uint16_t p = c->sport[ti];
+
 					subflow_gone(u, c, ti);
+					/* Its close may yet come. */
+					if (p) {
+						c->sport[ti] = p;
+						c->stale |= (uint8_t)(1u << ti);
+					}
 					sub_gone++;
 				}
 			c->alive = c->sub_listed = false;
@@ -1109,6 +1165,15 @@ static int event_cb(const struct nlmsghdr *nlh, void *data)
 			get_addr(d6, AF_INET6, &e.daddr);
 	}
 	unmap(&e);
+	if (e.cmd == MPTCP_EVENT_SUB_CLOSED && u->late &&
+	    u->late->n < LATE_MAX) {
+		u->late->ev[u->late->n].e = e;
+		u->late->ev[u->late->n++].at_ms = now_ms() + LATE_MS;
+		u->st.events_lost++;
+		if (!u->sweep_at_ms)
+			u->sweep_at_ms = now_ms() + SWEEP_DELAY_MS;
+		return MNL_CB_OK;
+	}
 	switch (e.cmd) {
 	case MPTCP_EVENT_ESTABLISHED:
 		if (e.daddr.family)
@@ -1211,12 +1276,33 @@ static void resend_prio(struct upm *u, struct upm_conn *c, uint64_t now)
 	}
 }
 
+/* The test fault pm-late-sub-closed: the held closes now due. */
+static void handle_late(struct upm *u)
+{
+	struct upm_late *l = u->late;
+	uint64_t now = now_ms();
+	unsigned int k = 0;
+
+	for (unsigned int i = 0; i < l->n; i++) {
+		if (l->ev[i].at_ms > now) {
+			l->ev[k++] = l->ev[i];
+			continue;
+		}
+		pr_info("path manager: a subflow close (port %u) handled %d ms "
+			"late (test fault)", l->ev[i].e.sport, LATE_MS);
+		on_sub_closed(u, &l->ev[i].e);
+	}
+	l->n = k;
+}
+
 void upm_tick(struct upm *u)
 {
 	uint64_t now;
 
 	if (u->sweep_at_ms && u->sweep_at_ms <= now_ms())
 		sweep(u);
+	if (u->late)
+		handle_late(u);
 	if (!u->nconns)
 		return;
 	now = now_ms();
@@ -1360,6 +1446,16 @@ int upm_open(struct upm *u, const struct upm_opts *o)
 	u->fault_lose_sub_closed =
 		test_fault("pm-lose-sub-closed",
 			   "path manager: subflow closing events ignored");
+	/* A late subflow close: handled after the sweep made it again. */
+	if (test_fault("pm-late-sub-closed",
+		       "path manager: subflow closing events handled 2.5 s "
+		       "late")) {
+		u->late = calloc(1, sizeof(*u->late));
+		if (!u->late) {
+			err = -ENOMEM;
+			goto fail;
+		}
+	}
 	fcntl(upm_event_fd(u), F_SETFL,
 	      fcntl(upm_event_fd(u), F_GETFL) | O_NONBLOCK);
 
@@ -1427,6 +1523,8 @@ void upm_close(struct upm *u)
 		u->tab = NULL;
 	}
 	u->nconns = 0;
+	free(u->late);
+	u->late = NULL;
 	nl_close(&u->ev);
 	nl_close(&u->cmd);
 }

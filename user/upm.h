@@ -106,6 +106,9 @@ struct upm {
 	uint64_t sweep_at_ms; /* events were lost: check then (0: no) */
 	bool fault_lose_closed; /* HYBOND_TEST_FAULT=pm-lose-closed */
 	bool fault_lose_sub_closed; /* HYBOND_TEST_FAULT=pm-lose-sub-closed */
+	/* HYBOND_TEST_FAULT=pm-late-sub-closed: the subflow closes held back
+	 * and handled late (NULL without the fault). */
+	struct upm_late *late;
 	unsigned int reqs; /* requests since the events were last read */
 };
 

@@ -302,6 +302,11 @@ $(for p in 80 8080 ${NGINX_EXTRA_PORTS:-}; do
 			alias $TOPO_DIR/www/;
 			limit_rate 10k;
 		}
+		# ... and at 512 KB/s (8 MiB: 16 s), as nginx paces it.
+		location /paced/ {
+			alias $TOPO_DIR/www/;
+			limit_rate 512k;
+		}
 		location /upload/ {
 			dav_methods PUT;
 			create_full_put_path on;

@@ -28,6 +28,9 @@
 #  H. the CPE's subflow closing events lost (a test fault): the secondary
 #     subflows of a download are destroyed (ss -K), found gone in the
 #     kernel's list of subflows and made again; the download completes.
+#  I. as H, but the closes come late (a test fault), after the subflows
+#     were made again: they are told from the new subflows' (by port), and
+#     no further subflow is made.
 # Each download: the hash, H@ at the server.
 set -u
 cd "$(dirname "$0")/../.."
@@ -373,6 +376,50 @@ check_eq "H: the download: HTTP status" "$(cat "$TOPO_DIR/code")" 200
 check_eq "H: ... sha256 of the received file" "$(sha_of "$TOPO_DIR/down")" "$want_big"
 check_eq "H: ... nginx saw H@" "$(nginx_client ' "GET /big.bin ')" "$H4"
 note "H: CPE path manager: $pm"
+stop_pid "$CPE_PID"; stop_pid "$HAG_PID"
+
+
+# ---- I: a subflow's close that comes after it was made again is ignored ----
+# The CPE holds each MPTCP_EVENT_SUB_CLOSED back (a test fault), counts it
+# as lost and handles it 2.5 s late: after the sweep has found the two
+# destroyed subflows gone and made them again. The late close names the
+# old subflow (its port), not the new one to the same target; taken as
+# the new one's, it made another (until 2026-12-06: a scratch build without
+# the port check had four subflows to HAG@2:9300, the HAG four joins).
+topo_spawn "$NS_HAG" "$TOPO_DIR/hag.log" "$HB" hag --access acc0 --core core0 \
+	--secondary sec0
+HAG_PID=$TOPO_LAST_PID
+topo_spawn "$NS_CPE" "$TOPO_DIR/cpe.log" env HYBOND_TEST_FAULT=pm-late-sub-closed "$HB" \
+	cpe --lan lan0 --primary pri0 --secondary sec0 --bonding always
+CPE_PID=$TOPO_LAST_PID
+wait_for "$TOPO_DIR/hag.log" "info: ready:" 10 && wait_for "$TOPO_DIR/cpe.log" "info: ready:" 10
+check "I: both daemons log ready" test $? = 0
+# 8 MiB paced by nginx at 512 KB/s: 16 s, past the late closes.
+ip netns exec "$NS_H" curl -s -o "$TOPO_DIR/down" -w '%{http_code}' \
+	--max-time 90 "http://$S4/paced/big.bin" >"$TOPO_DIR/code" &
+dl=$!
+for i in $(seq 100); do [ "$(joined)" = 2 ] && break; sleep 0.1; done
+check_eq "I: the download joined HAG@2:9300, IPv4 and IPv6" "$(joined)" 2
+a0=$(acked)
+killed=$(nsx "$NS_CPE" ss -HK -tn state established '( dport = :9300 )' | grep -c .)
+check_eq "I: ss -K destroyed both" "$killed" 2
+for i in $(seq 100); do [ "$(joined)" = 2 ] && [ $(($(acked) - a0)) -ge 2 ] && break; sleep 0.1; done
+check_eq "I: the CPE made both again" "$(joined)" 2
+late() { grep -c "ms late (test fault)" "$TOPO_DIR/cpe.log"; }
+for i in $(seq 50); do [ "$(late)" -ge 2 ] && break; sleep 0.1; done
+check_eq "I: ... then handled the two old closes" "$(late)" 2
+# A join made for a late close would come 0.25 s after it.
+sleep 1.5
+check "I: (the download still going)" kill -0 "$dl"
+check_eq "I: ... and still has two subflows to HAG@2:9300" "$(joined)" 2
+check_eq "I: ... the HAG's kernel completed no third join (MPJoinAckRx)" $(($(acked) - a0)) 2
+pm=$(pm_json)
+check_eq "I: ... the sweep found two gone (subflows_swept)" "$(json_num subflows_swept "$pm")" 2
+wait "$dl"
+check_eq "I: the download: HTTP status" "$(cat "$TOPO_DIR/code")" 200
+check_eq "I: ... sha256 of the received file" "$(sha_of "$TOPO_DIR/down")" "$want_big"
+check_eq "I: ... nginx saw H@" "$(nginx_client ' "GET /paced/big.bin ')" "$H4"
+note "I: CPE path manager: $pm"
 stop_pid "$CPE_PID"; stop_pid "$HAG_PID"
 
 t_finish
