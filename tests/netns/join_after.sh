@@ -346,38 +346,49 @@ stop_pid "$CPE_PID"; stop_pid "$HAG_PID"
 # joined: the CPE's established subflows to HAG@2:9300, both families.
 joined() { nsx "$NS_CPE" ss -Htn state established '( dport = :9300 )' | grep -c .; }
 acked() { nsx "$NS_HAG" nstat -az MPTcpExtMPJoinAckRx | awk '/MPJoinAckRx/ {print $2}'; }
-topo_spawn "$NS_HAG" "$TOPO_DIR/hag.log" "$HB" hag --access acc0 --core core0 \
-	--secondary sec0
-HAG_PID=$TOPO_LAST_PID
-topo_spawn "$NS_CPE" "$TOPO_DIR/cpe.log" env HYBOND_TEST_FAULT=pm-lose-sub-closed "$HB" \
-	cpe --lan lan0 --primary pri0 --secondary sec0 --bonding always
-CPE_PID=$TOPO_LAST_PID
-wait_for "$TOPO_DIR/hag.log" "info: ready:" 10 && wait_for "$TOPO_DIR/cpe.log" "info: ready:" 10
-check "H: both daemons log ready" test $? = 0
-# 8 MiB at 1 MB/s: 8 s, past the kill and the joins made again.
-ip netns exec "$NS_H" curl -s -o "$TOPO_DIR/down" -w '%{http_code}' --limit-rate 1M \
-	--max-time 60 "http://$S4/big.bin" >"$TOPO_DIR/code" &
-dl=$!
-for i in $(seq 100); do [ "$(joined)" = 2 ] && break; sleep 0.1; done
-check_eq "H: the download joined HAG@2:9300, IPv4 and IPv6 (the CPE's subflows)" "$(joined)" 2
-a0=$(acked)
-killed=$(nsx "$NS_CPE" ss -HK -tn state established '( dport = :9300 )' | grep -c .)
-check_eq "H: ss -K destroyed both" "$killed" 2
-# The sweep comes 1 s after the loss, the joins 0.25 s after it.
-for i in $(seq 100); do [ "$(joined)" = 2 ] && [ $(($(acked) - a0)) -ge 2 ] && break; sleep 0.1; done
-check_eq "H: the CPE made both again (its subflows to HAG@2:9300)" "$(joined)" 2
-check_eq "H: ... which the HAG's kernel completed (MPJoinAckRx)" $(($(acked) - a0)) 2
+# rejoin_start SCENARIO FAULT: both daemons, the CPE with the test fault
+# FAULT; a download (8 MiB paced by nginx at 512 KB/s: 16 s, past what
+# the scenario checks; $dl) joins HAG@2:9300 in both families, those two
+# subflows are destroyed on the CPE (ss -K) and made again. $a0: the
+# HAG's completed joins before.
+rejoin_start() {
+	topo_spawn "$NS_HAG" "$TOPO_DIR/hag.log" "$HB" hag --access acc0 --core core0 \
+		--secondary sec0
+	HAG_PID=$TOPO_LAST_PID
+	topo_spawn "$NS_CPE" "$TOPO_DIR/cpe.log" env HYBOND_TEST_FAULT="$2" "$HB" \
+		cpe --lan lan0 --primary pri0 --secondary sec0 --bonding always
+	CPE_PID=$TOPO_LAST_PID
+	wait_for "$TOPO_DIR/hag.log" "info: ready:" 10 && wait_for "$TOPO_DIR/cpe.log" "info: ready:" 10
+	check "$1: both daemons log ready" test $? = 0
+	ip netns exec "$NS_H" curl -s -o "$TOPO_DIR/down" -w '%{http_code}' \
+		--max-time 90 "http://$S4/paced/big.bin" >"$TOPO_DIR/code" &
+	dl=$!
+	for i in $(seq 100); do [ "$(joined)" = 2 ] && break; sleep 0.1; done
+	check_eq "$1: the download joined HAG@2:9300, IPv4 and IPv6 (the CPE's subflows)" "$(joined)" 2
+	a0=$(acked)
+	killed=$(nsx "$NS_CPE" ss -HK -tn state established '( dport = :9300 )' | grep -c .)
+	check_eq "$1: ss -K destroyed both" "$killed" 2
+	# The sweep comes 1 s after the loss, the joins 0.25 s after it.
+	for i in $(seq 100); do [ "$(joined)" = 2 ] && [ $(($(acked) - a0)) -ge 2 ] && break; sleep 0.1; done
+	check_eq "$1: the CPE made both again (its subflows to HAG@2:9300)" "$(joined)" 2
+	check_eq "$1: ... which the HAG's kernel completed (MPJoinAckRx)" $(($(acked) - a0)) 2
+}
+# rejoin_end SCENARIO: the download completes, intact, from H@; the
+# daemons stop.
+rejoin_end() {
+	wait "$dl"
+	check_eq "$1: the download: HTTP status" "$(cat "$TOPO_DIR/code")" 200
+	check_eq "$1: ... sha256 of the received file" "$(sha_of "$TOPO_DIR/down")" "$want_big"
+	check_eq "$1: ... nginx saw H@" "$(nginx_client ' "GET /paced/big.bin ')" "$H4"
+	stop_pid "$CPE_PID"; stop_pid "$HAG_PID"
+}
+rejoin_start H pm-lose-sub-closed
 pm=$(pm_json)
 check_eq "H: ... counting them as found gone (subflows_swept)" "$(json_num subflows_swept "$pm")" 2
 check_ge "H: ... and their closes as lost (events_lost)" "$(json_num events_lost "$pm")" 2
 check "H: ... and logged it" grep -q "2 subflows of open connections were gone (their events lost), made again" "$TOPO_DIR/cpe.log"
-wait "$dl"
-check_eq "H: the download: HTTP status" "$(cat "$TOPO_DIR/code")" 200
-check_eq "H: ... sha256 of the received file" "$(sha_of "$TOPO_DIR/down")" "$want_big"
-check_eq "H: ... nginx saw H@" "$(nginx_client ' "GET /big.bin ')" "$H4"
 note "H: CPE path manager: $pm"
-stop_pid "$CPE_PID"; stop_pid "$HAG_PID"
-
+rejoin_end H
 
 # ---- I: a subflow's close that comes after it was made again is ignored ----
 # The CPE holds each MPTCP_EVENT_SUB_CLOSED back (a test fault), counts it
@@ -386,25 +397,7 @@ stop_pid "$CPE_PID"; stop_pid "$HAG_PID"
 # old subflow (its port), not the new one to the same target; taken as
 # the new one's, it made another (until 2026-12-06: a scratch build without
 # the port check had four subflows to HAG@2:9300, the HAG four joins).
-topo_spawn "$NS_HAG" "$TOPO_DIR/hag.log" "$HB" hag --access acc0 --core core0 \
-	--secondary sec0
-HAG_PID=$TOPO_LAST_PID
-topo_spawn "$NS_CPE" "$TOPO_DIR/cpe.log" env HYBOND_TEST_FAULT=pm-late-sub-closed "$HB" \
-	cpe --lan lan0 --primary pri0 --secondary sec0 --bonding always
-CPE_PID=$TOPO_LAST_PID
-wait_for "$TOPO_DIR/hag.log" "info: ready:" 10 && wait_for "$TOPO_DIR/cpe.log" "info: ready:" 10
-check "I: both daemons log ready" test $? = 0
-# 8 MiB paced by nginx at 512 KB/s: 16 s, past the late closes.
-ip netns exec "$NS_H" curl -s -o "$TOPO_DIR/down" -w '%{http_code}' \
-	--max-time 90 "http://$S4/paced/big.bin" >"$TOPO_DIR/code" &
-dl=$!
-for i in $(seq 100); do [ "$(joined)" = 2 ] && break; sleep 0.1; done
-check_eq "I: the download joined HAG@2:9300, IPv4 and IPv6" "$(joined)" 2
-a0=$(acked)
-killed=$(nsx "$NS_CPE" ss -HK -tn state established '( dport = :9300 )' | grep -c .)
-check_eq "I: ss -K destroyed both" "$killed" 2
-for i in $(seq 100); do [ "$(joined)" = 2 ] && [ $(($(acked) - a0)) -ge 2 ] && break; sleep 0.1; done
-check_eq "I: the CPE made both again" "$(joined)" 2
+rejoin_start I pm-late-sub-closed
 late() { grep -c "ms late (test fault)" "$TOPO_DIR/cpe.log"; }
 for i in $(seq 50); do [ "$(late)" -ge 2 ] && break; sleep 0.1; done
 check_eq "I: ... then handled the two old closes" "$(late)" 2
@@ -412,14 +405,10 @@ check_eq "I: ... then handled the two old closes" "$(late)" 2
 sleep 1.5
 check "I: (the download still going)" kill -0 "$dl"
 check_eq "I: ... and still has two subflows to HAG@2:9300" "$(joined)" 2
-check_eq "I: ... the HAG's kernel completed no third join (MPJoinAckRx)" $(($(acked) - a0)) 2
+check_eq "I: ... the HAG's kernel completed no further join (MPJoinAckRx)" $(($(acked) - a0)) 2
 pm=$(pm_json)
 check_eq "I: ... the sweep found two gone (subflows_swept)" "$(json_num subflows_swept "$pm")" 2
-wait "$dl"
-check_eq "I: the download: HTTP status" "$(cat "$TOPO_DIR/code")" 200
-check_eq "I: ... sha256 of the received file" "$(sha_of "$TOPO_DIR/down")" "$want_big"
-check_eq "I: ... nginx saw H@" "$(nginx_client ' "GET /paced/big.bin ')" "$H4"
 note "I: CPE path manager: $pm"
-stop_pid "$CPE_PID"; stop_pid "$HAG_PID"
+rejoin_end I
 
 t_finish
