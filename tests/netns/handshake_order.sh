@@ -59,6 +59,14 @@ for fam in 4 6; do
 	check_eq "IPv$fam closed server port: connect() fails with ECONNREFUSED, as without hybond" \
 		"$(conn "$s" 7)" "$plain_refused"
 done
+# Which side answered (a 6.1 guest once gave the first of these a
+# handshake and then a reset, not reproduced): each daemon's outcomes of
+# held SYNs, and SYNs it could not hold (steered at once, accept-first).
+for d in CPE HAG; do
+	ns=NS_$d
+	note "after the closed ports, $d: $(nsx "${!ns}" build/hybond stats -j |
+		jq -c '{handshake, syn_hold_failed: ([.steering[].steer.syn_hold_failed] | add)}')"
+done
 topo_capture "$NS_H" eth0 lan tcp port 9999 || fail "capture at the host"
 CAP=$TOPO_LAST_PID
 out=$(conn "$S4" 9999 3)
