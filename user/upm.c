@@ -221,6 +221,15 @@ static int request(struct upm *u, struct nlmsghdr *nlh)
 /* Between two buckets of a pass: read the events if the pass has made
  * REQS_PER_READ requests since they were last read. The events may add
  * and drop connections, so no pointer into the table may be held. */
+/* An event was lost (or, under a test fault, taken as lost): count it,
+ * and check the tracked connections against the kernel's soon. */
+static void event_lost(struct upm *u)
+{
+	u->st.events_lost++;
+	if (!u->sweep_at_ms)
+		u->sweep_at_ms = now_ms() + SWEEP_DELAY_MS;
+}
+
 static void read_events_if_due(struct upm *u)
 {
 	if (u->reqs >= REQS_PER_READ)
@@ -587,7 +596,6 @@ static int subflow_target(const struct upm *u, const struct upm_conn *c,
 static void subflow_gone(struct upm *u, struct upm_conn *c, int ti)
 {
 	c->up &= (uint8_t)~(1u << ti);
-	c->sport[ti] = 0;
 	if (!c->retry_at_ms) {
 		c->backoff_ms = c->backoff_ms ? c->backoff_ms : RETRY_FIRST_MS;
 		c->retry_at_ms = now_ms() + c->backoff_ms;
@@ -621,6 +629,7 @@ static void on_sub_closed(struct upm *u, const struct ev *e)
 		return;
 	}
 	c->stale &= (uint8_t)~bit;
+	c->sport[ti] = 0;
 	subflow_gone(u, c, ti);
 }
 
@@ -1021,14 +1030,10 @@ static void sweep(struct upm *u)
 			for (int ti = 0; subs && c->sub_listed &&
 					 ti < u->o.ntargets; ti++)
 				if (c->up & ~c->listed & (1u << ti)) {
-					uint16_t p = c->sport[ti];
-
 					subflow_gone(u, c, ti);
 					/* Its close may yet come. */
-					if (p) {
-						c->sport[ti] = p;
+					if (c->sport[ti])
 						c->stale |= (uint8_t)(1u << ti);
-					}
 					sub_gone++;
 				}
 			c->alive = c->sub_listed = false;
@@ -1139,9 +1144,7 @@ static int event_cb(const struct nlmsghdr *nlh, void *data)
 	/* The test faults: as if the kernel had dropped the event. */
 	if ((e.cmd == MPTCP_EVENT_CLOSED && u->fault_lose_closed) ||
 	    (e.cmd == MPTCP_EVENT_SUB_CLOSED && u->fault_lose_sub_closed)) {
-		u->st.events_lost++;
-		if (!u->sweep_at_ms)
-			u->sweep_at_ms = now_ms() + SWEEP_DELAY_MS;
+		event_lost(u);
 		return MNL_CB_OK;
 	}
 	if (e.cmd == MPTCP_EVENT_CLOSED) { /* a token is all it carries */
@@ -1169,9 +1172,7 @@ static int event_cb(const struct nlmsghdr *nlh, void *data)
 	    u->late->n < LATE_MAX) {
 		u->late->ev[u->late->n].e = e;
 		u->late->ev[u->late->n++].at_ms = now_ms() + LATE_MS;
-		u->st.events_lost++;
-		if (!u->sweep_at_ms)
-			u->sweep_at_ms = now_ms() + SWEEP_DELAY_MS;
+		event_lost(u);
 		return MNL_CB_OK;
 	}
 	switch (e.cmd) {
@@ -1223,9 +1224,9 @@ void upm_handle_events(struct upm *u)
 		if (n < 0) {
 			/* The kernel dropped events for want of room: say
 			 * so once, then every 1000th time, and count it. */
-			if (errno == ENOBUFS && !u->sweep_at_ms)
-				u->sweep_at_ms = now_ms() + SWEEP_DELAY_MS;
-			if (errno == ENOBUFS && u->st.events_lost++ % 1000 == 0)
+			if (errno == ENOBUFS)
+				event_lost(u);
+			if (errno == ENOBUFS && u->st.events_lost % 1000 == 1)
 				pr_warn("path manager: events were lost (the "
 					"event socket overflowed, %llu times "
 					"so far); some connections may miss "
