@@ -4,10 +4,16 @@
  * curl and nginx cannot show precisely: half-close in each direction,
  * resets, and the errno of a failed connect.
  *
- *   tcptool serve [-6] PORT MODE [FILE]   accept one connection, then MODE:
+ *   tcptool serve PORT MODE [FILE] [--addresses] [--transparent]
+ *     listen on [::]:PORT (IPv4 too; --transparent: with IP_TRANSPARENT, so
+ *     that it may answer for any address, as a tproxy listener does),
+ *     accept one connection, then MODE:
  *     sink-reply FILE  read until EOF, then send FILE and close
  *     reply-sink FILE  send FILE, shutdown(SHUT_WR), read until EOF
  *     reset            read until 1 byte arrived, then reset (SO_LINGER 0)
+ *     --addresses first prints "accepted from ADDR PORT to ADDR PORT": the
+ *     peer, and the address the connection was made to (a connection
+ *     steered to a transparent listener keeps its original destination)
  *   tcptool connect ADDR PORT [--send FILE] [--timeout S]
  *     connect, send FILE (if any), shutdown(SHUT_WR), read until EOF
  *   tcptool syn SRC DST PORT COUNT [--mptcp|--join] [--vary-src]
@@ -270,6 +276,31 @@ static int do_connect(int argc, char **argv)
 	return report(err, sent, received, &sha);
 }
 
+static void print_addresses(int fd)
+{
+	struct sockaddr_in6 sa[2];
+	char a[2][INET6_ADDRSTRLEN];
+
+	for (int i = 0; i < 2; i++) {
+		socklen_t len = sizeof(sa[i]);
+		int r = i ? getsockname(fd, (struct sockaddr *)&sa[i], &len) :
+			    getpeername(fd, (struct sockaddr *)&sa[i], &len);
+
+		if (r) {
+			printf("accepted: %s\n", strerror(errno));
+			return;
+		}
+		if (IN6_IS_ADDR_V4MAPPED(&sa[i].sin6_addr))
+			inet_ntop(AF_INET, &sa[i].sin6_addr.s6_addr[12], a[i],
+				  sizeof(a[i]));
+		else
+			inet_ntop(AF_INET6, &sa[i].sin6_addr, a[i],
+				  sizeof(a[i]));
+	}
+	printf("accepted from %s %u to %s %u\n", a[0],
+	       ntohs(sa[0].sin6_port), a[1], ntohs(sa[1].sin6_port));
+}
+
 static int do_serve(int argc, char **argv)
 {
 	struct sockaddr_in6 sa = { .sin6_family = AF_INET6,
@@ -277,16 +308,31 @@ static int do_serve(int argc, char **argv)
 	uint64_t sent = 0, received = 0;
 	struct sha256 sha;
 	int lfd, fd, one = 1, zero = 0, err = 0;
-	const char *mode, *file;
+	const char *mode, *file = NULL;
+	bool addresses = false, transparent = false;
 
 	if (argc < 4)
 		return 2;
 	sa.sin6_port = htons(atoi(argv[2]));
 	mode = argv[3];
-	file = argc > 4 ? argv[4] : NULL;
+	for (int i = 4; i < argc; i++) {
+		if (!strcmp(argv[i], "--addresses"))
+			addresses = true;
+		else if (!strcmp(argv[i], "--transparent"))
+			transparent = true;
+		else if (!file)
+			file = argv[i];
+		else
+			return 2;
+	}
 	lfd = socket(AF_INET6, SOCK_STREAM, 0);
 	setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	setsockopt(lfd, SOL_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+	if (transparent &&
+	    setsockopt(lfd, SOL_IPV6, IPV6_TRANSPARENT, &one, sizeof(one))) {
+		perror("tcptool: IPV6_TRANSPARENT");
+		return 4;
+	}
 	if (bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) || listen(lfd, 8)) {
 		perror("tcptool: listen");
 		return 4;
@@ -296,6 +342,12 @@ static int do_serve(int argc, char **argv)
 		return report(-ETIMEDOUT, 0, 0, NULL);
 	fd = accept(lfd, NULL, NULL);
 	close(lfd);
+	if (fd < 0) {
+		perror("tcptool: accept");
+		return 4;
+	}
+	if (addresses)
+		print_addresses(fd);
 	sha_init(&sha);
 	if (!strcmp(mode, "sink-reply") && file) {
 		err = recv_all(fd, &received, &sha);
@@ -448,7 +500,7 @@ int main(int argc, char **argv)
 	if (rc == 2)
 		fprintf(stderr,
 			"usage: tcptool serve PORT sink-reply|reply-sink|reset "
-			"[FILE]\n"
+			"[FILE] [--addresses] [--transparent]\n"
 			"       tcptool connect ADDR PORT [--send FILE] "
 			"[--timeout S]\n");
 	return rc;
