@@ -82,10 +82,11 @@ done
 # from the filter tc attached (program id, its maps, the one named
 # hybond_stats: names are not unique on a machine that runs hybond too), at
 # hybond_stat_idx(HYBOND_DIR_STEER, family, HYBOND_CTR_SYN_STEERED).
-ctr=$(awk '/^enum hybond_ctr/ { e = 1; n = 0; next }
-	e && $1 ~ /^HYBOND_CTR_/ { sub(/,$/, "", $1); if ($1 == "HYBOND_CTR_SYN_STEERED") { print n; exit } n++ }' include/hybond_abi.h)
-nctr=$(awk '/^enum hybond_ctr/ { e = 1; n = 0; next }
-	e && $1 ~ /^HYBOND_CTR_/ { sub(/,$/, "", $1); if ($1 == "HYBOND_CTR_MAX") { print n; exit } n++ }' include/hybond_abi.h)
+ctr_index() { # NAME: its value in enum hybond_ctr
+	awk -v name="$1" '/^enum hybond_ctr/ { e = 1; n = 0; next }
+		e && $1 ~ /^HYBOND_CTR_/ { sub(/,$/, "", $1); if ($1 == name) { print n; exit } n++ }' include/hybond_abi.h
+}
+ctr=$(ctr_index HYBOND_CTR_SYN_STEERED) nctr=$(ctr_index HYBOND_CTR_MAX)
 prog=$(nsx "$NS_CPE" tc filter show dev lan0 ingress | grep -oE 'hybond_steer.* id [0-9]+' | grep -oE '[0-9]+$')
 map=
 for id in $(bpftool prog show id "${prog:-0}" -j 2>/dev/null | jq -r '.map_ids[]?'); do
