@@ -183,7 +183,8 @@ static void usage(FILE *f)
 		"  stats [-j|--prometheus]  what the running instance counts\n"
 		"  policy show [-j]    the policy in force in the running instance\n"
 		"  policy apply FILE   replace it, atomically, without a restart\n"
-		"  policy check FILE   validate a policy file, nothing running needed\n"
+		"  policy check [-j] FILE  validate a policy file and print it as\n"
+		"                      it would be in force, nothing running needed\n"
 		"  version             print the version\n"
 		"  help                this help\n"
 		"\n"
@@ -773,6 +774,33 @@ static int finish(int rc, struct sbuf *body, bool json)
 	return rc == 0 ? 0 : 1;
 }
 
+/* `policy check`'s answer for a good file: a line saying so, then the
+ * policy as it would be in force (the rules in the order they are tried,
+ * each with its line in the file), as `policy show` prints it; with -j,
+ * that policy as JSON alone. */
+static int check_report(const char *file, const struct policy *p, bool json,
+			struct sbuf *out)
+{
+	int len = policy_format(p, json, NULL, 0);
+	char *buf = len > 0 ? malloc(len + 1) : NULL;
+
+	if (!buf) {
+		sbuf_printf(out, "%s: out of memory\n", file);
+		return 1;
+	}
+	policy_format(p, json, buf, len + 1);
+	if (!json)
+		sbuf_printf(out, "%s: ok, %d rules, default %s; in force it "
+				 "would read (rules in the order they are "
+				 "tried):\n",
+			    file, p->nrules,
+			    p->default_action == HYBOND_ACT_BYPASS ? "bypass" :
+								     "bond");
+	sbuf_put(out, buf, len);
+	free(buf);
+	return 0;
+}
+
 static int cmd_stats(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -849,7 +877,7 @@ static int cmd_policy(int argc, char **argv)
 		case 'h':
 			printf("usage: hybond policy show [-j] [--name NAME]\n"
 			       "       hybond policy apply FILE [--name NAME]\n"
-			       "       hybond policy check FILE\n"
+			       "       hybond policy check [-j] FILE\n"
 			       "The format is documented in policy/README.md.\n");
 			return 0;
 		default:
@@ -882,10 +910,7 @@ static int cmd_policy(int argc, char **argv)
 				policy_error_str(&pe, msg, sizeof(msg));
 				sbuf_printf(&out, "%s\n", msg);
 			} else {
-				sbuf_printf(&out, "%s: ok, %d rules, default %s\n",
-					    file, p->nrules,
-					    p->default_action == HYBOND_ACT_BYPASS ?
-						    "bypass" : "bond");
+				rc = check_report(file, p, json, &out);
 			}
 			free(p);
 			return finish(rc ? 1 : 0, &out, json);
@@ -899,7 +924,7 @@ static int cmd_policy(int argc, char **argv)
 		return finish(rc, &out, json);
 	}
 	fprintf(stderr, "hybond: usage: hybond policy show [-j] | apply FILE | "
-			"check FILE [--name NAME]\n");
+			"check [-j] FILE [--name NAME]\n");
 	return 2;
 }
 

@@ -4,7 +4,8 @@
 # connections off MPTCP while the other port is bonded; `hybond policy
 # apply` flips it live while a long bonded transfer keeps running intact;
 # a bad file is refused and changes nothing; an operator's bpftool edit of
-# a pinned rule takes effect.
+# a pinned rule takes effect. Before the daemons start, `hybond policy
+# check` (nothing running needed) on the shipped example and a bad file.
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib/check.sh
@@ -28,6 +29,33 @@ bypass port 80
 POL
 printf 'default bond\nbypass port 80-\n' >"$TOPO_DIR/bad.policy"
 chmod 600 "$TOPO_DIR"/*.policy
+
+# `policy check`, with no daemon running yet: the shipped example prints
+# as policy/README.md (Output) shows it, a bad file is refused as it
+# says (Errors).
+out=$("$HB" policy check policy/cpe.policy)
+check_eq "policy check of the shipped example: exit status 0" "$?" 0
+check "its first line says it is good ($(head -n 1 <<<"$out"))" \
+	grep -q '^policy/cpe.policy: ok, 5 rules, default bond' <<<"$(head -n 1 <<<"$out")"
+doc=$(awk '/^`hybond policy check policy\/cpe.policy` prints/ { s = 1 }
+	s && /^    / { sub(/^    /, ""); print; p = 1; next }
+	p { exit }' policy/README.md)
+check "policy/README.md shows the rendering (Output)" test -n "$doc"
+check_eq "the rules as policy/README.md shows them (in the order tried, lines)" \
+	"$(tail -n +2 <<<"$out")" "$doc"
+check_eq "policy check -j: the rules, the first tried from line 20" \
+	"$("$HB" policy check -j policy/cpe.policy | jq -c '[(.rules | length), .rules[0].line]')" "[5,20]"
+out=$("$HB" policy check "$TOPO_DIR/bad.policy" 2>&1)
+check_eq "policy check of a bad file: exit status 1" "$?" 1
+check "the error names file, line, column, cause and fix ($out)" \
+	grep -qF "bad.policy:2:13: unknown port range '80-'; expected N or N-M" <<<"$out"
+check_eq "policy check -j of a bad file: the error as JSON" \
+	"$("$HB" policy check -j "$TOPO_DIR/bad.policy" | jq -r '.error | test("bad.policy:2:13: unknown port range")')" true
+out=$("$HB" policy check "$TOPO_DIR/none.policy" 2>&1)
+check_eq "policy check of a missing file: exit status 1" "$?" 1
+check "the error names the file and the cause ($out)" \
+	grep -q "none.policy: No such file or directory" <<<"$out"
+
 CPE_ARGS=(--policy "$TOPO_DIR/a.policy")
 topo_start_hybond || { fail "daemons log ready"; exit 1; }
 
