@@ -182,7 +182,7 @@ check-fuzz: $(BUILD)/fuzz/fuzz_policy $(BUILD)/fuzz/fuzz_netlink
 	done
 
 # ---- the daemon under AddressSanitizer and UndefinedBehaviorSanitizer ----
-ASAN_TESTS ?= bonded_path nat stream_semantics timeouts stats gateway_guard subflows join_after takeover splice_relay pm_burst
+ASAN_TESTS ?= bonded_path nat options stream_semantics timeouts stats gateway_guard subflows join_after takeover splice_relay pm_burst
 $(BUILD)/asan/hybond: $(USER_SRCS) $(HEADERS) $(SKELS)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
