@@ -527,6 +527,17 @@ static __noinline int handle(struct __sk_buff *skb, __u32 dir)
 		return TC_ACT_OK;
 	count(dir, fam, HYBOND_CTR_PACKETS);
 	if (ret == PARSE_NOT_TCP) {
+		struct pkt q = {};
+
+		/* An ICMP error about a segment one of our sockets sent (the
+		 * upstream connect refused as unreachable, a path MTU smaller
+		 * than ours) is addressed to the address that socket uses,
+		 * H@ or S@, which routing would send on: it is for the
+		 * socket. */
+		if (!parse_icmp_tcp((void *)(long)skb->data,
+				    (void *)(long)skb->data_end, &p, &q) &&
+		    sock_state(skb, &q) >= 0)
+			return deliver(skb, cfg, dir, fam);
 		count(dir, fam, HYBOND_CTR_NON_TCP);
 		return TC_ACT_OK;
 	}

@@ -275,4 +275,66 @@ static __always_inline int parse_pkt(const void *data, const void *data_end,
 	return PARSE_OK;
 }
 
+/*
+ * An ICMP or ICMPv6 error (destination unreachable, packet too big, time
+ * exceeded, parameter problem) quoting the start of a TCP segment: after
+ * parse_pkt() said PARSE_NOT_TCP for [data, data_end) with pkt's l4proto and
+ * l4_off, fill *tcp as the segment that error is about would look coming
+ * back (its source the quoted destination, and so on), which is the tuple a
+ * socket lookup of the sender's socket takes. Returns 0 when it is such an
+ * error, -1 otherwise. The quoted IPv4 header may carry options; an IPv6 one
+ * must have TCP as its next header (no extension headers: none of the
+ * segments a gateway sends has them).
+ */
+static __always_inline int parse_icmp_tcp(const void *data,
+					  const void *data_end,
+					  const struct pkt *pkt,
+					  struct pkt *tcp)
+{
+	const __u8 *icmp = data + (pkt->l4_off & 0x3ff);
+	const __be16 *ports;
+
+	if ((const void *)(icmp + 8) > data_end)
+		return -1;
+	tcp->family = pkt->family;
+	if (pkt->family == 4 && pkt->l4proto == 1 /* ICMP */) {
+		const struct iphdr *in = (const void *)(icmp + 8);
+		__u32 ihl;
+
+		if (icmp[0] != 3 && icmp[0] != 11 && icmp[0] != 12)
+			return -1;
+		if ((const void *)(in + 1) > data_end || in->version != 4 ||
+		    in->protocol != IPPROTO_TCP)
+			return -1;
+		ihl = in->ihl * 4;
+		if (ihl < sizeof(*in))
+			return -1;
+		ports = (const void *)((const __u8 *)in + ihl);
+		if ((const void *)(ports + 2) > data_end)
+			return -1;
+		tcp->saddr[0] = in->daddr;
+		tcp->daddr[0] = in->saddr;
+		tcp->saddr[1] = tcp->saddr[2] = tcp->saddr[3] = 0;
+		tcp->daddr[1] = tcp->daddr[2] = tcp->daddr[3] = 0;
+	} else if (pkt->family == 6 && pkt->l4proto == 58 /* ICMPv6 */) {
+		const struct ipv6hdr *in = (const void *)(icmp + 8);
+
+		if (icmp[0] < 1 || icmp[0] > 4)
+			return -1;
+		if ((const void *)(in + 1) > data_end || in->version != 6 ||
+		    in->nexthdr != IPPROTO_TCP)
+			return -1;
+		ports = (const void *)(in + 1);
+		if ((const void *)(ports + 2) > data_end)
+			return -1;
+		__builtin_memcpy(tcp->saddr, &in->daddr, 16);
+		__builtin_memcpy(tcp->daddr, &in->saddr, 16);
+	} else {
+		return -1;
+	}
+	tcp->sport = ports[1];
+	tcp->dport = ports[0];
+	return 0;
+}
+
 #endif /* HYBOND_PARSE_H */

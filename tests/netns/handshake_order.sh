@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0-only
 # The draft's handshake order (section 5, Figure 4): the host gets its
 # SYN-ACK only after the server's came back through both gateways. A closed
-# server port is "connection refused" exactly as with plain routing; a
+# server port is "connection refused" exactly as with plain routing, an
+# ICMP host unreachable from the server "no route to host" as well; a
 # server that never answers is a timeout, never "established then reset";
 # a normal connection pays about one path round trip, no SYN retransmit.
 # A HAG slow to release a held SYN does not let the CPE's fallback SYN past
@@ -25,6 +26,7 @@ table inet hbtest {
 	chain input {
 		type filter hook input priority 0;
 		tcp dport 9999 drop
+		tcp dport 9998 reject with icmpx type host-unreachable
 	}
 }
 NFT
@@ -42,6 +44,8 @@ syn_gaps() {
 
 # Plain routing first: what a host sees without hybond.
 plain_refused=$(conn "$S4" 7)
+plain_unreach=$(conn "$S4" 9998)
+plain_unreach6=$(conn "$S6" 9998)
 plain_silent=$(conn "$S4" 9999 3)
 topo_capture "$NS_H" eth0 plainsyn "tcp[tcpflags] & tcp-syn != 0" || fail "capture SYNs"
 CAP=$TOPO_LAST_PID
@@ -51,6 +55,8 @@ done
 capture_text plainsyn $CAP >"$TOPO_DIR/plainsyn.txt"
 note "SYN -> SYN-ACK at the host with plain routing, microseconds: $(syn_gaps "$TOPO_DIR/plainsyn.txt" | tr '\n' ' ')"
 check_eq "without hybond a closed port is refused" "$plain_refused" "error ECONNREFUSED"
+check_eq "without hybond an ICMP host unreachable fails the connect (IPv4)" "$plain_unreach" "error EHOSTUNREACH"
+check_eq "without hybond an ICMPv6 unreachable fails the connect (IPv6)" "$plain_unreach6" "error EHOSTUNREACH"
 check_eq "without hybond the silent port times out" "$plain_silent" "error ETIMEDOUT"
 
 topo_start_hybond || { fail "daemons log ready"; exit 1; }
@@ -59,12 +65,20 @@ for fam in 4 6; do
 	check_eq "IPv$fam closed server port: connect() fails with ECONNREFUSED, as without hybond" \
 		"$(conn "$s" 7)" "$plain_refused"
 done
+# A server that answers the SYN with ICMP host unreachable: the HAG's
+# connect fails so, and each gateway answers its held SYN with the same
+# ICMP, from S@ (README, The draft's handshake order).
+for fam in 4 6; do
+	if [ $fam = 4 ]; then s=$S4 want=$plain_unreach; else s=$S6 want=$plain_unreach6; fi
+	check_eq "IPv$fam unreachable server: connect() fails with EHOSTUNREACH, as without hybond" \
+		"$(conn "$s" 9998)" "$want"
+done
 # Which side answered (a 6.1 guest once gave the first of these a
 # handshake and then a reset, not reproduced): each daemon's outcomes of
 # held SYNs, and SYNs it could not hold (steered at once, accept-first).
 for d in CPE HAG; do
 	ns=NS_$d
-	note "after the closed ports, $d: $(nsx "${!ns}" build/hybond stats -j |
+	note "after the closed and unreachable ports, $d: $(nsx "${!ns}" build/hybond stats -j |
 		jq -c '{handshake, syn_hold_failed: ([.steering[].steer.syn_hold_failed] | add)}')"
 done
 topo_capture "$NS_H" eth0 lan tcp port 9999 || fail "capture at the host"

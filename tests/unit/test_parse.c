@@ -215,6 +215,75 @@ Test(parse, udp_icmp_are_not_tcp)
 	cr_assert_eq(parse(&s, 0, &p), PARSE_NOT_TCP);
 }
 
+/* An ICMP (family 4) or ICMPv6 error of type TYPE from B to A, quoting
+ * QUOTE bytes of the IP packet of `syn(family)` (A:40000 -> B:80) that it
+ * is about, in `frame`; returns the frame's length. */
+static int icmp_error(int family, int type, int quote, int inner_proto)
+{
+	static uint8_t inner[256];
+	struct pkt_spec in = syn(family, NULL, 0), out = syn(family, NULL, 0);
+	int len, off;
+	struct pkt p = { 0 };
+
+	in.l4proto = inner_proto;
+	pkt_build(inner, sizeof(inner), &in);
+	out.l4proto = family == 4 ? 1 : 58;
+	memcpy(out.saddr, family == 4 ? B4 : B6, 16);
+	memcpy(out.daddr, family == 4 ? A4 : A6, 16);
+	out.payload = quote;
+	len = pkt_build(frame, sizeof(frame), &out);
+	cr_assert_eq(parse_pkt(frame, frame + len, &p), PARSE_NOT_TCP);
+	off = p.l4_off;
+	frame[off] = (uint8_t)type;
+	memcpy(frame + off + 8, inner + 14, quote); /* past its Ethernet */
+	return len;
+}
+
+Test(parse, icmp_errors_about_a_tcp_segment)
+{
+	struct pkt p, q;
+	int len;
+
+	/* IPv4 fragmentation needed, IPv6 packet too big: the segment's
+	 * tuple as coming back (B:80 -> A:40000). */
+	for (int fam = 4; fam <= 6; fam += 2) {
+		int type = fam == 4 ? 3 : 2;
+
+		len = icmp_error(fam, type, fam == 4 ? 28 : 48, 6);
+		memset(&p, 0, sizeof(p));
+		memset(&q, 0, sizeof(q));
+		cr_assert_eq(parse_pkt(frame, frame + len, &p), PARSE_NOT_TCP);
+		cr_assert_eq(parse_icmp_tcp(frame, frame + len, &p, &q), 0,
+			     "IPv%d", fam);
+		cr_assert_eq(q.family, fam);
+		cr_assert_eq(memcmp(q.saddr, fam == 4 ? B4 : B6, fam == 4 ? 4 : 16), 0);
+		cr_assert_eq(memcmp(q.daddr, fam == 4 ? A4 : A6, fam == 4 ? 4 : 16), 0);
+		cr_assert_eq(ntohs(q.sport), 80);
+		cr_assert_eq(ntohs(q.dport), 40000);
+		/* The quote cut before the ports: not for us. */
+		len = icmp_error(fam, type, fam == 4 ? 22 : 42, 6);
+		cr_assert_eq(parse_pkt(frame, frame + len, &p), PARSE_NOT_TCP);
+		cr_assert_eq(parse_icmp_tcp(frame, frame + len, &p, &q), -1);
+		/* Not an error (echo request 8 / 128), or about UDP. */
+		len = icmp_error(fam, fam == 4 ? 8 : 128, fam == 4 ? 28 : 48, 6);
+		cr_assert_eq(parse_pkt(frame, frame + len, &p), PARSE_NOT_TCP);
+		cr_assert_eq(parse_icmp_tcp(frame, frame + len, &p, &q), -1);
+		len = icmp_error(fam, type, fam == 4 ? 28 : 48, 17);
+		cr_assert_eq(parse_pkt(frame, frame + len, &p), PARSE_NOT_TCP);
+		cr_assert_eq(parse_icmp_tcp(frame, frame + len, &p, &q), -1);
+	}
+	/* UDP is not ICMP. */
+	{
+		struct pkt_spec u = syn(4, NULL, 0);
+
+		u.l4proto = 17;
+		u.payload = 40;
+		len = pkt_build(frame, sizeof(frame), &u);
+		cr_assert_eq(parse_pkt(frame, frame + len, &p), PARSE_NOT_TCP);
+		cr_assert_eq(parse_icmp_tcp(frame, frame + len, &p, &q), -1);
+	}
+}
+
 Test(parse, arp_is_not_ip)
 {
 	struct pkt p;
