@@ -21,11 +21,11 @@ mkdir -p "$out.d"
 # (The guest's namespace carries no test traffic.)
 nft -f - <<'NFT' || echo "vmtest-suite: could not hold the netfilter hooks' keys on"
 table inet vmtest_keys {
-	chain pre { type filter hook prerouting priority 0; }
-	chain in { type filter hook input priority 0; }
-	chain fwd { type filter hook forward priority 0; }
-	chain out { type filter hook output priority 0; }
-	chain post { type filter hook postrouting priority 0; }
+	chain k_pre { type filter hook prerouting priority 0; }
+	chain k_in { type filter hook input priority 0; }
+	chain k_fwd { type filter hook forward priority 0; }
+	chain k_out { type filter hook output priority 0; }
+	chain k_post { type filter hook postrouting priority 0; }
 }
 NFT
 tc qdisc add dev lo clsact 2>/dev/null ||
