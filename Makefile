@@ -162,9 +162,9 @@ FUZZ_SECS ?= 20
 FUZZ_SEED ?= 1
 FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Iinclude -Iuser
 
-$(BUILD)/fuzz/fuzz_policy: tests/fuzz/fuzz_policy.c user/policy.c $(HEADERS)
+$(BUILD)/fuzz/fuzz_policy: tests/fuzz/fuzz_policy.c user/policy.c user/sbuf.c $(HEADERS)
 	@mkdir -p $(@D)
-	$(CLANG) $(FUZZ_CFLAGS) tests/fuzz/fuzz_policy.c user/policy.c -o $@
+	$(CLANG) $(FUZZ_CFLAGS) tests/fuzz/fuzz_policy.c user/policy.c user/sbuf.c -o $@
 
 $(BUILD)/fuzz/fuzz_netlink: tests/fuzz/fuzz_netlink.c user/nl.c user/pm.c user/upm.c user/log.c user/sysctl.c $(HEADERS)
 	@mkdir -p $(@D)

@@ -340,7 +340,7 @@ static int do_stats(struct daemon *d, const char *arg, struct sbuf *out)
 static int do_policy_show(struct daemon *d, const char *arg, struct sbuf *out)
 {
 	struct policy *p = calloc(1, sizeof(*p));
-	int len, err;
+	int err;
 
 	if (!p)
 		return 1;
@@ -350,18 +350,9 @@ static int do_policy_show(struct daemon *d, const char *arg, struct sbuf *out)
 		free(p);
 		return 1;
 	}
-	len = policy_format(p, !strcmp(arg, "json"), NULL, 0);
-	if (len > 0) {
-		char *buf = malloc(len + 1);
-
-		if (buf) {
-			policy_format(p, !strcmp(arg, "json"), buf, len + 1);
-			sbuf_put(out, buf, len);
-			free(buf);
-		}
-	}
+	err = policy_put(out, p, !strcmp(arg, "json"));
 	free(p);
-	return 0;
+	return err ? 1 : 0;
 }
 
 static int do_policy_apply(struct daemon *d, const char *arg, int fd,

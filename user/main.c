@@ -781,14 +781,6 @@ static int finish(int rc, struct sbuf *body, bool json)
 static int check_report(const char *file, const struct policy *p, bool json,
 			struct sbuf *out)
 {
-	int len = policy_format(p, json, NULL, 0);
-	char *buf = len > 0 ? malloc(len + 1) : NULL;
-
-	if (!buf) {
-		sbuf_printf(out, "%s: out of memory\n", file);
-		return 1;
-	}
-	policy_format(p, json, buf, len + 1);
 	if (!json)
 		sbuf_printf(out, "%s: ok, %d rules, default %s; in force it "
 				 "would read (rules in the order they are "
@@ -796,8 +788,10 @@ static int check_report(const char *file, const struct policy *p, bool json,
 			    file, p->nrules,
 			    p->default_action == HYBOND_ACT_BYPASS ? "bypass" :
 								     "bond");
-	sbuf_put(out, buf, len);
-	free(buf);
+	if (policy_put(out, p, json)) {
+		sbuf_printf(out, "%s: out of memory\n", file);
+		return 1;
+	}
 	return 0;
 }
 

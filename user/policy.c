@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "policy.h"
+#include "sbuf.h"
 
 /*
  * A statement has at most 7 words (action and three keyword/value pairs).
@@ -804,6 +805,24 @@ int policy_format(const struct policy *p, bool json, char *buf, size_t len)
 	if (json)
 		out(buf, len, &n, "]}\n");
 	return n;
+}
+
+int policy_put(struct sbuf *b, const struct policy *p, bool json)
+{
+	int len = policy_format(p, json, NULL, 0);
+	char *buf;
+
+	if (len <= 0)
+		return 0;
+	buf = malloc(len + 1);
+	if (!buf) {
+		b->oom = true;
+		return -ENOMEM;
+	}
+	policy_format(p, json, buf, len + 1);
+	sbuf_put(b, buf, len);
+	free(buf);
+	return 0;
 }
 
 uint32_t policy_decide(const struct policy *p, int family, const void *saddr,

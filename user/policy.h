@@ -52,6 +52,10 @@ void policy_error_str(const struct policy_error *e, char *buf, size_t len);
  * line, with the source line as a comment) or JSON. Returns the length
  * written, like snprintf. */
 int policy_format(const struct policy *p, bool json, char *buf, size_t len);
+struct sbuf;
+/* policy_format() appended to a text buffer; -ENOMEM (and b->oom set)
+ * when the rendering could not be allocated. */
+int policy_put(struct sbuf *b, const struct policy *p, bool json);
 
 /* The user-space twin of the steering program's decision. */
 uint32_t policy_decide(const struct policy *p, int family, const void *saddr,
