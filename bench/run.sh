@@ -643,6 +643,7 @@ section_memory() {
 # ---- 4. bonding efficiency -------------------------------------------------------
 section_efficiency() {
 	local setup dir flag bps bytes p0 s0 p1 s1 r0 r1 sns k b label ceil setups=$EFF_SETUPS
+	local w0 w1 t0 t1
 	local buckets="line 10ms"
 	[ $HAVE_NAIVE = 1 ] || setups=${setups/naive/}
 	say ""
@@ -676,7 +677,17 @@ section_efficiency() {
 				s0=$(( $(if_bytes "$NS_CPE" sec0 tx) + $(if_bytes "$NS_CPE" sec0 rx) ))
 				sns=$(eff_sender $setup $dir)
 				r0=$(retrans_segs "$sns")
-				read -r bps bytes <<<"$(iperf_run "eff-$b-$setup-$dir" "$EFF_SECS" -O 1 $flag)"
+				iperf_run "eff-$b-$setup-$dir" "$EFF_SECS" -O 1 $flag >"$TOPO_DIR/eff.out" &
+				# How busy the links were in the steady part of the
+				# run: the frames that came out of each shaper at the
+				# receiving gateway (bytes on the wire, as tbf counts
+				# them), from 2 s in to 1 s before the end.
+				sleep 2
+				read -r w0 t0 <<<"$(eff_wire "$dir")"
+				sleep $((EFF_SECS - 2))
+				read -r w1 t1 <<<"$(eff_wire "$dir")"
+				wait $!
+				read -r bps bytes <"$TOPO_DIR/eff.out"
 				r1=$(retrans_segs "$sns")
 				res "$k.sender_retransmits" $((r1 - r0))
 				p1=$(( $(if_bytes "$NS_CPE" pri0 tx) + $(if_bytes "$NS_CPE" pri0 rx) ))
@@ -687,6 +698,7 @@ section_efficiency() {
 				# The worst second: a run's dips (a stall, then a
 				# catch-up) hide in its average.
 				res "$k.worst_second_mbps" "$(worst_second "$TOPO_DIR/iperf-eff-$b-$setup-$dir.json")"
+				eff_busy "$k" "$w0" "$t0" "$w1" "$t1"
 			done
 			end_setup $setup
 			keep_logs "efficiency-$b-$setup"
@@ -700,7 +712,7 @@ section_efficiency() {
 		done
 	done
 	topo_down
-	printf '%-26s %-6s %-5s %14s %14s %12s %10s %8s %8s\n' setup bucket dir "goodput Mbit/s" "/ $((RATE1 + RATE2)) Mbit/s" "/ TCP ceiling" secondary "worst s" retrans
+	printf '%-26s %-6s %-5s %14s %14s %12s %10s %8s %8s %9s %9s\n' setup bucket dir "goodput Mbit/s" "/ $((RATE1 + RATE2)) Mbit/s" "/ TCP ceiling" secondary "worst s" retrans "busy p/s" "payload"
 	for setup in $setups; do
 		for b in $buckets; do
 			for dir in down up; do
@@ -711,14 +723,45 @@ section_efficiency() {
 				ceil=$(get efficiency.$b.link_ceiling.$dir)
 				res "$k.ratio_to_tcp_ceiling" "$(calc %.3f "c > 0 ? r / c : 0" r="$(get $k.ratio_to_sum)" c="${ceil:-0}")"
 				[ $setup = plain ] && res "$k.ratio_to_tcp_ceiling" "-"
-				printf '%-26s %-6s %-5s %14s %14s %12s %10s %8s %8s\n' "$label" $b $dir "$(get $k.goodput_mbps)" \
+				printf '%-26s %-6s %-5s %14s %14s %12s %10s %8s %8s %9s %9s\n' "$label" $b $dir "$(get $k.goodput_mbps)" \
 					"$(get $k.ratio_to_sum)" "$(get $k.ratio_to_tcp_ceiling)" "$(get $k.secondary_share)" \
-					"$(get $k.worst_second_mbps)" "$(get $k.sender_retransmits)"
+					"$(get $k.worst_second_mbps)" "$(get $k.sender_retransmits)" \
+					"$(get $k.primary_busy)/$(get $k.secondary_busy)" "$(get $k.payload_per_wire_byte)"
 			done
 		done
 	done
 	say "TCP ceiling: the share of a link's rate one plain TCP connection gets (plain routing, primary: line $(get efficiency.line.link_ceiling.down) down, $(get efficiency.line.link_ceiling.up) up; 10ms $(get efficiency.10ms.link_ceiling.down) / $(get efficiency.10ms.link_ceiling.up))"
 	say "retrans: TCP segments the sending namespace retransmitted (the HAG's subflows in a bonded download, the CPE's in an upload; S or H in plain routing)"
+	say "busy p/s: the share of each link's rate its frames used from 2 s into the run to 1 s before its end (bytes the sender's tbf let out, Ethernet headers included); payload: goodput / those bytes, what a byte on the wire carried (headers, TCP and MPTCP options, retransmissions take the rest; a full 1514-byte frame carries at most 1448 bytes of plain TCP with timestamps, 0.956)"
+}
+
+# The data direction's bytes on the wire: what the sending gateway's token
+# buckets let out (the HAG's in a download, the CPE's in an upload; the
+# same links carry plain routing), primary and secondary, and the time in
+# ns. tbf counts a GSO packet's bytes as the frames it becomes, headers
+# included; an interface's counters count it as one frame (1-4% short).
+# eff_wire DIR -> "PRI,SEC NS"
+eff_wire() {
+	local ns=$NS_CPE pri=pri0
+	[ "$1" = down ] && ns=$NS_HAG pri=acc0
+	echo "$(tbf_sent "$ns" "$pri"),$(tbf_sent "$ns" sec0) $(date +%s%N)"
+}
+
+# Bytes a tbf qdisc on NS IF sent. tbf_sent NS IF
+tbf_sent() {
+	tc -n "$1" -s qdisc show dev "$2" | awk '$1 == "qdisc" { tbf = ($2 == "tbf") }
+		tbf && $1 == "Sent" { print $2; exit }'
+}
+
+# Record how busy each link was between two eff_wire readings, and what
+# a wire byte carried: eff_busy KEY W0 T0 W1 T1
+eff_busy() {
+	local k=$1 p0=${2%,*} s0=${2#*,} p1=${4%,*} s1=${4#*,} ns=$(($5 - $3))
+	[ "$ns" -gt 0 ] || return
+	res "$k.primary_busy" "$(calc %.3f "b * 8 / (r * 1e6 * ns / 1e9)" b=$((p1 - p0)) r=$RATE1 ns=$ns)"
+	res "$k.secondary_busy" "$(calc %.3f "b * 8 / (r * 1e6 * ns / 1e9)" b=$((s1 - s0)) r=$RATE2 ns=$ns)"
+	res "$k.payload_per_wire_byte" "$(calc %.3f "w > 0 ? g * 1e6 / 8 * ns / 1e9 / w : 0" \
+		g="$(get $k.goodput_mbps)" w=$((p1 - p0 + s1 - s0)) ns=$ns)"
 }
 
 # The namespace whose TCP sends over the shaped links in SETUP's DIR: the
