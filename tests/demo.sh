@@ -55,4 +55,8 @@ for dir in download upload; do
 	say "  goodput   $(awk -v b="$bps" 'BEGIN { printf "%6.1f", b / 1e6 }') Mbit/s = $(awk -v b="$bps" -v s=$((RATE1 + RATE2)) 'BEGIN { printf "%.0f", b / 1e6 / s * 100 }')% of the $((RATE1 + RATE2)) Mbit/s of both links"
 done
 say ""
+say "The links' rates count whole frames: the headers and MPTCP's options of a"
+say "bonded connection leave at most about 94% of them for data (plain TCP 96%),"
+say "and the first second is TCP's slow start (bench/README.md, Bonding efficiency)."
+say ""
 say "cleaning up the testbed"
