@@ -679,12 +679,13 @@ section_efficiency() {
 				r0=$(retrans_segs "$sns")
 				iperf_run "eff-$b-$setup-$dir" "$EFF_SECS" -O 1 $flag >"$TOPO_DIR/eff.out" &
 				# How busy the links were in the steady part of the
-				# run: the frames that came out of each shaper at the
-				# receiving gateway (bytes on the wire, as tbf counts
-				# them), from 2 s in to 1 s before the end.
+				# run: the frames the sending gateway's shapers let
+				# out (bytes on the wire, as tbf counts them), from
+				# 2 s in to 1 s before the end (the run is EFF_SECS
+				# after 1 s omitted).
 				sleep 2
 				read -r w0 t0 <<<"$(eff_wire "$dir")"
-				sleep $((EFF_SECS - 2))
+				sleep $((EFF_SECS > 3 ? EFF_SECS - 2 : 1))
 				read -r w1 t1 <<<"$(eff_wire "$dir")"
 				wait $!
 				read -r bps bytes <"$TOPO_DIR/eff.out"

@@ -815,10 +815,8 @@ int policy_put(struct sbuf *b, const struct policy *p, bool json)
 	if (len <= 0)
 		return 0;
 	buf = malloc(len + 1);
-	if (!buf) {
-		b->oom = true;
+	if (!buf)
 		return -ENOMEM;
-	}
 	policy_format(p, json, buf, len + 1);
 	sbuf_put(b, buf, len);
 	free(buf);

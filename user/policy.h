@@ -53,7 +53,7 @@ void policy_error_str(const struct policy_error *e, char *buf, size_t len);
  * written, like snprintf. */
 int policy_format(const struct policy *p, bool json, char *buf, size_t len);
 struct sbuf;
-/* policy_format() appended to a text buffer; -ENOMEM (and b->oom set)
+/* policy_format() appended to a text buffer; -ENOMEM, and b untouched,
  * when the rendering could not be allocated. */
 int policy_put(struct sbuf *b, const struct policy *p, bool json);
 

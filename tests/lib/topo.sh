@@ -347,13 +347,13 @@ stream_files() {
 	STREAM_LARGE=$(sha_of "$TOPO_DIR/large.bin")
 }
 
-# stream_serve PORT MODE [FILE]: a tcptool server in S (one connection);
-# stream_served waits for it and puts its result line in SRV_OUT (not from
-# a subshell: the server is our child).
+# stream_serve PORT MODE [FILE]: a tcptool server in S, or in the namespace
+# SRV_NS names (one connection); stream_served waits for it and puts its
+# result line in SRV_OUT (not from a subshell: the server is our child).
 stream_serve() {
-	topo_spawn "$NS_S" "$TOPO_DIR/srv.out" "$TCPTOOL" serve "$@"
+	topo_spawn "${SRV_NS:-$NS_S}" "$TOPO_DIR/srv.out" "$TCPTOOL" serve "$@"
 	SRV=$TOPO_LAST_PID
-	wait_port "$NS_S" "$1" 5
+	wait_port "${SRV_NS:-$NS_S}" "$1" 5
 }
 stream_served() { wait "$SRV" 2>/dev/null; SRV_OUT=$(grep -v listening "$TOPO_DIR/srv.out"); }
 

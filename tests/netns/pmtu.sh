@@ -131,24 +131,25 @@ icmp_out() {
 # download (PORT+1), from H to a tcptool server in NS_SRV; both ends must
 # see the whole stream and a clean end.
 transfers() {
-	local label=$1 ns=$2 a=$3 port=$4 dir mode serve send got want out
-	for dir in upload download; do
-		if [ $dir = upload ]; then
-			mode=sink-reply serve=small send=large
-		else
-			mode=reply-sink serve=large send=small port=$((port + 1))
-		fi
-		topo_spawn "$ns" "$TOPO_DIR/srv.out" "$TCPTOOL" serve "$port" $mode "$TOPO_DIR/$serve.bin"
-		SRV=$TOPO_LAST_PID
-		wait_port "$ns" "$port" 5
-		out=$(nsx "$NS_H" "$TCPTOOL" connect "$a" "$port" --send "$TOPO_DIR/$send.bin" --timeout 20)
-		stream_served
-		got=$(stat -c %s "$TOPO_DIR/$serve.bin") want=$(sha_of "$TOPO_DIR/$serve.bin")
-		check_eq "$label $dir: the host got the reply whole and a clean end" \
-			"$out" "eof sent=$(stat -c %s "$TOPO_DIR/$send.bin") received=$got sha256=$want"
-		check_eq "$label $dir: the server got the request whole and its end" \
-			"$SRV_OUT" "eof sent=$got received=$(stat -c %s "$TOPO_DIR/$send.bin") sha256=$(sha_of "$TOPO_DIR/$send.bin")"
-	done
+	local label=$1 a=$3 port=$4 out small="200000 sha256=$STREAM_SMALL" large="3145728 sha256=$STREAM_LARGE"
+	local SRV_NS=$2
+
+	stream_serve "$port" sink-reply "$TOPO_DIR/small.bin"
+	out=$(nsx "$NS_H" "$TCPTOOL" connect "$a" "$port" --send "$TOPO_DIR/large.bin" --timeout 20)
+	stream_served
+	check_eq "$label upload: the host got the reply whole and a clean end" \
+		"$out" "eof sent=3145728 received=$small"
+	check_eq "$label upload: the server got the upload whole and its end" \
+		"$SRV_OUT" "eof sent=200000 received=$large"
+
+	port=$((port + 1))
+	stream_serve "$port" reply-sink "$TOPO_DIR/large.bin"
+	out=$(nsx "$NS_H" "$TCPTOOL" connect "$a" "$port" --send "$TOPO_DIR/small.bin" --timeout 20)
+	stream_served
+	check_eq "$label download: the host got it whole and a clean end" \
+		"$out" "eof sent=200000 received=$large"
+	check_eq "$label download: the server got the request whole and its end" \
+		"$SRV_OUT" "eof sent=3145728 received=$small"
 }
 
 # holds_mtu LABEL NS ADDR MTU: the kernel of NS keeps a learnt path MTU
